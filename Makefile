@@ -1,0 +1,46 @@
+# ember - one plain Makefile.
+#   make          build build/ember (static)
+#   make test     unit tests, tiny guests on /dev/kvm, real Linux guests
+#   make demo     boot the demo microVM
+#   make kernel   build (or reuse) the guest kernel
+#   make bench    benchmarks against QEMU microvm
+# V=1 shows the commands.
+
+CC      ?= gcc
+BUILD   := build
+PKGS    := jansson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -MMD -MP
+LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+VMM_SRCS := $(wildcard vmm/*.c)
+VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
+
+.PHONY: all deps test unit tier2 tier3 demo kernel bench clean
+all: $(BUILD)/ember
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/ember: $(VMM_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+include tests/tests.mk
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(VMM_OBJS:.o=.d)

@@ -1,0 +1,16 @@
+# Test, demo and benchmark rules (included by the top-level Makefile).
+
+# ---- tier 2: tiny guests -------------------------------------------------
+GUEST_SRCS   := $(wildcard tests/guests/tiny/*.c)
+GUEST_ELFS   := $(GUEST_SRCS:tests/guests/tiny/%.c=$(BUILD)/guests/%.elf)
+GUEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-pic -no-pie \
+		-nostdlib -static -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+		-fcf-protection=none -Wl,-T,tests/guests/tiny/guest.ld -Wl,--build-id=none \
+		-Wl,-z,noexecstack
+
+$(BUILD)/guests/%.elf: tests/guests/tiny/%.c tests/guests/tiny/guest.h tests/guests/tiny/guest.ld
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(CC) $(GUEST_CFLAGS) -o $@ $<
+
+guests: $(GUEST_ELFS)

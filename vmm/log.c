@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+/* log.c - see log.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+static char log_id[64] = "anonymous-instance";
+static enum log_level log_level = LOG_INFO;
+static const char *const level_names[] = {
+	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG",
+};
+
+void log_set_id(const char *id)
+{
+	snprintf(log_id, sizeof(log_id), "%s", id);
+}
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	static const struct { const char *name; enum log_level level; } map[] = {
+		{ "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { "trace", LOG_DEBUG },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!strcasecmp(s, map[i].name)) {
+			*out = map[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[1024], thread[16] = "?";
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	pthread_getname_np(pthread_self(), thread, sizeof(thread));
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] %s ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_id, thread,
+		     level_names[level]);
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line so lines from different threads never interleave. */
+	fwrite(line, 1, (size_t)n, stderr);
+	fflush(stderr);
+}
+
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t time_mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+uint64_t time_cpu_us(void)
+{
+	return clock_us(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+bool log_ratelimit_ok(struct log_ratelimit *rl)
+{
+	uint64_t now = time_mono_us() * 1000;
+	unsigned int dropped;
+
+	if (now - rl->window_start_ns > LOG_RL_PERIOD_S * 1000000000ULL) {
+		dropped = rl->suppressed;
+		rl->window_start_ns = now;
+		rl->emitted = 0;
+		rl->suppressed = 0;
+		if (dropped)
+			log_msg(LOG_WARN, "%u similar messages suppressed", dropped);
+	}
+	if (rl->emitted >= LOG_RL_BURST) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->emitted++;
+	return true;
+}

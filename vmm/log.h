@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log.h - log lines on stderr (or a log file), prefixed with time, VM id,
+ * thread name and level.  Callable from any thread.  Anything a guest can
+ * trigger must go through log_ratelimited().
+ */
+#ifndef EMBER_LOG_H
+#define EMBER_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Set the VM id shown in every line (default "anonymous-instance"). */
+void log_set_id(const char *id);
+void log_set_level(enum log_level level);
+/* Parse "Error", "Warning", "Info", "Debug" (any case); -EINVAL if unknown. */
+int log_level_parse(const char *s, enum log_level *out);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A token bucket per call site: at most LOG_RL_BURST lines per LOG_RL_PERIOD_S. */
+#define LOG_RL_BURST    10
+#define LOG_RL_PERIOD_S 5
+struct log_ratelimit {
+	uint64_t window_start_ns;
+	unsigned int emitted;
+	unsigned int suppressed;
+};
+/* Returns true when the caller may log now (thread-safe enough: races only
+ * let one extra line through). */
+bool log_ratelimit_ok(struct log_ratelimit *rl);
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_ratelimited(level, ...)                                     \
+	do {                                                            \
+		static struct log_ratelimit rl__;                       \
+		if (log_ratelimit_ok(&rl__))                            \
+			log_msg(level, __VA_ARGS__);                    \
+	} while (0)
+
+/* Monotonic and process-CPU clocks in microseconds. */
+uint64_t time_mono_us(void);
+uint64_t time_cpu_us(void);
+
+#endif

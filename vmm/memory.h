@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * memory.h - guest RAM and the only checked way to touch it.
+ *
+ * Guest RAM is one anonymous host mapping split into at most two regions:
+ * [0, min(size, MMIO_GAP_START)) and, for large guests, the rest at 4 GiB.
+ * Every access takes (gpa, len) and succeeds only when the whole range lies
+ * inside one region; the arithmetic is overflow-safe.  Safe from any thread
+ * (the layout never changes after gm_init).
+ */
+#ifndef EMBER_MEMORY_H
+#define EMBER_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 2
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	struct gm_region region[GM_MAX_REGIONS];
+	int nr_regions;
+	uint64_t size;        /* total RAM bytes */
+	void *map;            /* the host mapping, for munmap */
+	size_t map_len;
+	bool hugepages;
+};
+
+/* Map `size` bytes of guest RAM (MAP_NORESERVE; 2 MiB pages when asked).
+ * Called once by main before vCPUs exist.  0 or -errno. */
+int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages);
+/* Build the regions over caller-provided host memory (unit tests, fuzzers). */
+void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size);
+void gm_free(struct guest_mem *gm);
+
+/* Host pointer for [gpa, gpa+len) or NULL if it is not inside one region. */
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Copy out of / into guest RAM; 0 or -EFAULT. */
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len);
+/* End of the RAM region below the MMIO gap (low RAM). */
+uint64_t gm_low_end(const struct guest_mem *gm);
+
+#endif

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vm.c - see vm.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot_timer.h"
+#include "i8042.h"
+#include "layout.h"
+#include "log.h"
+#include "serial.h"
+#include "term.h"
+#include "vcpu.h"
+#include "vm.h"
+
+struct vm_devices {
+	struct serial serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	uint64_t start_us = vm->start_us, start_cpu_us = vm->start_cpu_us;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->start_us = start_us;
+	vm->start_cpu_us = start_cpu_us;
+	vm->pio.name = "pio";
+	vm->mmio.name = "mmio";
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_efd < 0)
+		return -errno;
+	ret = kvm_init(&vm->kvm, "/dev/kvm");
+	if (ret)
+		return ret;
+	ret = gm_init(&vm->mem, cfg->mem_mib * MiB, cfg->hugepages);
+	if (ret) {
+		log_error("cannot map %llu MiB of guest memory%s: %s",
+			  (unsigned long long)cfg->mem_mib, cfg->hugepages ? " in huge pages" : "",
+			  strerror(-ret));
+		return ret;
+	}
+	ret = kvm_set_memory(&vm->kvm, &vm->mem);
+	if (ret)
+		return ret;
+	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	vm->nr_vcpus = cfg->vcpus;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_init(&vm->vcpus[i], vm, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Map a whole host file read-only; *len = 0 for an empty file. */
+static int map_file(const char *what, const char *path, uint8_t **data, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		log_error("%s: cannot open %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		log_error("%s: %s is not a regular file", what, path);
+		goto out;
+	}
+	if (!st.st_size)
+		goto out;
+	*data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*data == MAP_FAILED) {
+		ret = -errno;
+		*data = NULL;
+		log_error("%s: cannot map %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int vm_load_initrd(struct vm *vm, struct boot_initrd *initrd)
+{
+	uint8_t *data;
+	size_t len;
+	int ret;
+
+	memset(initrd, 0, sizeof(*initrd));
+	if (!vm->cfg->initrd_path)
+		return 0;
+	ret = map_file("initrd", vm->cfg->initrd_path, &data, &len);
+	if (ret)
+		return ret;
+	ret = boot_load_initrd(&vm->mem, &vm->boot, data, len, initrd);
+	if (data)
+		munmap(data, len);
+	return ret;
+}
+
+int vm_load_kernel(struct vm *vm)
+{
+	struct boot_initrd initrd;
+	uint8_t *img;
+	size_t len;
+	int ret = map_file("kernel", vm->cfg->kernel_path, &img, &len);
+
+	if (ret)
+		return ret;
+	ret = boot_load_kernel(&vm->mem, img, len, &vm->boot);
+	if (img)
+		munmap(img, len);
+	if (ret)
+		return ret;
+	ret = vm_load_initrd(vm, &initrd);
+	if (!ret)
+		ret = boot_write_cmdline(&vm->mem, &vm->boot, config_cmdline(vm->cfg));
+	if (!ret)
+		ret = boot_write_params(&vm->mem, &vm->boot, &initrd);
+	if (!ret)
+		ret = mptable_write(&vm->mem, vm->nr_vcpus);
+	if (!ret)
+		ret = vcpu_setup_boot(&vm->vcpus[0], &vm->boot);
+	return ret;
+}
+
+int vm_add_devices(struct vm *vm)
+{
+	struct vm_devices *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	vm->serial = &d->serial;
+	vm->boot_timer = &d->boot_timer;
+	ret = serial_init(&d->serial, STDOUT_FILENO);
+	if (ret)
+		return ret;
+	ret = kvm_irqfd(&vm->kvm, d->serial.irq_efd, IRQ_SERIAL_COM1);
+	if (!ret)
+		ret = bus_add(&vm->pio, &(struct bus_dev){
+			.name = "serial", .base = PORT_COM1, .len = SERIAL_PORT_LEN,
+			.ops = &serial_ops, .dev = &d->serial });
+	d->i8042.vm = vm;
+	if (!ret)
+		ret = bus_add(&vm->pio, &(struct bus_dev){
+			.name = "i8042", .base = PORT_I8042_DATA,
+			.len = PORT_I8042_CMD - PORT_I8042_DATA + 1,
+			.ops = &i8042_ops, .dev = &d->i8042 });
+	d->boot_timer.start_us = vm->start_us;
+	d->boot_timer.start_cpu_us = vm->start_cpu_us;
+	if (!ret && vm->cfg->boot_timer)
+		ret = bus_add(&vm->mmio, &(struct bus_dev){
+			.name = "boot-timer", .base = MMIO_BOOT_TIMER_ADDR,
+			.len = MMIO_BOOT_TIMER_SIZE, .ops = &boot_timer_ops,
+			.dev = &d->boot_timer });
+	return ret;
+}
+
+void vm_request_exit(struct vm *vm, int code, const char *why)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&vm->exit_claimed, &expected, 1))
+		return;
+	vm->exit_code = code;
+	if (code)
+		log_error("stopping the microVM: %s", why);
+	else
+		log_info("stopping the microVM: %s", why);
+	if (write(vm->exit_efd, &one, sizeof(one)) < 0)
+		log_error("exit eventfd: %s", strerror(errno));
+}
+
+/* ---- the vmm event loop ------------------------------------------------ */
+
+enum { EV_EXIT, EV_SIGNAL, EV_STDIN, EV_SERIAL_RX };
+
+struct event_loop {
+	int epfd;
+	int sigfd;
+	bool stdin_armed;
+};
+
+static int ev_add(struct event_loop *ev, int fd, uint64_t tag)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
+}
+
+static void ev_stdin_arm(struct event_loop *ev, bool on)
+{
+	if (on == ev->stdin_armed)
+		return;
+	if (on)
+		ev->stdin_armed = !ev_add(ev, STDIN_FILENO, EV_STDIN);
+	else if (!epoll_ctl(ev->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL))
+		ev->stdin_armed = false;
+}
+
+static void vm_on_stdin(struct vm *vm, struct event_loop *ev)
+{
+	uint8_t buf[SERIAL_FIFO_SIZE];
+	size_t space = serial_rx_space(vm->serial);
+	ssize_t n;
+
+	if (!space) {
+		ev_stdin_arm(ev, false);  /* re-armed by EV_SERIAL_RX */
+		return;
+	}
+	n = read(STDIN_FILENO, buf, space);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			ev_stdin_arm(ev, false);  /* end of input */
+		return;
+	}
+	serial_input(vm->serial, buf, (size_t)n);
+}
+
+static bool vm_on_signal(struct vm *vm, struct event_loop *ev)
+{
+	struct signalfd_siginfo si;
+
+	if (read(ev->sigfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	vm_request_exit(vm, 0, strsignal((int)si.ssi_signo));
+	return true;
+}
+
+static int vm_loop_init(struct event_loop *ev, struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	ev->stdin_armed = false;
+	ev->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev->sigfd < 0 || ev->epfd < 0)
+		return -errno;
+	ret = ev_add(ev, vm->exit_efd, EV_EXIT);
+	if (!ret)
+		ret = ev_add(ev, ev->sigfd, EV_SIGNAL);
+	if (!ret)
+		ret = ev_add(ev, vm->serial->rx_ready_efd, EV_SERIAL_RX);
+	ev_stdin_arm(ev, true);  /* fails harmlessly for files and closed stdin */
+	return ret;
+}
+
+static void vm_loop(struct vm *vm, struct event_loop *ev)
+{
+	for (;;) {
+		struct epoll_event events[8];
+		int n = epoll_wait(ev->epfd, events, 8, -1);
+		uint64_t v;
+
+		for (int i = 0; i < n; i++) {
+			switch (events[i].data.u64) {
+			case EV_EXIT:
+				return;
+			case EV_SIGNAL:
+				vm_on_signal(vm, ev);
+				break;
+			case EV_STDIN:
+				vm_on_stdin(vm, ev);
+				break;
+			case EV_SERIAL_RX:
+				if (read(vm->serial->rx_ready_efd, &v, sizeof(v)) > 0)
+					ev_stdin_arm(ev, true);
+				break;
+			}
+		}
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct event_loop ev = { .epfd = -1, .sigfd = -1 };
+	unsigned int started = 0;
+	int ret;
+
+	pthread_setname_np(pthread_self(), "vmm");
+	ret = vm_loop_init(&ev, vm);
+	if (ret)
+		goto out;
+	term_raw(STDIN_FILENO);
+	for (; started < vm->nr_vcpus; started++) {
+		ret = vcpu_start(&vm->vcpus[started]);
+		if (ret) {
+			log_error("cannot start vcpu %u: %s", started, strerror(-ret));
+			vm_request_exit(vm, 1, "vcpu start failed");
+			break;
+		}
+	}
+	vm_loop(vm, &ev);
+	atomic_store(&vm->stopping, true);
+	for (unsigned int i = 0; i < started; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < started; i++)
+		vcpu_join(&vm->vcpus[i]);
+	term_restore();
+	ret = vm->exit_code;
+out:
+	if (ev.epfd >= 0)
+		close(ev.epfd);
+	if (ev.sigfd >= 0)
+		close(ev.sigfd);
+	return ret < 0 ? 1 : ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	if (vm->serial) {
+		serial_destroy(vm->serial);
+		free((struct vm_devices *)vm->serial);  /* serial is the first member */
+		vm->serial = NULL;
+	}
+	gm_free(&vm->mem);
+	kvm_close(&vm->kvm);
+	if (vm->exit_efd >= 0)
+		close(vm->exit_efd);
+	vm->exit_efd = -1;
+}
