@@ -14,3 +14,6 @@ $(BUILD)/guests/%.elf: tests/guests/tiny/%.c tests/guests/tiny/guest.h tests/gue
 	$(Q)$(CC) $(GUEST_CFLAGS) -o $@ $<
 
 guests: $(GUEST_ELFS)
+
+# ---- tier 1: cmocka unit tests (rules in tests/unit/unit.mk) -------------
+-include tests/unit/unit.mk
