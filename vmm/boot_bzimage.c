@@ -16,14 +16,6 @@
 #define BZ_MIN_VERSION    0x020c
 #define BZ_ENTRY64_OFFSET 0x200
 
-/* Size of the setup header the image declares (byte 0x201 = its length past 0x202). */
-static size_t bz_header_len(const uint8_t *img)
-{
-	size_t len = 0x202 + img[0x201] - BZ_HDR_OFFSET;
-
-	return len < sizeof(struct setup_header) ? len : sizeof(struct setup_header);
-}
-
 static int bz_check_header(const struct setup_header *h, size_t len)
 {
 	if (h->boot_flag != 0xaa55 || h->header != 0x53726448) {
@@ -63,8 +55,8 @@ int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len
 		log_error("kernel: bzImage header truncated (%zu bytes)", len);
 		return -EINVAL;
 	}
-	memset(&h, 0, sizeof(h));
-	memcpy(&h, img + BZ_HDR_OFFSET, bz_header_len(img));
+	/* Protocol 2.12 defines every field of struct setup_header. */
+	memcpy(&h, img + BZ_HDR_OFFSET, sizeof(h));
 	ret = bz_check_header(&h, len);
 	if (ret)
 		return ret;

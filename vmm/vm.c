@@ -205,6 +205,8 @@ struct event_loop {
 	int epfd;
 	int sigfd;
 	bool stdin_armed;
+	bool stdin_is_file;  /* epoll cannot watch regular files: read on demand */
+	bool stdin_done;     /* end of input or a read error */
 };
 
 static int ev_add(struct event_loop *ev, int fd, uint64_t tag)
@@ -214,33 +216,58 @@ static int ev_add(struct event_loop *ev, int fd, uint64_t tag)
 	return epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
 }
 
-static void ev_stdin_arm(struct event_loop *ev, bool on)
+static void vm_on_stdin(struct vm *vm, struct event_loop *ev);
+
+static void ev_stdin_arm(struct vm *vm, struct event_loop *ev, bool on)
 {
+	int ret;
+
+	if (on && ev->stdin_done)
+		return;
+	if (ev->stdin_is_file) {
+		if (on)
+			vm_on_stdin(vm, ev);
+		return;
+	}
 	if (on == ev->stdin_armed)
 		return;
-	if (on)
-		ev->stdin_armed = !ev_add(ev, STDIN_FILENO, EV_STDIN);
-	else if (!epoll_ctl(ev->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL))
-		ev->stdin_armed = false;
+	if (!on) {
+		if (!epoll_ctl(ev->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL))
+			ev->stdin_armed = false;
+		return;
+	}
+	ret = ev_add(ev, STDIN_FILENO, EV_STDIN);
+	ev->stdin_armed = !ret;
+	if (ret == -EPERM) {
+		ev->stdin_is_file = true;
+		vm_on_stdin(vm, ev);
+	}
 }
 
+/* Move host input into the UART FIFO without ever dropping a byte: when
+ * the FIFO is full, stop reading until the guest drains it (EV_SERIAL_RX). */
 static void vm_on_stdin(struct vm *vm, struct event_loop *ev)
 {
 	uint8_t buf[SERIAL_FIFO_SIZE];
-	size_t space = serial_rx_space(vm->serial);
+	size_t space;
 	ssize_t n;
 
-	if (!space) {
-		ev_stdin_arm(ev, false);  /* re-armed by EV_SERIAL_RX */
-		return;
-	}
-	n = read(STDIN_FILENO, buf, space);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			ev_stdin_arm(ev, false);  /* end of input */
-		return;
-	}
-	serial_input(vm->serial, buf, (size_t)n);
+	do {
+		space = serial_rx_space(vm->serial);
+		if (!space) {
+			ev_stdin_arm(vm, ev, false);
+			return;
+		}
+		n = read(STDIN_FILENO, buf, space);
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				ev_stdin_arm(vm, ev, false);
+				ev->stdin_done = true;
+			}
+			return;
+		}
+		serial_input(vm->serial, buf, (size_t)n);
+	} while (ev->stdin_is_file);
 }
 
 static bool vm_on_signal(struct vm *vm, struct event_loop *ev)
@@ -272,7 +299,7 @@ static int vm_loop_init(struct event_loop *ev, struct vm *vm)
 		ret = ev_add(ev, ev->sigfd, EV_SIGNAL);
 	if (!ret)
 		ret = ev_add(ev, vm->serial->rx_ready_efd, EV_SERIAL_RX);
-	ev_stdin_arm(ev, true);  /* fails harmlessly for files and closed stdin */
+	ev_stdin_arm(vm, ev, true);  /* fails harmlessly when stdin is closed */
 	return ret;
 }
 
@@ -295,7 +322,7 @@ static void vm_loop(struct vm *vm, struct event_loop *ev)
 				break;
 			case EV_SERIAL_RX:
 				if (read(vm->serial->rx_ready_efd, &v, sizeof(v)) > 0)
-					ev_stdin_arm(ev, true);
+					ev_stdin_arm(vm, ev, true);
 				break;
 			}
 		}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Tier 2: ember on this machine's /dev/kvm with tiny freestanding guests,
+# plus the command-line and image validation ember does before any guest
+# code runs.  One line per scenario, then "N passed, N failed".
+# usage: tier2.sh EMBER GUEST_DIR
+set -uo pipefail
+
+EMBER=${1:?ember binary} G=${2:?guest dir}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+ok()  { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); sed 's/^/    | /' "$T/out" "$T/err" | head -20; }
+
+# run NAME TIMEOUT ARGS... : runs ember, output in $T/out, log in $T/err, status in $rc
+run() {
+	local t=$1; shift
+	timeout "$t" "$EMBER" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+has() { grep -qF -- "$2" "$T/$1"; }
+
+# expect NAME RC 'out:TEXT' 'err:TEXT' ... (after run)
+expect() {
+	local name=$1 want=$2; shift 2
+	if [ "$rc" -ne "$want" ]; then bad "$name" "exit status $rc, want $want"; return; fi
+	for m in "$@"; do
+		if ! has "${m%%:*}" "${m#*:}"; then bad "$name" "no '${m#*:}' in ${m%%:*}"; return; fi
+	done
+	if has err "Sanitizer" || has err "runtime error"; then bad "$name" "sanitizer report"; return; fi
+	ok "$name"
+}
+
+# ---- guests on /dev/kvm --------------------------------------------------
+run 10 --kernel "$G/hello.elf" --mem-mib 32
+expect long_mode_entry 0 "out:hello from long mode" "out:cr0 0x8" "out:cs 0x8" \
+	"err:guest requested a reset (i8042)"
+
+run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --cmdline "ember tier2 cmdline"
+expect boot_params_zero_page 0 "out:header 0x53726448" "out:boot_flag 0xaa55" "out:loader 0xff" \
+	"out:cmdline 'ember tier2 cmdline'" "out:e820 entries 0x2" \
+	"out:e820 0x0 0x9fc00 0x1" "out:e820 0x100000 0x3f00000 0x1"
+
+head -c 12345 /dev/urandom >"$T/initrd"
+run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --initrd "$T/initrd"
+expect boot_params_initrd_at_top 0 "out:ramdisk 0x3ffc000 size 0x3039"
+
+run 10 --kernel "$G/boot_params.elf" --mem-mib 16
+expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules'" \
+	"out:e820 0x100000 0xf00000 0x1"
+
+run 10 --kernel "$G/boot_timer.elf" --boot-timer
+expect boot_timer_mmio_write 0 "out:boot timer written" "err:Guest-boot-time = "
+run 10 --kernel "$G/boot_timer.elf"
+if [ "$rc" -eq 0 ] && ! has err "Guest-boot-time"; then ok boot_timer_off_by_default
+else bad boot_timer_off_by_default "status $rc or unexpected boot time line"; fi
+
+run 10 --kernel "$G/ports.elf"
+expect unclaimed_pio_mmio_read_zero 0 "out:ports 0x0 0x0 mmio 0x0"
+
+printf 'abc def\n' | timeout 10 "$EMBER" --kernel "$G/echo.elf" >"$T/out" 2>"$T/err"
+rc=$?
+expect serial_input_reaches_guest 0 "out:tiny: got 'abc def'"
+
+head -c 300 /dev/zero | tr '\0' 'x' >"$T/long-line"
+echo >>"$T/long-line"
+timeout 10 "$EMBER" --kernel "$G/echo.elf" <"$T/long-line" >"$T/out" 2>"$T/err"
+rc=$?
+expect serial_input_fifo_full_nothing_lost 0 "out:tiny: got '$(head -c 127 "$T/long-line")'"
+
+head -c 300 /dev/zero | tr '\0' 'y' >"$T/long-pipe"
+echo >>"$T/long-pipe"
+cat "$T/long-pipe" | timeout 10 "$EMBER" --kernel "$G/echo.elf" >"$T/out" 2>"$T/err"
+rc=$?
+expect serial_input_pipe_nothing_lost 0 "out:tiny: got '$(head -c 127 "$T/long-pipe")'"
+
+run 10 --kernel "$G/triple_fault.elf"
+expect triple_fault_ends_vm_cleanly 0 "err:guest shut down (triple fault)"
+
+run 10 --kernel "$G/int3.elf"
+if [ -d /sys/module/kvm_pvm ]; then
+	# kvm_pvm cannot emulate int3: an internal error, a register dump, status 1.
+	expect internal_error_dumps_registers 1 "err:KVM internal error" "err:vcpu 0 registers:" \
+		"err:rip 0000000000100"
+else
+	expect int3_triple_fault 0 "err:guest shut down (triple fault)"
+fi
+
+timeout 10 "$EMBER" --kernel "$G/halt.elf" >"$T/out" 2>"$T/err" </dev/null &
+pid=$!
+for _ in $(seq 50); do has out "tiny: halting" && break; sleep 0.1; done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+expect sigterm_stops_cleanly 0 "out:tiny: halting" "err:stopping the microVM: Terminated"
+
+run 10 --kernel "$G/cpuid.elf" --vcpus 2
+expect cpuid_normalised 0 "out:apic 0x0 hypervisor 0x1 sig KVMKVMKVM brand 'ember microVM vCPU'"
+
+run 10 --kernel "$G/hello.elf" --vcpus 32 --mem-mib 64
+expect thirty_two_vcpus 0 "out:hello from long mode"
+
+cat >"$T/vm.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$G/boot_params.elf", "boot_args": "from json" },
+  "machine-config": { "vcpu_count": 2, "mem_size_mib": 48, "smt": false }
+}
+JSON
+run 10 --config-file "$T/vm.json"
+expect config_file_boots 0 "out:cmdline 'from json'" "out:e820 0x100000 0x2f00000 0x1"
+run 10 --config-file "$T/vm.json" --cmdline "flag wins" --mem-mib 32
+expect config_file_cli_override 0 "out:cmdline 'flag wins'" "out:e820 0x100000 0x1f00000 0x1"
+
+# ---- bad input: each is a clear error and a non-zero status --------------
+patch() { # patch FILE OFFSET HEXBYTES
+	python3 - "$@" <<'PY'
+import sys
+path, off, data = sys.argv[1], int(sys.argv[2], 0), bytes.fromhex(sys.argv[3])
+b = bytearray(open(path, 'rb').read()); b[off:off + len(data)] = data
+open(path, 'wb').write(b)
+PY
+}
+
+run 5 --kernel "$T/does-not-exist"
+expect bad_kernel_missing 1 "err:cannot open"
+: >"$T/empty"
+run 5 --kernel "$T/empty"
+expect bad_kernel_empty 1 "err:neither an ELF vmlinux nor a bzImage"
+head -c 4096 /dev/urandom >"$T/garbage"
+run 5 --kernel "$T/garbage"
+expect bad_kernel_garbage 1 "err:neither an ELF vmlinux nor a bzImage"
+head -c 40 "$G/hello.elf" >"$T/trunc-hdr"
+run 5 --kernel "$T/trunc-hdr"
+expect bad_kernel_truncated_header 1 "err:ELF header truncated"
+head -c 4200 "$G/hello.elf" >"$T/trunc-seg"
+run 5 --kernel "$T/trunc-seg"
+expect bad_kernel_truncated_segment 1 "err:is truncated"
+cp "$G/hello.elf" "$T/elf32" && patch "$T/elf32" 4 01
+run 5 --kernel "$T/elf32"
+expect bad_kernel_32bit_elf 1 "err:32-bit ELF kernels are not supported"
+cp "$G/hello.elf" "$T/high" && patch "$T/high" $((64 + 24)) 0000000002000000  # p_paddr = 2 GiB
+run 5 --kernel "$T/high" --mem-mib 64
+expect bad_kernel_larger_than_memory 1 "err:does not fit in 64 MiB of guest memory"
+python3 - "$T/oldbz" <<'PY'
+import struct, sys
+b = bytearray(8192)
+b[0x1f1] = 4; b[0x1fe:0x200] = b'\x55\xaa'; b[0x200:0x202] = b'\xeb\x66'; b[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', b, 0x206, 0x020a)
+open(sys.argv[1], 'wb').write(b)
+PY
+run 5 --kernel "$T/oldbz"
+expect bad_bzimage_old_protocol 1 "err:boot protocol 2.10 is too old"
+head -c $((40 << 20)) /dev/zero >"$T/big-initrd"
+run 5 --kernel "$G/hello.elf" --mem-mib 32 --initrd "$T/big-initrd"
+expect bad_initrd_does_not_fit 1 "err:initrd: 41943040 bytes do not fit"
+run 5 --kernel "$G/hello.elf" --cmdline "$(head -c 3000 /dev/zero | tr '\0' a)"
+expect bad_cmdline_too_long 1 "err:--cmdline: 3000 bytes, the limit is 2047"
+run 5 --kernel "$G/hello.elf" --vcpus 0
+expect bad_vcpus_zero 1 "err:--vcpus: '0' is not a number from 1 to 32"
+run 5 --kernel "$G/hello.elf" --vcpus 33
+expect bad_vcpus_too_many 1 "err:--vcpus: '33'"
+run 5 --kernel "$G/hello.elf" --mem-mib 12x
+expect bad_mem_not_a_number 1 "err:--mem-mib: '12x'"
+run 5 --kernel "$G/hello.elf" --frobnicate
+expect bad_unknown_option 1 "err:unknown option"
+run 5
+expect bad_no_kernel 1 "err:no kernel"
+echo '{"boot-source": {"kernel_image_path": 5}}' >"$T/bad.json"
+run 5 --config-file "$T/bad.json"
+expect bad_config_wrong_type 1 "err:field 'kernel_image_path' must be a string"
+echo '{"boot-source": ' >"$T/bad2.json"
+run 5 --config-file "$T/bad2.json"
+expect bad_config_malformed_json 1 "err:invalid JSON at line"
+
+echo "tier2: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
