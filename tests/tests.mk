@@ -17,3 +17,15 @@ guests: $(GUEST_ELFS)
 
 # ---- tier 1: cmocka unit tests (rules in tests/unit/unit.mk) -------------
 -include tests/unit/unit.mk
+
+# ---- benchmarks -------------------------------------------------------------
+$(BUILD)/startup: tests/bench/startup.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/bootwatch: tests/bench/bootwatch.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch
+	$(Q)tests/bench/run.sh

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make bench: ember's benchmarks, each against QEMU's microvm machine in the
+# same run where a peer figure exists.
+#  1. start-up cost (exec -> first KVM_RUN, wall and CPU) and memory overhead
+#     (RSS minus guest RAM touched), on this machine's /dev/kvm, tiny guest;
+#  2. boot-to-init of the guest kernel, ember vs QEMU microvm, and both VMMs'
+#     memory overhead with a Linux guest: directly on a host with hardware
+#     KVM, inside the L1 machine otherwise (DESIGN.md §5).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/harness/common.sh
+B=build
+STARTUP_RUNS=${STARTUP_RUNS:-100}
+RUNS=${RUNS:-10}
+
+stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%d / %d / %d", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
+
+echo "== start-up cost: exec -> first KVM_RUN, $STARTUP_RUNS runs, tiny guest, this host"
+"$B/startup" "$STARTUP_RUNS" "$B/ember" --kernel "$B/guests/hello.elf" --level Debug >"$B/startup.txt"
+echo "bench: ember start-up wall us (min / median / max) $(cut -d' ' -f1 "$B/startup.txt" | stats)"
+echo "bench: ember start-up CPU us  (min / median / max) $(cut -d' ' -f2 "$B/startup.txt" | stats)"
+
+echo "== memory overhead: tiny guest halted, 128 MiB guest, this host"
+"$B/ember" --kernel "$B/guests/halt.elf" --mem-mib 128 >"$B/halt.out" 2>&1 </dev/null &
+pid=$!
+for _ in $(seq 50); do grep -q "tiny: halting" "$B/halt.out" && break; sleep 0.1; done
+read -r total guest over < <(tests/bench/rss.sh "$pid")
+kill "$pid"; wait "$pid" || true
+echo "bench: memory ember (tiny guest): rss $total KiB, guest touched $guest KiB, overhead $over KiB"
+
+echo "== boot-to-init: ember vs QEMU microvm, $RUNS runs each"
+if have_hw_kvm; then
+	kdir=$(kernels/build.sh | tail -n1)
+	initrd=$B/guest-initrd.cpio.gz
+	tests/guests/mkinitramfs.sh "$initrd" >/dev/null
+	EMBER=$B/ember GUEST_VMLINUX=$kdir/vmlinux GUEST_INITRD=$initrd BOOTWATCH=$B/bootwatch \
+		RUNS=$RUNS sh tests/bench/boot-l1.sh
+else
+	echo "(no hardware virtualization here: running inside the L1 machine)"
+	sed "s/^RUNS=.*/RUNS=$RUNS/" tests/bench/boot-l1.sh >"$B/bench-l1.sh"
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 \
+		--file "$B/bootwatch:opt/ember/bin/bootwatch" --file tests/bench/rss.sh:opt/ember/rss.sh \
+		"$B/bench-l1.sh" | grep --line-buffered -E '^(bench|l1):'
+fi
