@@ -13,7 +13,13 @@ $(BUILD)/guests/%.elf: tests/guests/tiny/%.c tests/guests/tiny/guest.h tests/gue
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(CC) $(GUEST_CFLAGS) -o $@ $<
 
-guests: $(GUEST_ELFS)
+$(BUILD)/guests/pvh.elf: tests/guests/pvh/pvh.S tests/guests/pvh/pvh.ld
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUEST   $@")
+	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/pvh/pvh.ld -Wl,--build-id=none \
+		-Wl,-z,noexecstack -o $@ $<
+
+guests: $(GUEST_ELFS) $(BUILD)/guests/pvh.elf
 
 # ---- tier 1: cmocka unit tests (rules in tests/unit/unit.mk) -------------
 -include tests/unit/unit.mk

@@ -30,13 +30,14 @@ static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size)
 
 int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	void *map;
 
 	if (!size || (hugepages && size % (2 * MiB)))
 		return -EINVAL;
-	if (hugepages)
-		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
+	/* Huge pages are reserved up front, so a short pool fails here with a
+	 * clear error rather than as a fault in the middle of the guest's run. */
+	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;

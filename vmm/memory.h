@@ -32,7 +32,7 @@ struct guest_mem {
 	bool hugepages;
 };
 
-/* Map `size` bytes of guest RAM (MAP_NORESERVE; 2 MiB pages when asked).
+/* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now).
  * Called once by main before vCPUs exist.  0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages);
 /* Build the regions over caller-provided host memory (unit tests, fuzzers). */

@@ -101,6 +101,23 @@ expect cpuid_normalised 0 "out:apic 0x0 hypervisor 0x1 sig KVMKVMKVM brand 'embe
 run 10 --kernel "$G/hello.elf" --vcpus 32 --mem-mib 64
 expect thirty_two_vcpus 0 "out:hello from long mode"
 
+run 10 --kernel "$G/pvh.elf" --cmdline "pvh works" --initrd "$T/initrd"
+expect pvh_entry 0 "out:pvh: 32-bit entry, start_info magic ok, cmdline 'pvh works' memmap entries 2 modules 1"
+
+run 10 --kernel "$G/boot_params.elf" --mem-mib 5120
+expect ram_above_4g 0 "out:e820 entries 0x3" "out:e820 0x100000 0xbff00000 0x1" \
+	"out:e820 0x100000000 0x80000000 0x1"
+
+if [ -w /proc/sys/vm/nr_hugepages ]; then
+	old_huge=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((old_huge + 32)) >/proc/sys/vm/nr_hugepages
+	run 10 --kernel "$G/hello.elf" --mem-mib 64 --huge-pages
+	expect huge_pages_2m 0 "out:hello from long mode"
+	run 10 --kernel "$G/hello.elf" --mem-mib 4096 --huge-pages
+	expect huge_pages_pool_too_small 1 "err:cannot map 4096 MiB of guest memory in huge pages"
+	echo "$old_huge" >/proc/sys/vm/nr_hugepages
+fi
+
 cat >"$T/vm.json" <<JSON
 {
   "boot-source": { "kernel_image_path": "$G/boot_params.elf", "boot_args": "from json" },
