@@ -35,3 +35,23 @@ $(BUILD)/bootwatch: tests/bench/bootwatch.c
 
 bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch
 	$(Q)tests/bench/run.sh
+
+# ---- the suite ------------------------------------------------------------
+tier2: $(BUILD)/ember guests
+	$(Q)tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
+
+tier3: $(BUILD)/ember
+	$(Q)tests/integration/tier3.sh
+
+kernel: deps
+	$(Q)kernels/build.sh
+
+demo: deps $(BUILD)/ember
+	$(Q)tests/harness/demo.sh
+
+# Tiers in order, each only after the one before passed.
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory tier2
+	$(Q)$(MAKE) --no-print-directory tier3
