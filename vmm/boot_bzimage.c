@@ -68,6 +68,13 @@ int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len
 		return -EINVAL;
 	}
 	/* The decompressor runs at pref_address and needs init_size bytes there. */
+	if (h.pref_address > gm_low_end(gm) ||
+	    h.init_size > gm_low_end(gm) - h.pref_address) {
+		log_error("kernel: bzImage needs %u bytes at 0x%llx, guest has %llu MiB of low memory",
+			  h.init_size, (unsigned long long)h.pref_address,
+			  (unsigned long long)(gm_low_end(gm) / MiB));
+		return -EFBIG;
+	}
 	need = LAYOUT_HIMEM_START + payload;
 	if (h.pref_address + h.init_size > need)
 		need = h.pref_address + h.init_size;

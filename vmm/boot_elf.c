@@ -24,9 +24,13 @@ static int in_file(uint64_t off, uint64_t size, size_t len)
 
 static int elf_check_header(const Elf64_Ehdr *eh, size_t len)
 {
-	if (len < EI_NIDENT || memcmp(eh->e_ident, ELFMAG, SELFMAG)) {
+	if (len < SELFMAG || memcmp(eh->e_ident, ELFMAG, SELFMAG)) {
 		log_error("kernel: not an ELF file");
 		return -ENOEXEC;
+	}
+	if (len < EI_NIDENT) {
+		log_error("kernel: ELF identification truncated (%zu bytes)", len);
+		return -EINVAL;
 	}
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64) {
 		log_error("kernel: 32-bit ELF kernels are not supported, give a 64-bit vmlinux");

@@ -36,6 +36,8 @@ static void cpuid_leaf1(struct kvm_cpuid_entry2 *e, const struct cpuid_opts *o)
 	e->ecx |= LEAF1_ECX_HYPERVISOR;
 	if (o->tsc_deadline)
 		e->ecx |= LEAF1_ECX_TSC_DEADLINE;
+	else
+		e->ecx &= ~LEAF1_ECX_TSC_DEADLINE;
 	if (o->nr_vcpus > 1)
 		e->edx |= LEAF1_EDX_HTT;
 	else
