@@ -10,8 +10,8 @@ CC      ?= gcc
 BUILD   := build
 PKGS    := jansson
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -MMD -MP
-LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lpthread
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -Iapi-socket -MMD -MP
+LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -19,11 +19,11 @@ else
 Q := @
 endif
 
-VMM_SRCS := $(wildcard vmm/*.c)
+VMM_SRCS := $(wildcard vmm/*.c api-socket/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 
-.PHONY: all deps guests test unit tier2 tier3 demo kernel bench clean
+.PHONY: all deps guests test unit tier2 api tier3 fuzz demo kernel bench clean
 all: $(BUILD)/ember
 
 deps:

@@ -5,8 +5,8 @@ set -euo pipefail
 
 pkgs=(
 	build-essential pkg-config clang
-	libjansson-dev liburing-dev libseccomp-dev libcmocka-dev
-	qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd python3
+	libjansson-dev libhttp-parser-dev liburing-dev libseccomp-dev libcmocka-dev
+	qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd python3 curl
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev kmod
 )
 missing=()

@@ -40,8 +40,27 @@ bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch
 tier2: $(BUILD)/ember guests
 	$(Q)tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
 
+api: $(BUILD)/ember guests
+	$(Q)tests/integration/api.sh $(BUILD)/ember $(BUILD)/guests
+
 tier3: $(BUILD)/ember
 	$(Q)tests/integration/tier3.sh
+
+# ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket
+$(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/http.h vmm/log.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c api-socket/http.c vmm/log.c \
+		-ljansson -lhttp_parser
+
+fuzz: $(BUILD)/fuzz/fuzz_http
+	@mkdir -p $(BUILD)/fuzz/corpus-http
+	$(Q)$(BUILD)/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-http >$(BUILD)/fuzz/http.log 2>&1 \
+		|| (tail -40 $(BUILD)/fuzz/http.log; echo "fuzz: fuzz_http failed"; false)
+	@echo "  FUZZ    fuzz_http: $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/http.log) in $(FUZZ_SECONDS) s, no crash"
 
 kernel: deps
 	$(Q)kernels/build.sh
@@ -53,5 +72,7 @@ demo: deps $(BUILD)/ember
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(Q)$(MAKE) --no-print-directory tier2
+	$(Q)$(MAKE) --no-print-directory api
 	$(Q)$(MAKE) --no-print-directory tier3

@@ -11,20 +11,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_json.h"
 #include "layout.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 void config_init(struct vm_config *cfg)
 {
@@ -32,10 +20,15 @@ void config_init(struct vm_config *cfg)
 	cfg->vcpus = CONFIG_DEFAULT_VCPUS;
 	cfg->mem_mib = CONFIG_DEFAULT_MEM_MIB;
 	cfg->log_level = LOG_INFO;
+	cfg->api_max_payload = 51200;
 }
 
 void config_free(struct vm_config *cfg)
 {
+	devices_cfg_free(&cfg->devs);
+	free(cfg->logger.path);
+	free(cfg->metrics_path);
+	free(cfg->api_sock);
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
@@ -49,50 +42,9 @@ const char *config_cmdline(const struct vm_config *cfg)
 	return cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
 }
 
-static void set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = src ? strdup(src) : NULL;
-}
-
 /* ---- JSON sections ---------------------------------------------------- */
 
-struct json_field {
-	const char *key;
-	json_type type;   /* JSON_INTEGER, JSON_STRING, JSON_TRUE (any bool) */
-	bool required;
-};
-
-/* Check `obj` has only known keys of the right type and the required ones. */
-static int json_check_fields(const char *section, json_t *obj, const struct json_field *f,
-			     size_t nf, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *val;
-
-	if (!json_is_object(obj))
-		return fail(err, errlen, "%s: expected a JSON object", section);
-	json_object_foreach(obj, key, val) {
-		size_t i;
-
-		for (i = 0; i < nf && strcmp(f[i].key, key); i++)
-			;
-		if (i == nf)
-			return fail(err, errlen, "%s: unknown field '%s'", section, key);
-		if (f[i].type == JSON_TRUE ? !json_is_boolean(val)
-					   : json_typeof(val) != f[i].type)
-			return fail(err, errlen, "%s: field '%s' must be %s", section, key,
-				    f[i].type == JSON_INTEGER ? "an integer" :
-				    f[i].type == JSON_STRING ? "a string" : "a boolean");
-	}
-	for (size_t i = 0; i < nf; i++)
-		if (f[i].required && !json_object_get(obj, f[i].key))
-			return fail(err, errlen, "%s: missing required field '%s'", section,
-				    f[i].key);
-	return 0;
-}
-
-static int parse_boot_source(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+int config_put_boot_source(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {
 		{ "kernel_image_path", JSON_STRING, true },
@@ -100,7 +52,7 @@ static int parse_boot_source(struct vm_config *cfg, json_t *obj, char *err, size
 		{ "initrd_path", JSON_STRING, false },
 	};
 	const char *kernel, *args, *initrd;
-	int ret = json_check_fields("boot-source", obj, fields, 3, err, errlen);
+	int ret = json_check_fields("boot-source", obj, fields, 3, false, err, errlen);
 
 	if (ret)
 		return ret;
@@ -118,7 +70,17 @@ static int parse_boot_source(struct vm_config *cfg, json_t *obj, char *err, size
 	return 0;
 }
 
-static int parse_machine_config(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
+/* An integer field if present: *out keeps its value when absent. */
+static void get_int(json_t *obj, const char *key, json_int_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v)
+		*out = json_integer_value(v);
+}
+
+int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
+		       char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {
 		{ "vcpu_count", JSON_INTEGER, true },
@@ -128,14 +90,15 @@ static int parse_machine_config(struct vm_config *cfg, json_t *obj, char *err, s
 		{ "huge_pages", JSON_STRING, false },
 		{ "cpu_template", JSON_STRING, false },
 	};
-	json_int_t vcpus, mem;
+	json_int_t vcpus = cfg->vcpus, mem = (json_int_t)cfg->mem_mib;
 	const char *huge, *tmpl;
-	int ret = json_check_fields("machine-config", obj, fields, 6, err, errlen);
+	bool hugepages = cfg->hugepages;
+	int ret = json_check_fields("machine-config", obj, fields, 6, partial, err, errlen);
 
 	if (ret)
 		return ret;
-	vcpus = json_integer_value(json_object_get(obj, "vcpu_count"));
-	mem = json_integer_value(json_object_get(obj, "mem_size_mib"));
+	get_int(obj, "vcpu_count", &vcpus);
+	get_int(obj, "mem_size_mib", &mem);
 	huge = json_string_value(json_object_get(obj, "huge_pages"));
 	tmpl = json_string_value(json_object_get(obj, "cpu_template"));
 	if (vcpus < 1 || vcpus > EMBER_MAX_VCPUS)
@@ -148,37 +111,93 @@ static int parse_machine_config(struct vm_config *cfg, json_t *obj, char *err, s
 		return fail(err, errlen, "machine-config: 'smt' is not supported (must be false)");
 	if (huge && strcmp(huge, "None") && strcmp(huge, "2M"))
 		return fail(err, errlen, "machine-config: 'huge_pages' must be \"None\" or \"2M\"");
-	if (huge && !strcmp(huge, "2M") && mem % 2)
+	if (huge)
+		hugepages = !strcmp(huge, "2M");
+	if (hugepages && mem % 2)
 		return fail(err, errlen, "machine-config: 'mem_size_mib' must be a multiple of 2 with 2M huge pages");
 	if (tmpl && strcmp(tmpl, "None"))
 		return fail(err, errlen, "machine-config: 'cpu_template' \"%s\" is not supported", tmpl);
 	cfg->vcpus = (unsigned int)vcpus;
 	cfg->mem_mib = (uint64_t)mem;
-	cfg->hugepages = huge && !strcmp(huge, "2M");
+	cfg->hugepages = hugepages;
 	return 0;
 }
 
-/* Sections Firecracker has that this ember cannot back yet. */
+/* Sections Firecracker has that ember does not offer. */
 static const char *const unsupported_sections[] = {
-	"drives", "network-interfaces", "vsock", "logger", "metrics",
 	"mmds-config", "balloon", "entropy", "cpu-config",
 };
+
+/* "drives" and "network-interfaces" are arrays of what PUT takes. */
+static int parse_device_array(struct vm_config *cfg, const char *key, json_t *val,
+			      char *err, size_t errlen)
+{
+	size_t i;
+	json_t *item;
+	int ret;
+
+	if (!json_is_array(val))
+		return fail(err, errlen, "'%s' must be an array", key);
+	json_array_foreach(val, i, item) {
+		ret = !strcmp(key, "drives")
+			      ? config_put_drive(cfg, NULL, item, false, err, errlen)
+			      : config_put_net(cfg, NULL, item, false, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 static int parse_section(struct vm_config *cfg, const char *key, json_t *val,
 			 char *err, size_t errlen)
 {
 	if (!strcmp(key, "boot-source"))
-		return parse_boot_source(cfg, val, err, errlen);
+		return config_put_boot_source(cfg, val, err, errlen);
 	if (!strcmp(key, "machine-config"))
-		return parse_machine_config(cfg, val, err, errlen);
+		return config_put_machine(cfg, val, false, err, errlen);
+	if (!strcmp(key, "drives") || !strcmp(key, "network-interfaces"))
+		return parse_device_array(cfg, key, val, err, errlen);
+	if (!strcmp(key, "vsock"))
+		return json_is_null(val) ? 0 : config_put_vsock(cfg, val, err, errlen);
+	if (!strcmp(key, "logger"))
+		return json_is_null(val) ? 0 : config_put_logger(cfg, val, err, errlen);
+	if (!strcmp(key, "metrics"))
+		return json_is_null(val) ? 0 : config_put_metrics(cfg, val, err, errlen);
 	for (size_t i = 0; i < sizeof(unsupported_sections) / sizeof(char *); i++) {
 		if (strcmp(key, unsupported_sections[i]))
 			continue;
 		if (json_is_null(val) || (json_is_array(val) && !json_array_size(val)))
 			return 0;
-		return fail(err, errlen, "'%s' is not supported by this version of ember", key);
+		return fail(err, errlen, "'%s' is not supported by ember", key);
 	}
 	return fail(err, errlen, "unknown configuration section '%s'", key);
+}
+
+/* Move what a config file sets from `src` into `dst`, freeing what it replaces. */
+static void config_take_file(struct vm_config *dst, struct vm_config *src)
+{
+	if (src->kernel_path) {
+		free(dst->kernel_path);
+		free(dst->initrd_path);
+		free(dst->cmdline);
+		dst->kernel_path = src->kernel_path;
+		dst->initrd_path = src->initrd_path;
+		dst->cmdline = src->cmdline;
+	}
+	dst->vcpus = src->vcpus;
+	dst->mem_mib = src->mem_mib;
+	dst->hugepages = src->hugepages;
+	dst->log_level = src->log_level;
+	devices_cfg_free(&dst->devs);
+	dst->devs = src->devs;
+	if (src->logger.path) {
+		free(dst->logger.path);
+		dst->logger = src->logger;
+	}
+	if (src->metrics_path) {
+		free(dst->metrics_path);
+		dst->metrics_path = src->metrics_path;
+	}
 }
 
 int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t errlen)
@@ -197,9 +216,12 @@ int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t
 		json_decref(root);
 		return fail(err, errlen, "the configuration must be a JSON object");
 	}
-	/* Work on a copy so a failure leaves `cfg` as it was. */
-	tmp = *cfg;
-	tmp.kernel_path = tmp.initrd_path = tmp.cmdline = NULL;
+	/* Parse into a scratch configuration so a failure leaves `cfg` as it was. */
+	config_init(&tmp);
+	tmp.vcpus = cfg->vcpus;
+	tmp.mem_mib = cfg->mem_mib;
+	tmp.hugepages = cfg->hugepages;
+	tmp.log_level = cfg->log_level;
 	json_object_foreach(root, key, val) {
 		ret = parse_section(&tmp, key, val, err, errlen);
 		if (ret)
@@ -207,21 +229,10 @@ int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t
 	}
 	json_decref(root);
 	if (ret) {
-		free(tmp.kernel_path);
-		free(tmp.initrd_path);
-		free(tmp.cmdline);
+		config_free(&tmp);
 		return ret;
 	}
-	if (tmp.kernel_path) {
-		free(cfg->kernel_path);
-		free(cfg->initrd_path);
-		free(cfg->cmdline);
-	} else {  /* no boot-source section: keep the old one */
-		tmp.kernel_path = cfg->kernel_path;
-		tmp.initrd_path = cfg->initrd_path;
-		tmp.cmdline = cfg->cmdline;
-	}
-	*cfg = tmp;
+	config_take_file(cfg, &tmp);
 	return 0;
 }
 
@@ -266,6 +277,7 @@ static int config_load_file(struct vm_config *cfg, const char *path, char *err, 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEM, OPT_HUGE,
 	OPT_BOOT_TIMER, OPT_CONFIG, OPT_ID, OPT_LEVEL, OPT_HELP, OPT_VERSION,
+	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API,
 };
 
 static const struct option long_opts[] = {
@@ -279,6 +291,9 @@ static const struct option long_opts[] = {
 	{ "config-file", required_argument, NULL, OPT_CONFIG },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -289,6 +304,7 @@ void config_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--vcpus N]\n"
 		"          [--mem-mib N] [--huge-pages] [--boot-timer] [--config-file FILE]\n"
+		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
 		"          [--id NAME] [--level Error|Warning|Info|Debug] [--help] [--version]\n",
 		prog);
 }
@@ -341,6 +357,14 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 		if (log_level_parse(arg, &cfg->log_level))
 			return fail(err, errlen, "--level: unknown log level '%s'", arg);
 		break;
+	case OPT_API_SOCK: set_str(&cfg->api_sock, arg); break;
+	case OPT_MAX_PAYLOAD:
+		if (parse_u64(arg, 1, 64ULL << 20, &v))
+			return fail(err, errlen, "--http-api-max-payload-size: '%s' is not a number from 1 to %llu",
+				    arg, 64ULL << 20);
+		cfg->api_max_payload = (size_t)v;
+		break;
+	case OPT_NO_API: cfg->no_api = true; break;
 	case OPT_HELP: cfg->show_help = true; break;
 	case OPT_VERSION: cfg->show_version = true; break;
 	default:
@@ -351,39 +375,59 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 
 int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-	int opt, ret;
+	struct vm_config scratch;
+	const char *file = NULL;
+	int opt, ret = 0;
 
-	/* Pass 1: load the config file, so the other flags override it. */
+	/* Pass 1: check every flag on a scratch config, changing nothing.
+	 * optind = 0 makes glibc reset all of getopt's state. */
+	config_init(&scratch);
 	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	optind = 0;
+	while (!ret && (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
-			return fail(err, errlen, "unknown option or missing value: '%s'",
-				    argv[optind - 1]);
-		if (opt == OPT_CONFIG) {
-			set_str(&cfg->config_file, optarg);
-			ret = config_load_file(cfg, optarg, err, errlen);
-			if (ret)
-				return ret;
-		}
+			ret = fail(err, errlen, "unknown option or missing value: '%s'",
+				   argv[optind - 1]);
+		else if (opt == OPT_CONFIG)
+			file = optarg;
+		else
+			ret = apply_opt(&scratch, opt, optarg, err, errlen);
 	}
+	config_free(&scratch);
+	if (ret)
+		return ret;
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (opt == OPT_CONFIG)
-			continue;
-		ret = apply_opt(cfg, opt, optarg, err, errlen);
+	/* Pass 2: the config file (all or nothing), then the flags over it,
+	 * which cannot fail now. */
+	if (file) {
+		ret = config_load_file(cfg, file, err, errlen);
 		if (ret)
 			return ret;
+		set_str(&cfg->config_file, file);
 	}
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
+		if (opt != OPT_CONFIG)
+			apply_opt(cfg, opt, optarg, err, errlen);
+	return 0;
+}
+
+int config_check_mode(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->no_api && cfg->api_sock)
+		return fail(err, errlen, "--no-api and --api-sock exclude each other");
+	if (cfg->no_api && !cfg->config_file)
+		return fail(err, errlen, "--no-api needs --config-file");
+	if (!cfg->api_sock && !cfg->kernel_path)
+		return fail(err, errlen, "no kernel: give --kernel, a config file with boot-source, or --api-sock");
 	return 0;
 }
 
 int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->kernel_path)
-		return fail(err, errlen, "no kernel: give --kernel or a config file with boot-source");
+		return fail(err, errlen, "no kernel: configure boot-source first");
 	if (cfg->hugepages && cfg->mem_mib % 2)
 		return fail(err, errlen, "memory must be a multiple of 2 MiB with huge pages");
 	return 0;

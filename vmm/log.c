@@ -2,17 +2,23 @@
 /* log.c - see log.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static char log_id[64] = "anonymous-instance";
 static enum log_level log_level = LOG_INFO;
+static int log_fd = 2;              /* stderr until PUT /logger */
+static bool log_show_level = true;
+static bool log_show_origin;
+static unsigned long log_dropped;
 static const char *const level_names[] = {
 	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
 	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG",
@@ -43,7 +49,28 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+int log_configure(const char *path, enum log_level level, bool show_level,
+		  bool show_origin, char *err, size_t errlen)
+{
+	if (path) {
+		/* Non-blocking: a full pipe drops lines, it never stalls a thread. */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "logger: cannot open '%s': %s", path, strerror(errno));
+			return -errno;
+		}
+		if (log_fd > 2)
+			close(log_fd);
+		log_fd = fd;
+	}
+	log_level = level;
+	log_show_level = show_level;
+	log_show_origin = show_origin;
+	return 0;
+}
+
+void log_msg(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
 	char line[1024], thread[16] = "?";
 	struct timespec ts;
@@ -56,10 +83,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pthread_getname_np(pthread_self(), thread, sizeof(thread));
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] %s ",
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_id, thread,
-		     level_names[level]);
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_id, thread);
+	if (log_show_level && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s ", level_names[level]);
+	if (log_show_origin && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s:%d ", file, line_no);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(line))
 		n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -70,8 +100,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write per line so lines from different threads never interleave. */
-	fwrite(line, 1, (size_t)n, stderr);
-	fflush(stderr);
+	if (write(log_fd, line, (size_t)n) < 0)
+		log_dropped++;
 }
 
 static uint64_t clock_us(clockid_t id)
@@ -103,7 +133,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl)
 		rl->emitted = 0;
 		rl->suppressed = 0;
 		if (dropped)
-			log_msg(LOG_WARN, "%u similar messages suppressed", dropped);
+			log_msg(LOG_WARN, __FILE__, __LINE__, "%u similar messages suppressed", dropped);
 	}
 	if (rl->emitted >= LOG_RL_BURST) {
 		rl->suppressed++;

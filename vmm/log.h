@@ -8,6 +8,7 @@
 #define EMBER_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -18,8 +19,13 @@ void log_set_level(enum log_level level);
 /* Parse "Error", "Warning", "Info", "Debug" (any case); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* PUT /logger: send lines to `path` (NULL: keep the current output), at
+ * `level`, with or without the level and file:line.  vmm thread, before the
+ * microVM starts.  0 or -errno with the reason in err. */
+int log_configure(const char *path, enum log_level level, bool show_level,
+		  bool show_origin, char *err, size_t errlen);
 
 /* A token bucket per call site: at most LOG_RL_BURST lines per LOG_RL_PERIOD_S. */
 #define LOG_RL_BURST    10
@@ -33,15 +39,15 @@ struct log_ratelimit {
  * let one extra line through). */
 bool log_ratelimit_ok(struct log_ratelimit *rl);
 
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
 #define log_ratelimited(level, ...)                                     \
 	do {                                                            \
 		static struct log_ratelimit rl__;                       \
 		if (log_ratelimit_ok(&rl__))                            \
-			log_msg(level, __VA_ARGS__);                    \
+			log_msg(level, __FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
 
 /* Monotonic and process-CPU clocks in microseconds. */

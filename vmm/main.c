@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * main.c - ember: parse the configuration, build the VM, add the devices,
- * boot, run the event loop, tear down.
+ * main.c - ember: parse the configuration, set up the vmm thread (event
+ * loop, API server), build and boot the microVM (at once from flags or a
+ * config file, or on the API's InstanceStart), run the loop, tear down.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -10,7 +11,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "vm.h"
+#include "vmm.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -30,41 +31,57 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int main(int argc, char **argv)
+/* Flags and config file → a configuration that can run; 1 = exit now. */
+static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 {
-	struct vm_config cfg;
-	struct vm vm = { .start_us = time_mono_us(), .start_cpu_us = time_cpu_us() };
 	char err[CONFIG_ERR_LEN];
-	int status = 1;
 
-	config_init(&cfg);
-	if (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
+	*status = 1;
+	if (config_parse_args(cfg, argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "ember: %s\n", err);
 		config_usage(argv[0]);
-		goto out;
+		return 1;
 	}
-	if (cfg.show_help || cfg.show_version) {
-		if (cfg.show_help)
+	if (cfg->show_help || cfg->show_version) {
+		if (cfg->show_help)
 			config_usage(argv[0]);
 		else
 			printf("ember %s\n", EMBER_VERSION);
-		status = 0;
-		goto out;
+		*status = 0;
+		return 1;
 	}
-	if (config_validate(&cfg, err, sizeof(err))) {
+	if (config_check_mode(cfg, err, sizeof(err)) ||
+	    log_configure(cfg->logger.path, cfg->log_level, true, cfg->logger.show_origin,
+			  err, sizeof(err))) {
 		fprintf(stderr, "ember: %s\n", err);
-		goto out;
+		return 1;
 	}
-	log_set_level(cfg.log_level);
-	if (cfg.id)
-		log_set_id(cfg.id);
-	block_signals();
+	if (cfg->id)
+		log_set_id(cfg->id);
+	return 0;
+}
 
-	if (vm_create(&vm, &cfg) || vm_load_kernel(&vm) || vm_add_devices(&vm))
-		goto out_vm;
-	status = vm_run(&vm);
-out_vm:
-	vm_destroy(&vm);
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct vmm vmm;
+	char err[CONFIG_ERR_LEN];
+	int status;
+
+	config_init(&cfg);
+	if (configure(&cfg, argc, argv, &status))
+		goto out;
+	block_signals();
+	status = 1;
+	if (vmm_init(&vmm, &cfg))
+		goto out_vmm;
+	if (cfg.kernel_path && vmm_start(&vmm, err, sizeof(err))) {
+		log_error("%s", err);
+		goto out_vmm;
+	}
+	status = vmm_run(&vmm);
+out_vmm:
+	vmm_destroy(&vmm);
 out:
 	config_free(&cfg);
 	return status;

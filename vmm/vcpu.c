@@ -74,17 +74,18 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 		{ 0x2ff, (1 << 11) | 6 },                   /* MTRRdefType: on, WB */
 	};
 	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[N];
-	} msrs = { .hdr.nmsrs = N };
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + N * sizeof(struct kvm_msr_entry));
 	int ret;
 
+	if (!msrs)
+		return -ENOMEM;
+	msrs->nmsrs = N;
 	for (int i = 0; i < N; i++) {
-		msrs.e[i].index = boot_msrs[i].index;
-		msrs.e[i].data = boot_msrs[i].value;
+		msrs->entries[i].index = boot_msrs[i].index;
+		msrs->entries[i].data = boot_msrs[i].value;
 	}
-	ret = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	free(msrs);
 	if (ret != N) {
 		log_error("vcpu %u: KVM_SET_MSRS: MSR 0x%x refused", vcpu->id,
 			  ret >= 0 && ret < N ? boot_msrs[ret].index : 0);
@@ -284,6 +285,20 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+/* Wait outside KVM_RUN while the VM is paused. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -300,6 +315,10 @@ static void *vcpu_thread(void *arg)
 		log_debug("vcpu 0: first KVM_RUN at monotonic %llu us, process CPU %llu us",
 			  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us());
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_requested)) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -313,6 +332,12 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	/* A vCPU that has left its loop runs no guest code: count it as parked
+	 * so a pause in progress does not wait for it. */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
 }
 

@@ -3,13 +3,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,7 +15,6 @@
 #include "layout.h"
 #include "log.h"
 #include "serial.h"
-#include "term.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -37,6 +33,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->start_us = start_us;
 	vm->start_cpu_us = start_cpu_us;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
 	vm->pio.name = "pio";
 	vm->mmio.name = "mmio";
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
@@ -197,171 +196,55 @@ void vm_request_exit(struct vm *vm, int code, const char *why)
 		log_error("exit eventfd: %s", strerror(errno));
 }
 
-/* ---- the vmm event loop ------------------------------------------------ */
+/* ---- vCPU lifecycle (vmm thread) ----------------------------------------- */
 
-enum { EV_EXIT, EV_SIGNAL, EV_STDIN, EV_SERIAL_RX };
-
-struct event_loop {
-	int epfd;
-	int sigfd;
-	bool stdin_armed;
-	bool stdin_is_file;  /* epoll cannot watch regular files: read on demand */
-	bool stdin_done;     /* end of input or a read error */
-};
-
-static int ev_add(struct event_loop *ev, int fd, uint64_t tag)
+int vm_start_vcpus(struct vm *vm)
 {
-	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vcpu_start(&vm->vcpus[i]);
 
-	return epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
-}
-
-static void vm_on_stdin(struct vm *vm, struct event_loop *ev);
-
-static void ev_stdin_arm(struct vm *vm, struct event_loop *ev, bool on)
-{
-	int ret;
-
-	if (on && ev->stdin_done)
-		return;
-	if (ev->stdin_is_file) {
-		if (on)
-			vm_on_stdin(vm, ev);
-		return;
-	}
-	if (on == ev->stdin_armed)
-		return;
-	if (!on) {
-		if (!epoll_ctl(ev->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL))
-			ev->stdin_armed = false;
-		return;
-	}
-	ret = ev_add(ev, STDIN_FILENO, EV_STDIN);
-	ev->stdin_armed = !ret;
-	if (ret == -EPERM) {
-		ev->stdin_is_file = true;
-		vm_on_stdin(vm, ev);
-	}
-}
-
-/* Move host input into the UART FIFO without ever dropping a byte: when
- * the FIFO is full, stop reading until the guest drains it (EV_SERIAL_RX). */
-static void vm_on_stdin(struct vm *vm, struct event_loop *ev)
-{
-	uint8_t buf[SERIAL_FIFO_SIZE];
-	size_t space;
-	ssize_t n;
-
-	do {
-		space = serial_rx_space(vm->serial);
-		if (!space) {
-			ev_stdin_arm(vm, ev, false);
-			return;
-		}
-		n = read(STDIN_FILENO, buf, space);
-		if (n <= 0) {
-			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				ev_stdin_arm(vm, ev, false);
-				ev->stdin_done = true;
-			}
-			return;
-		}
-		serial_input(vm->serial, buf, (size_t)n);
-	} while (ev->stdin_is_file);
-}
-
-static bool vm_on_signal(struct vm *vm, struct event_loop *ev)
-{
-	struct signalfd_siginfo si;
-
-	if (read(ev->sigfd, &si, sizeof(si)) != sizeof(si))
-		return false;
-	vm_request_exit(vm, 0, strsignal((int)si.ssi_signo));
-	return true;
-}
-
-static int vm_loop_init(struct event_loop *ev, struct vm *vm)
-{
-	sigset_t set;
-	int ret;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	ev->stdin_armed = false;
-	ev->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (ev->sigfd < 0 || ev->epfd < 0)
-		return -errno;
-	ret = ev_add(ev, vm->exit_efd, EV_EXIT);
-	if (!ret)
-		ret = ev_add(ev, ev->sigfd, EV_SIGNAL);
-	if (!ret)
-		ret = ev_add(ev, vm->serial->rx_ready_efd, EV_SERIAL_RX);
-	ev_stdin_arm(vm, ev, true);  /* fails harmlessly when stdin is closed */
-	return ret;
-}
-
-static void vm_loop(struct vm *vm, struct event_loop *ev)
-{
-	for (;;) {
-		struct epoll_event events[8];
-		int n = epoll_wait(ev->epfd, events, 8, -1);
-		uint64_t v;
-
-		for (int i = 0; i < n; i++) {
-			switch (events[i].data.u64) {
-			case EV_EXIT:
-				return;
-			case EV_SIGNAL:
-				vm_on_signal(vm, ev);
-				break;
-			case EV_STDIN:
-				vm_on_stdin(vm, ev);
-				break;
-			case EV_SERIAL_RX:
-				if (read(vm->serial->rx_ready_efd, &v, sizeof(v)) > 0)
-					ev_stdin_arm(vm, ev, true);
-				break;
-			}
-		}
-	}
-}
-
-int vm_run(struct vm *vm)
-{
-	struct event_loop ev = { .epfd = -1, .sigfd = -1 };
-	unsigned int started = 0;
-	int ret;
-
-	pthread_setname_np(pthread_self(), "vmm");
-	ret = vm_loop_init(&ev, vm);
-	if (ret)
-		goto out;
-	term_raw(STDIN_FILENO);
-	for (; started < vm->nr_vcpus; started++) {
-		ret = vcpu_start(&vm->vcpus[started]);
 		if (ret) {
-			log_error("cannot start vcpu %u: %s", started, strerror(-ret));
-			vm_request_exit(vm, 1, "vcpu start failed");
-			break;
+			log_error("cannot start vcpu %u: %s", i, strerror(-ret));
+			return ret;
 		}
 	}
-	vm_loop(vm, &ev);
+	return 0;
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
 	atomic_store(&vm->stopping, true);
-	for (unsigned int i = 0; i < started; i++)
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned int i = 0; i < started; i++)
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
-	term_restore();
-	ret = vm->exit_code;
-out:
-	if (ev.epfd >= 0)
-		close(ev.epfd);
-	if (ev.sigfd >= 0)
-		close(ev.sigfd);
-	return ret < 0 ? 1 : ret;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int running = 0;
+
+	atomic_store(&vm->pause_requested, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		running += vm->vcpus[i].started;
+		vcpu_kick(&vm->vcpus[i]);
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < running && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->parked_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return atomic_load(&vm->stopping) ? -ESHUTDOWN : 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_destroy(struct vm *vm)

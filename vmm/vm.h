@@ -2,9 +2,10 @@
 /*
  * vm.h - one microVM: KVM handles, guest RAM, buses, vCPUs and devices.
  *
- * main builds it step by step (vm_create, vm_load_kernel, vm_add_devices,
- * vm_run) and tears it down with vm_destroy.  vm_run turns the calling
- * thread into the "vmm" event loop until the guest or a signal ends the VM.
+ * The vmm thread builds it step by step (vm_create, vm_load_kernel,
+ * vm_add_devices, vm_start_vcpus), may pause and resume it, and tears it
+ * down with vm_stop_vcpus and vm_destroy.  exit_efd becomes readable when
+ * the guest (or anyone) asked the VM to end.
  */
 #ifndef EMBER_VM_H
 #define EMBER_VM_H
@@ -38,6 +39,11 @@ struct vm {
 
 	int exit_efd;              /* written once when the VM must end */
 	atomic_bool stopping;      /* vCPUs leave KVM_RUN when set */
+	atomic_bool pause_requested;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;    /* vCPUs wait here while paused */
+	pthread_cond_t parked_cond;   /* signalled as each vCPU parks */
+	unsigned int parked;          /* vCPUs waiting in pause */
 	atomic_int exit_claimed;
 	int exit_code;
 	uint64_t start_us;         /* boot-timer reference: the start request */
@@ -47,8 +53,13 @@ struct vm {
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 int vm_load_kernel(struct vm *vm);
 int vm_add_devices(struct vm *vm);
-/* Start the vCPUs and run the event loop; returns the exit status. */
-int vm_run(struct vm *vm);
+/* vmm thread: start every vCPU thread; stop and join them all. */
+int vm_start_vcpus(struct vm *vm);
+void vm_stop_vcpus(struct vm *vm);
+/* vmm thread: park every vCPU outside KVM_RUN (returns once all are
+ * parked), and let them run again. */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Ask the VM to end with `code` (first caller wins).  Any thread. */

@@ -109,7 +109,7 @@ export GUEST_INITRD=/opt/ember/guest/initrd
 cd /tmp
 sh /opt/ember/test.sh
 echo "l1: test exit status \$?"
-poweroff -f
+reboot -f
 INIT
 chmod +x "$root/init"
 # Uncompressed: the L1 kernel unpacks it at TCG speed, decompression would cost more.
@@ -117,12 +117,16 @@ chmod +x "$root/init"
 log "L1 image $(du -h "$work/l1.cpio" | cut -f1), kernel $ver, $smp vCPU(s), ${mem} MiB"
 
 # --- run ------------------------------------------------------------------------
+# TCG's TSC is the host's, but the L1 kernel fails to calibrate it against the emulated
+# PIT here; KVM then never enters a guest (tsc_khz 0). Hand it the host's frequency.
+tsc_khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
+append="console=ttyS0 reboot=t panic=-1 quiet${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 accel=tcg
 ((smp > 1)) && accel=tcg,thread=multi
-qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off -accel "$accel" -smp "$smp"
+qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel "$accel" -smp "$smp"
 	-cpu EPYC,+svm,+npt -m "$mem" -nodefaults -no-user-config -nographic -serial stdio
 	-kernel "$l1/vmlinuz" -initrd "$work/l1.cpio"
-	-append "console=ttyS0 reboot=t panic=-1 quiet" -no-reboot)
+	-append "$append" -no-reboot)
 
 # One L1 run; prints the console on stdout, returns the test's status or 255.
 run_once() {

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# The HTTP API on a unix socket, driven with curl like a Firecracker user
+# would: the getting-started flow with a tiny guest, then a corpus of bad
+# requests, each answered with the right status and a fault_message while a
+# valid request afterwards still succeeds.  One line per check, then
+# "N passed, N failed".   usage: api.sh EMBER GUEST_DIR
+set -uo pipefail
+
+EMBER=${1:?ember binary} G=${2:?guest dir}
+T=$(mktemp -d)
+S=$T/api.sock
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok()  { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+start_ember() { # extra flags...
+	rm -f "$S"
+	"$EMBER" --api-sock "$S" "$@" >"$T/out" 2>"$T/err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$S" ] && return 0; sleep 0.05; done
+	echo "ember did not create its socket"; cat "$T/err"; return 1
+}
+
+# req NAME METHOD PATH BODY WANT_STATUS [FAULT_SUBSTRING]
+req() {
+	local name=$1 method=$2 path=$3 body=$4 want=$5 fault=${6:-}
+	local args=(-s -o "$T/body" -w '%{http_code}' --unix-socket "$S" -X "$method"
+		    -H 'Accept: application/json' "http://localhost$path")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
+	local code
+	code=$(curl "${args[@]}" 2>/dev/null)
+	if [ "$code" != "$want" ]; then bad "$name" "status $code, want $want: $(cat "$T/body")"; return; fi
+	if [ "$want" -ge 400 ]; then
+		if ! python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["fault_message"], str) and d["fault_message"]' "$T/body" 2>/dev/null; then
+			bad "$name" "no fault_message in $(cat "$T/body")"; return
+		fi
+		if [ -n "$fault" ] && ! grep -qF -- "$fault" "$T/body"; then
+			bad "$name" "fault_message lacks '$fault': $(cat "$T/body")"; return
+		fi
+	fi
+	ok "$name"
+}
+
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/body" "$2"; }
+
+# ---- the getting-started flow, verbatim shapes ------------------------------
+start_ember || exit 1
+req get_instance_info GET / "" 200
+[ "$(json_field x state)" = "Not started" ] && ok instance_state_not_started || bad instance_state_not_started "$(cat "$T/body")"
+req get_version GET /version "" 200
+dd if=/dev/zero of="$T/rootfs.ext4" bs=1M count=4 status=none
+req put_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/boot_params.elf\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off\"}" 204
+req put_drive_rootfs PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": true, \"is_read_only\": false}" 204
+req put_machine_config PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64}' 204
+req get_machine_config GET /machine-config "" 200
+[ "$(json_field x mem_size_mib)" = 64 ] && ok machine_config_read_back || bad machine_config_read_back "$(cat "$T/body")"
+req patch_machine_config PATCH /machine-config '{"mem_size_mib": 48}' 204
+req put_net PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}' 204
+req put_vsock PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/v.sock\"}" 204
+req put_metrics PUT /metrics "{\"metrics_path\": \"$T/metrics.json\"}" 204
+req put_logger PUT /logger "{\"log_path\": \"$T/log.txt\", \"level\": \"Info\", \"show_level\": true, \"show_log_origin\": true}" 204
+req get_vm_config GET /vm/config "" 200
+python3 - "$T/body" "$T/rootfs.ext4" <<'PY' && ok vm_config_content || bad vm_config_content "$(cat "$T/body")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["machine-config"]["mem_size_mib"] == 48 and d["machine-config"]["vcpu_count"] == 2
+assert d["drives"][0]["path_on_host"] == sys.argv[2] and d["drives"][0]["is_root_device"]
+assert d["network-interfaces"][0]["guest_mac"] == "06:00:ac:10:00:02"
+assert d["vsock"]["guest_cid"] == 3
+PY
+
+# ---- bad requests before start ----------------------------------------------
+req bad_json PUT /machine-config '{"vcpu_count": 2,' 400 "invalid JSON"
+req bad_not_object PUT /machine-config '[1, 2]' 400 "must be an object"
+req bad_missing_body PUT /machine-config "" 400 "needs a JSON body"
+req bad_unknown_field PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "foo": 1}' 400 "unknown field 'foo'"
+req bad_type_vcpus PUT /machine-config '{"vcpu_count": "2", "mem_size_mib": 64}' 400 "'vcpu_count' must be an integer"
+req bad_vcpus_zero PUT /machine-config '{"vcpu_count": 0, "mem_size_mib": 64}' 400 "vcpu_count"
+req bad_vcpus_negative PUT /machine-config '{"vcpu_count": -1, "mem_size_mib": 64}' 400 "vcpu_count"
+req bad_vcpus_huge PUT /machine-config '{"vcpu_count": 99999999999999999, "mem_size_mib": 64}' 400 "vcpu_count"
+req bad_mem_small PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 1}' 400 "mem_size_mib"
+req bad_mem_huge PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 1e30}' 400 "mem_size_mib"
+req bad_mem_float PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64.5}' 400 "mem_size_mib"
+req bad_missing_required PUT /machine-config '{"vcpu_count": 1}' 400 "missing required field 'mem_size_mib'"
+req bad_smt PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "smt": true}' 400 "smt"
+req bad_huge_pages PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "huge_pages": "1G"}' 400 "huge_pages"
+req bad_cpu_template PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "cpu_template": "T2"}' 400 "cpu_template"
+req bad_patch_type PATCH /machine-config '{"mem_size_mib": "lots"}' 400 "must be an integer"
+req bad_duplicate_key PUT /machine-config '{"vcpu_count": 1, "vcpu_count": 2, "mem_size_mib": 64}' 400 "duplicate"
+req bad_boot_no_kernel PUT /boot-source '{"boot_args": "x"}' 400 "kernel_image_path"
+req bad_boot_kernel_type PUT /boot-source '{"kernel_image_path": 7}' 400 "must be a string"
+req bad_boot_args_long PUT /boot-source "{\"kernel_image_path\": \"/k\", \"boot_args\": \"$(head -c 3000 /dev/zero | tr '\0' a)\"}" 400 "boot_args"
+req bad_drive_id_mismatch PUT /drives/rootfs "{\"drive_id\": \"other\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false}" 400 "differs from the path"
+req bad_drive_id_chars PUT /drives/bad-id "{\"drive_id\": \"bad-id\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false}" 400 "invalid drive_id"
+req bad_drive_missing_file PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/nope\", \"is_root_device\": false}" 400 "No such file"
+req bad_drive_second_root PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": true}" 400 "root block device already exists"
+req bad_drive_cache PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false, \"cache_type\": \"Fast\"}" 400 "cache_type"
+req bad_drive_engine PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false, \"io_engine\": \"Magic\"}" 400 "io_engine"
+req bad_drive_missing_root_flag PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\"}" 400 "is_root_device"
+req bad_drive_rate_limiter PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": -5, \"refill_time\": 100}}}" 400 "negative"
+req bad_drive_rate_limiter_refill PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": 0}}}" 400 "refill_time"
+req bad_drive_patch_before_start PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/rootfs.ext4\"}" 400 "before the microVM has started"
+req bad_drive_no_id PUT /drives/ "{}" 400 "invalid request method and/or path"
+req bad_net_mac PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "tap1", "guest_mac": "zz:00:00:00:00:00"}' 400 "guest_mac"
+req bad_net_dup_tap PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "tap0"}' 400 "already used"
+req bad_net_dup_mac PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "tap1", "guest_mac": "06:00:ac:10:00:02"}' 400 "already used"
+req bad_net_long_tap PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "a-very-long-tap-name"}' 400 "host_dev_name"
+req bad_vsock_cid PUT /vsock "{\"guest_cid\": 2, \"uds_path\": \"$T/v.sock\"}" 400 "guest_cid"
+req bad_vsock_no_path PUT /vsock '{"guest_cid": 3}' 400 "uds_path"
+req bad_logger_level PUT /logger '{"level": "Loud"}' 400 "level"
+req bad_logger_path PUT /logger '{"log_path": "/nonexistent/dir/log"}' 400 "cannot open"
+req bad_metrics_twice PUT /metrics "{\"metrics_path\": \"$T/m2.json\"}" 400 "already initialised"
+req bad_action_unknown PUT /actions '{"action_type": "Explode"}' 400 "unknown action_type"
+req bad_action_type PUT /actions '{"action_type": 1}' 400 "action_type"
+req bad_action_extra PUT /actions '{"action_type": "InstanceStart", "now": true}' 400 "action_type"
+req bad_pause_before_start PATCH /vm '{"state": "Paused"}' 400 "not running"
+req bad_vm_state PATCH /vm '{"state": "Sleeping"}' 400 "Paused"
+req bad_unknown_path GET /nothing-here "" 400 "invalid request method and/or path"
+req bad_method_delete DELETE /machine-config "" 400 "DELETE /machine-config"
+req bad_method_post POST /actions '{"action_type": "InstanceStart"}' 400 "POST /actions"
+req bad_method_get_on_put GET /boot-source "" 400 "GET /boot-source"
+req bad_unsupported_mmds PUT /mmds '{}' 400 "invalid request"
+req bad_oversized_body PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"pad\": \"$(head -c 60000 /dev/zero | tr '\0' a)\"}" 413
+req still_works_after_errors GET /machine-config "" 200
+[ "$(json_field x mem_size_mib)" = 48 ] && ok bad_requests_left_config_unchanged || bad bad_requests_left_config_unchanged "$(cat "$T/body")"
+
+# Transport-level abuse: raw bytes on the socket.
+raw() { python3 - "$S" "$@" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(15)
+data = sys.argv[2].encode().decode('unicode_escape').encode('latin-1')
+s.sendall(data)
+if len(sys.argv) > 3 and sys.argv[3]: time.sleep(float(sys.argv[3]))
+out = b''
+try:
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        out += b
+except socket.timeout:
+    pass
+print(out.split(b'\r\n', 1)[0].decode(errors='replace'))
+PY
+}
+check_raw() { # NAME WANT_PREFIX DATA [SLEEP]
+	local got; got=$(raw "$3" "${4:-}")
+	case "$got" in "$2"*) ok "$1" ;; *) bad "$1" "got '$got', want '$2...'" ;; esac
+}
+check_raw raw_garbage "HTTP/1.1 400" 'this is not http\r\n\r\n'
+check_raw raw_bad_version "HTTP/1.1 400" 'GET / HTTP/9.9\r\n\r\n'
+check_raw raw_header_no_end "HTTP/1.1 4" 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: y' 
+check_raw raw_huge_header "HTTP/1.1 4" "GET / HTTP/1.1\\r\\nX: $(head -c 20000 /dev/zero | tr '\0' a)\\r\\n\\r\\n"
+check_raw raw_content_length_lies "HTTP/1.1 4" 'PUT /machine-config HTTP/1.1\r\nContent-Length: 100\r\n\r\n{}'
+check_raw raw_pipelined "HTTP/1.1 200" 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+python3 - "$S" <<'PY' && ok hundred_connections_at_once || bad hundred_connections_at_once "see above"
+import socket, sys
+socks = []
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20); socks.append(s)
+for s in socks:
+    try:  # a connection over the limit may already have been answered and closed
+        s.sendall(b'GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    except BrokenPipeError:
+        pass
+codes = {}
+for s in socks:
+    out = b''
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        out += b
+    line = out.split(b'\r\n', 1)[0].decode()
+    code = line.split(' ')[1] if line else 'none'
+    codes[code] = codes.get(code, 0) + 1
+    if code != '200':
+        assert b'fault_message' in out, out
+print('    connections:', codes)
+assert codes.get('200', 0) >= 64, codes
+assert set(codes) <= {'200', '503', '400'}, codes
+PY
+python3 - "$S" <<'PY' && ok keep_alive_1000_requests || bad keep_alive_1000_requests "see above"
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+f = s.makefile('rb')
+for i in range(1000):
+    s.sendall(b'GET /machine-config HTTP/1.1\r\nHost: x\r\n\r\n')
+    status = f.readline()
+    assert status.startswith(b'HTTP/1.1 200'), status
+    length = 0
+    while True:
+        h = f.readline()
+        if h == b'\r\n': break
+        if h.lower().startswith(b'content-length:'): length = int(h.split(b':')[1])
+    f.read(length)
+PY
+req still_works_after_abuse GET / "" 200
+
+# ---- start, pause, resume, post-start rules --------------------------------
+req put_boot_source_halt PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+req bad_start_broken_kernel_first PUT /boot-source "{\"kernel_image_path\": \"$T/rootfs.ext4\"}" 204
+req bad_instance_start_broken_kernel PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
+[ "$(curl -s --unix-socket "$S" http://localhost/ | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = "Not started" ] && ok failed_start_leaves_not_started || bad failed_start_leaves_not_started ""
+req put_boot_source_halt_again PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+req instance_start PUT /actions '{"action_type": "InstanceStart"}' 204
+for _ in $(seq 50); do grep -q "tiny: halting" "$T/out" && break; sleep 0.1; done
+grep -q "tiny: halting" "$T/out" && ok guest_runs_after_start || bad guest_runs_after_start "$(cat "$T/out")"
+req get_state_running GET / "" 200
+[ "$(json_field x state)" = "Running" ] && ok instance_state_running || bad instance_state_running "$(cat "$T/body")"
+req bad_start_twice PUT /actions '{"action_type": "InstanceStart"}' 400 "already running"
+req bad_boot_source_after_start PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 400 "after the microVM has started"
+req bad_machine_config_after_start PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 "after the microVM has started"
+req bad_drive_put_after_start PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false}" 400 "after the microVM has started"
+req patch_drive_after_start PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/rootfs.ext4\"}" 204
+req patch_drive_unknown PATCH /drives/nope "{\"drive_id\": \"nope\", \"path_on_host\": \"$T/rootfs.ext4\"}" 400 "no drive"
+req patch_net_rate_limiter PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 1000000, "refill_time": 100}}}' 204
+req pause PATCH /vm '{"state": "Paused"}' 204
+[ "$(curl -s --unix-socket "$S" http://localhost/ | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = "Paused" ] && ok instance_state_paused || bad instance_state_paused ""
+req pause_again PATCH /vm '{"state": "Paused"}' 204
+req resume PATCH /vm '{"state": "Resumed"}' 204
+req flush_metrics PUT /actions '{"action_type": "FlushMetrics"}' 204
+python3 - "$T/metrics.json" <<'PY' && ok metrics_line_counts || bad metrics_line_counts "$(tail -c 600 "$T/metrics.json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+m = lines[-1]
+assert m["state"] == "Running", m
+assert m["api_server"]["requests"]["machine_config"] >= 20, m["api_server"]
+assert m["api_server"]["errors"]["machine_config"] >= 15, m["api_server"]
+assert m["api_server"]["requests"]["vm"] >= 3
+assert m["vcpu"]["count"] == 2 and m["vcpu"]["exits"] > 0, m["vcpu"]
+assert m["uart"]["tx_bytes"] > 0
+PY
+grep -q "INFO vmm/vmm.c:[0-9]* microVM paused" "$T/log.txt" && ok logger_file_with_level_and_origin || bad logger_file_with_level_and_origin "$(tail -3 "$T/log.txt")"
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+[ "$rc" -eq 0 ] && ok sigterm_after_start || bad sigterm_after_start "status $rc"
+[ ! -e "$S" ] && ok socket_removed_at_exit || bad socket_removed_at_exit "socket still there"
+
+# ---- the socket file: stale replaced, live refused ---------------------------
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S"
+start_ember && ok stale_socket_replaced || bad stale_socket_replaced "$(cat "$T/err")"
+first=$pid
+"$EMBER" --api-sock "$S" >"$T/out2" 2>"$T/err2" </dev/null; rc=$?
+[ "$rc" -ne 0 ] && grep -q "Address already in use" "$T/err2" && ok live_socket_refused || bad live_socket_refused "status $rc: $(cat "$T/err2")"
+req first_instance_still_serves GET / "" 200
+kill "$first"; wait "$first" 2>/dev/null; pid=
+
+# ---- config file + API, and --no-api ----------------------------------------
+cat >"$T/vm.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/boot_params.elf", "boot_args": "via file" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 } }
+JSON
+"$EMBER" --no-api --config-file "$T/vm.json" >"$T/out" 2>"$T/err" </dev/null; rc=$?
+[ "$rc" -eq 0 ] && grep -q "cmdline 'via file'" "$T/out" && ok no_api_config_file || bad no_api_config_file "status $rc"
+"$EMBER" --no-api >"$T/out" 2>"$T/err" </dev/null; rc=$?
+[ "$rc" -ne 0 ] && grep -q "needs --config-file" "$T/err" && ok no_api_needs_config || bad no_api_needs_config "status $rc"
+"$EMBER" --api-sock "$S" --http-api-max-payload-size 0 >"$T/out" 2>"$T/err" </dev/null; rc=$?
+[ "$rc" -ne 0 ] && ok bad_max_payload_flag || bad bad_max_payload_flag "status $rc"
+start_ember --http-api-max-payload-size 100
+req small_payload_limit PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"x\": \"$(head -c 200 /dev/zero | tr '\0' a)\"}" 413
+req small_payload_ok PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 204
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+
+echo "api: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_router.c - the API routes and handlers on the vmm thread, without a
+ * socket and without KVM: each request goes through api_route against a
+ * vmm that has not started (or is marked running), and the status, the
+ * fault_message and the configuration afterwards are checked.
+ */
+#include "unit.h"
+
+#include <jansson.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "router.h"
+#include "vmm.h"
+
+struct fixture {
+	struct vm_config cfg;
+	struct vmm vmm;
+	char dir[64];
+	char disk[96];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	FILE *fp;
+
+	config_init(&f->cfg);
+	memset(&f->vmm, 0, sizeof(f->vmm));
+	metrics_init(&f->vmm.metrics);
+	f->vmm.cfg = &f->cfg;
+	f->vmm.state = VMM_NOT_STARTED;
+	assert_int_equal(ev_init(&f->vmm.loop), 0);
+	strcpy(f->dir, "/tmp/ember-router-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
+	fp = fopen(f->disk, "w");
+	assert_non_null(fp);
+	fputs("disk", fp);
+	fclose(fp);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+
+	metrics_close(&f->vmm.metrics);
+	ev_close(&f->vmm.loop);
+	config_free(&f->cfg);
+	unlink(f->disk);
+	snprintf(path, sizeof(path), "%s/metrics.json", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Send one request; returns the status, copies the body into `out`. */
+static int call(struct fixture *f, enum api_method m, const char *mname, const char *path,
+		const char *body, char *out, size_t outlen)
+{
+	struct api_request req = { .method = m };
+	int status;
+
+	snprintf(req.method_name, sizeof(req.method_name), "%s", mname);
+	snprintf(req.path, sizeof(req.path), "%s", path);
+	if (body) {
+		req.body = strdup(body);
+		req.body_len = strlen(body);
+	}
+	api_route(&f->vmm, &req);
+	status = req.status;
+	if (out)
+		snprintf(out, outlen, "%s", req.resp_body ? req.resp_body : "");
+	free(req.body);
+	free(req.resp_body);
+	return status;
+}
+
+#define PUT(f, p, b, o)   call(f, API_PUT, "PUT", p, b, o, sizeof(o))
+#define PATCH(f, p, b, o) call(f, API_PATCH, "PATCH", p, b, o, sizeof(o))
+#define GET(f, p, o)      call(f, API_GET, "GET", p, NULL, o, sizeof(o))
+
+static void assert_fault(const char *body, const char *want)
+{
+	json_error_t e;
+	json_t *j = json_loads(body, 0, &e);
+	const char *msg;
+
+	assert_non_null(j);
+	msg = json_string_value(json_object_get(j, "fault_message"));
+	assert_non_null(msg);
+	if (!strstr(msg, want))
+		fail_msg("fault_message '%s' lacks '%s'", msg, want);
+	json_decref(j);
+}
+
+static void test_get_root_and_version(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(GET(f, "/", out), 200);
+	assert_non_null(strstr(out, "\"state\":\"Not started\""));
+	assert_int_equal(GET(f, "/version", out), 200);
+	assert_non_null(strstr(out, "firecracker_version"));
+}
+
+static void test_machine_config_put_get_patch(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 4, \"mem_size_mib\": 256}", out), 204);
+	assert_int_equal(f->cfg.vcpus, 4);
+	assert_int_equal(PATCH(f, "/machine-config", "{\"mem_size_mib\": 512}", out), 204);
+	assert_int_equal(f->cfg.vcpus, 4);
+	assert_int_equal(f->cfg.mem_mib, 512);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"mem_size_mib\":512"));
+	assert_int_equal(PATCH(f, "/machine-config", "{\"vcpu_count\": 40}", out), 400);
+	assert_fault(out, "vcpu_count");
+	assert_int_equal(f->cfg.vcpus, 4);
+}
+
+static void test_boot_source(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\", \"initrd_path\": null}", out), 204);
+	assert_string_equal(f->cfg.kernel_path, "/k");
+	assert_null(f->cfg.initrd_path);
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": null}", out), 400);
+	assert_fault(out, "must not be null");
+	assert_string_equal(f->cfg.kernel_path, "/k");
+}
+
+static void test_drives(void **state)
+{
+	struct fixture *f = *state;
+	char body[512], out[512];
+
+	snprintf(body, sizeof(body), "{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": true, \"is_read_only\": true, \"cache_type\": \"Writeback\"}", f->disk);
+	assert_int_equal(PUT(f, "/drives/rootfs", body, out), 204);
+	assert_int_equal(f->cfg.devs.nr_drives, 1);
+	assert_int_equal(f->cfg.devs.drives[0].cache, DRIVE_CACHE_WRITEBACK);
+	/* PUT again replaces, it does not add. */
+	assert_int_equal(PUT(f, "/drives/rootfs", body, out), 204);
+	assert_int_equal(f->cfg.devs.nr_drives, 1);
+	snprintf(body, sizeof(body), "{\"drive_id\": \"data\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": true}", f->disk);
+	assert_int_equal(PUT(f, "/drives/data", body, out), 400);
+	assert_fault(out, "root block device already exists");
+	assert_int_equal(f->cfg.devs.nr_drives, 1);
+	assert_int_equal(PATCH(f, "/drives/rootfs", "{\"drive_id\": \"rootfs\"}", out), 400);
+	assert_fault(out, "before the microVM has started");
+	f->vmm.state = VMM_RUNNING;
+	assert_int_equal(PATCH(f, "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_read_only\": false}", out), 400);
+	assert_fault(out, "PATCH may change only");
+	assert_int_equal(PATCH(f, "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\":"
+			       " {\"ops\": {\"size\": 100, \"refill_time\": 1000}}}", out), 204);
+	assert_int_equal(f->cfg.devs.drives[0].rate_limiter.ops.size, 100);
+	assert_true(f->cfg.devs.drives[0].read_only);
+	f->vmm.state = VMM_NOT_STARTED;
+}
+
+static void test_network_and_vsock(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(PUT(f, "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+			     " \"guest_mac\": \"06:00:AC:10:00:02\"}", out), 204);
+	assert_int_equal(f->cfg.devs.nets[0].mac[2], 0xac);
+	assert_int_equal(PUT(f, "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}", out), 400);
+	assert_fault(out, "already used");
+	assert_int_equal(PUT(f, "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\","
+			     " \"guest_mac\": \"06:00:ac:10:00\"}", out), 400);
+	assert_fault(out, "guest_mac");
+	assert_int_equal(f->cfg.devs.nr_nets, 1);
+	assert_int_equal(PUT(f, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}", out), 204);
+	assert_true(f->cfg.devs.vsock.set);
+	assert_int_equal(PUT(f, "/vsock", "{\"guest_cid\": 4294967296, \"uds_path\": \"/tmp/v.sock\"}", out), 400);
+	assert_int_equal(f->cfg.devs.vsock.guest_cid, 3);
+}
+
+static void test_vm_config(void **state)
+{
+	struct fixture *f = *state;
+	char out[2048];
+
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"a=b\"}", out), 204);
+	assert_int_equal(GET(f, "/vm/config", out), 200);
+	assert_non_null(strstr(out, "\"boot_args\":\"a=b\""));
+	assert_non_null(strstr(out, "\"drives\":[]"));
+}
+
+static void test_actions_and_state_rules(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"InstanceStart\"}", out), 400);
+	assert_fault(out, "no kernel");
+	assert_int_equal(f->vmm.state, VMM_NOT_STARTED);
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"FlushMetrics\"}", out), 400);
+	assert_fault(out, "PUT /metrics first");
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"Reboot\"}", out), 400);
+	assert_fault(out, "unknown action_type");
+	assert_int_equal(PATCH(f, "/vm", "{\"state\": \"Paused\"}", out), 400);
+	assert_fault(out, "not running");
+	f->vmm.state = VMM_RUNNING;
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\"}", out), 400);
+	assert_fault(out, "after the microVM has started");
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}", out), 400);
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"InstanceStart\"}", out), 400);
+	assert_fault(out, "already running");
+	f->vmm.state = VMM_NOT_STARTED;
+}
+
+static void test_metrics_flush(void **state)
+{
+	struct fixture *f = *state;
+	char body[256], out[512], line[4096], path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/metrics.json", f->dir);
+	snprintf(body, sizeof(body), "{\"metrics_path\": \"%s\"}", path);
+	assert_int_equal(GET(f, "/nowhere", out), 400);
+	assert_int_equal(PUT(f, "/metrics", body, out), 204);
+	assert_int_equal(PUT(f, "/metrics", body, out), 400);
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"FlushMetrics\"}", out), 204);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	/* Counted before the flush: GET /nowhere (error), 2x PUT /metrics, the flush itself. */
+	assert_non_null(strstr(line, "\"unknown\":1"));
+	assert_non_null(strstr(line, "\"metrics\":2"));
+	assert_non_null(strstr(line, "\"state\":\"Not started\""));
+}
+
+static void test_bad_requests(void **state)
+{
+	static const struct {
+		enum api_method m;
+		const char *mname, *path, *body, *fault;
+	} cases[] = {
+		{ API_PUT, "PUT", "/machine-config", NULL, "needs a JSON body" },
+		{ API_PUT, "PUT", "/machine-config", "", "needs a JSON body" },
+		{ API_PUT, "PUT", "/machine-config", "{", "invalid JSON" },
+		{ API_PUT, "PUT", "/machine-config", "[]", "must be an object" },
+		{ API_PUT, "PUT", "/machine-config", "{\"a\": 1, \"a\": 2}", "duplicate" },
+		{ API_OTHER, "DELETE", "/machine-config", NULL, "DELETE /machine-config" },
+		{ API_GET, "GET", "/actions", NULL, "GET /actions" },
+		{ API_PUT, "PUT", "/drives", "{}", "invalid request method and/or path" },
+		{ API_PUT, "PUT", "/drives/a/b", "{}", "invalid request method and/or path" },
+		{ API_PUT, "PUT", "/vm", "{\"state\": \"Paused\"}", "PUT /vm" },
+		{ API_PATCH, "PATCH", "/vm", "{\"state\": 1}", "Paused" },
+		{ API_PUT, "PUT", "/actions", "{\"action_type\": \"InstanceStart\", \"x\": 1}", "action_type" },
+		{ API_PUT, "PUT", "/logger", "{\"level\": \"Chatty\"}", "level" },
+		{ API_PUT, "PUT", "/metrics", "{}", "metrics_path" },
+		{ API_PUT, "PUT", "/vsock", "{\"guest_cid\": \"3\", \"uds_path\": \"x\"}", "guest_cid" },
+	};
+	struct fixture *f = *state;
+	char out[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int st = call(f, cases[i].m, cases[i].mname, cases[i].path, cases[i].body, out,
+			      sizeof(out));
+
+		if (st != 400)
+			fail_msg("case %zu (%s %s): status %d", i, cases[i].mname, cases[i].path, st);
+		assert_fault(out, cases[i].fault);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_get_root_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config_put_get_patch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_and_vsock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_actions_and_state_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+	};
+
+	unit_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
