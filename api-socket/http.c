@@ -217,6 +217,9 @@ static int on_headers_complete(http_parser *p)
 
 	if (c->in_value)
 		hdr_done(c);
+	if (p->http_major != 1)
+		return refuse(c, 400, "unsupported HTTP version %u.%u (only HTTP/1.x)",
+			      p->http_major, p->http_minor);
 	set_method(c);
 	ret = set_path(c);
 	if (!ret)

@@ -375,6 +375,7 @@ static int conn_add(struct api_server *srv, int fd)
 static void conn_reject(struct api_server *srv, int fd)
 {
 	struct http_conn h;
+	char drain[512];
 	const char *out;
 	size_t len;
 
@@ -384,6 +385,11 @@ static void conn_reject(struct api_server *srv, int fd)
 	if (send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_ratelimited(LOG_WARN, "API connection refused: %s", strerror(errno));
 	http_conn_destroy(&h);
+	/* Read what the client already sent, so closing does not reset the
+	 * connection before it has read the answer. */
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 16 && recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+		;
 	close(fd);
 }
 

@@ -169,7 +169,10 @@ codes = {}
 for s in socks:
     out = b''
     while True:
-        b = s.recv(4096)
+        try:
+            b = s.recv(4096)
+        except ConnectionResetError:  # refused connection: its answer came first
+            break
         if not b: break
         out += b
     line = out.split(b'\r\n', 1)[0].decode()
