@@ -33,7 +33,11 @@ $(BUILD)/bootwatch: tests/bench/bootwatch.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch
+$(BUILD)/apibench: tests/bench/apibench.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch $(BUILD)/apibench
 	$(Q)tests/bench/run.sh
 
 # ---- the suite ------------------------------------------------------------

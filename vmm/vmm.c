@@ -204,6 +204,9 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 		log_error("API socket %s: %s", cfg->api_sock, strerror(-ret));
 		return ret;
 	}
+	/* read by the start-up benchmark */
+	log_debug("API socket ready at monotonic %llu us, process CPU %llu us",
+		  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us());
 	return vmm_add_source(vmm, &vmm->api_src, api_server_request_fd(vmm->api),
 			      on_api_request);
 }

@@ -16,9 +16,26 @@ RUNS=${RUNS:-10}
 stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%d / %d / %d", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
 
 echo "== start-up cost: exec -> first KVM_RUN, $STARTUP_RUNS runs, tiny guest, this host"
-"$B/startup" "$STARTUP_RUNS" "$B/ember" --kernel "$B/guests/hello.elf" --level Debug >"$B/startup.txt"
+"$B/startup" "$STARTUP_RUNS" "first KVM_RUN" "$B/ember" --kernel "$B/guests/hello.elf" --level Debug >"$B/startup.txt"
 echo "bench: ember start-up wall us (min / median / max) $(cut -d' ' -f1 "$B/startup.txt" | stats)"
 echo "bench: ember start-up CPU us  (min / median / max) $(cut -d' ' -f2 "$B/startup.txt" | stats)"
+
+echo "== start-up cost: exec -> API socket ready, $STARTUP_RUNS runs"
+sock=$B/bench-api.sock
+rm -f "$sock"
+"$B/startup" "$STARTUP_RUNS" "API socket ready" "$B/ember" --api-sock "$sock" --level Debug >"$B/startup-api.txt"
+echo "bench: ember API-ready wall us (min / median / max) $(cut -d' ' -f1 "$B/startup-api.txt" | stats)"
+echo "bench: ember API-ready CPU us  (min / median / max) $(cut -d' ' -f2 "$B/startup-api.txt" | stats)"
+
+echo "== API request latency: 10000 x PUT /machine-config, one keep-alive connection"
+rm -f "$sock"
+"$B/ember" --api-sock "$sock" 2>/dev/null </dev/null &
+pid=$!
+echo "bench: $("$B/apibench" latency "$sock" 10000)"
+kill "$pid"; wait "$pid" || true
+
+echo "== microVMs configured and started through the API (tiny guest), 100 in a row"
+echo "bench: $("$B/apibench" starts "$B/ember" "$B/guests/hello.elf" 100)"
 
 echo "== memory overhead: tiny guest halted, 128 MiB guest, this host"
 "$B/ember" --kernel "$B/guests/halt.elf" --mem-mib 128 >"$B/halt.out" 2>&1 </dev/null &
