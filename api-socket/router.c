@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "i8042.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -198,8 +199,13 @@ static int h_actions(struct call *c)
 			return refuse(c, "actions: FlushMetrics needs PUT /metrics first");
 		return result(metrics_flush(c->vmm, c->err, sizeof(c->err)));
 	}
-	if (!strcmp(action, "SendCtrlAltDel"))
-		return refuse(c, "actions: SendCtrlAltDel is not supported by ember yet");
+	if (!strcmp(action, "SendCtrlAltDel")) {
+		if (post_boot(c, "SendCtrlAltDel"))
+			return 400;
+		if (i8042_send_ctrl_alt_del(c->vmm->vm.i8042))
+			return refuse(c, "SendCtrlAltDel: the guest has not read the keys sent before");
+		return 204;
+	}
 	return refuse(c, "actions: unknown action_type \"%s\" (InstanceStart, SendCtrlAltDel, FlushMetrics)",
 		      action);
 }

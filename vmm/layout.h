@@ -45,6 +45,7 @@
 #define RAM_HIGH_START          MMIO_GAP_END
 
 /* Interrupts. */
+#define IRQ_I8042_KBD           1
 #define IRQ_SERIAL_COM1         4
 #define IRQ_VIRTIO_FIRST        5
 #define IOAPIC_PINS             24

@@ -156,6 +156,8 @@ int vm_add_devices(struct vm *vm)
 		return -ENOMEM;
 	vm->serial = &d->serial;
 	vm->boot_timer = &d->boot_timer;
+	vm->i8042 = &d->i8042;
+	d->i8042.irq_efd = -1;
 	ret = serial_init(&d->serial, STDOUT_FILENO);
 	if (ret)
 		return ret;
@@ -164,7 +166,10 @@ int vm_add_devices(struct vm *vm)
 		ret = bus_add(&vm->pio, &(struct bus_dev){
 			.name = "serial", .base = PORT_COM1, .len = SERIAL_PORT_LEN,
 			.ops = &serial_ops, .dev = &d->serial });
-	d->i8042.vm = vm;
+	if (!ret)
+		ret = i8042_init(&d->i8042, vm);
+	if (!ret)
+		ret = kvm_irqfd(&vm->kvm, d->i8042.irq_efd, IRQ_I8042_KBD);
 	if (!ret)
 		ret = bus_add(&vm->pio, &(struct bus_dev){
 			.name = "i8042", .base = PORT_I8042_DATA,
@@ -254,6 +259,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	if (vm->serial) {
+		i8042_destroy(vm->i8042);
 		serial_destroy(vm->serial);
 		free((struct vm_devices *)vm->serial);  /* serial is the first member */
 		vm->serial = NULL;

@@ -24,6 +24,7 @@
 struct vcpu;
 struct serial;
 struct boot_timer;
+struct i8042;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -36,6 +37,7 @@ struct vm {
 	struct boot_image boot;
 	struct serial *serial;
 	struct boot_timer *boot_timer;
+	struct i8042 *i8042;
 
 	int exit_efd;              /* written once when the VM must end */
 	atomic_bool stopping;      /* vCPUs leave KVM_RUN when set */

@@ -225,6 +225,18 @@ static int vmm_watch_vm(struct vmm *vmm)
 	return ret;
 }
 
+/* Devices the configuration names but this ember cannot attach yet. */
+static void vmm_warn_unbacked(const struct devices_cfg *d)
+{
+	for (unsigned int i = 0; i < d->nr_drives; i++)
+		log_warn("drive %s: virtio-block is not available yet, not attached", d->drives[i].id);
+	for (unsigned int i = 0; i < d->nr_nets; i++)
+		log_warn("network interface %s: virtio-net is not available yet, not attached",
+			 d->nets[i].id);
+	if (d->vsock.set)
+		log_warn("vsock: virtio-vsock is not available yet, not attached");
+}
+
 int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 {
 	int ret;
@@ -253,6 +265,7 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}
+	vmm_warn_unbacked(&vmm->cfg->devs);
 	term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
 	vmm->state = VMM_RUNNING;

@@ -99,6 +99,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+d=\$(sed -n 's/.*ember\.date=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -z "\$d" ] || date -s "@\$d" >/dev/null
 echo "l1: init reached after \$(cut -d' ' -f1 /proc/uptime) s"
 for m in ${mods[*]}; do insmod /lib/modules/\$m.ko || echo "l1: insmod \$m failed"; done
 [ -c /dev/kvm ] || echo "l1: no /dev/kvm"
@@ -125,14 +127,13 @@ accel=tcg
 ((smp > 1)) && accel=tcg,thread=multi
 qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel "$accel" -smp "$smp"
 	-cpu EPYC,+svm,+npt -m "$mem" -nodefaults -no-user-config -nographic -serial stdio
-	-kernel "$l1/vmlinuz" -initrd "$work/l1.cpio"
-	-append "$append" -no-reboot)
+	-kernel "$l1/vmlinuz" -initrd "$work/l1.cpio" -no-reboot)
 
 # One L1 run; prints the console on stdout, returns the test's status or 255.
 run_once() {
 	local console=$work/console.log start=$SECONDS qpid tpid status
 	: >"$console"
-	timeout "$limit" "${qemu_cmd[@]}" </dev/null >"$console" 2>&1 &
+	timeout "$limit" "${qemu_cmd[@]}" -append "$append ember.date=$(date +%s)" </dev/null >"$console" 2>"$work/qemu.err" &
 	qpid=$!
 	tail -n +1 -f --pid="$qpid" "$console" | tr -d '\r' &
 	tpid=$!
@@ -146,6 +147,7 @@ run_once() {
 	done
 	wait "$qpid" || true
 	wait "$tpid" || true
+	grep -v "TCG doesn't support requested feature" "$work/qemu.err" >&2 || true
 	status=$(tr -d '\r' <"$console" | sed -n 's/^l1: test exit status \([0-9]*\)$/\1/p' | tail -n1)
 	log "L1 run took $((SECONDS - start)) s"
 	[[ -n $status ]] || return 255

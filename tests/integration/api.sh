@@ -240,6 +240,17 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 [ "$rc" -eq 0 ] && ok sigterm_after_start || bad sigterm_after_start "status $rc"
 [ ! -e "$S" ] && ok socket_removed_at_exit || bad socket_removed_at_exit "socket still there"
 
+# ---- SendCtrlAltDel reaches the guest's keyboard controller ------------------
+start_ember
+req cad_before_start PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 "before the microVM has started"
+req cad_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/kbd.elf\"}" 204
+req cad_start PUT /actions '{"action_type": "InstanceStart"}' 204
+for _ in $(seq 50); do grep -q "ready" "$T/out" && break; sleep 0.1; done
+req send_ctrl_alt_del PUT /actions '{"action_type": "SendCtrlAltDel"}' 204
+wait "$pid"; rc=$?; pid=
+grep -q "kbd: selftest 0x55 id 0xfa0xab0x83 ready" "$T/out" && grep -q "kbd: keys 0x1d 0x38 0xe0 0x53 0xe0 0xd3 0xb8 0x9d" "$T/out" && [ "$rc" -eq 0 ] \
+	&& ok ctrl_alt_del_scancodes || bad ctrl_alt_del_scancodes "status $rc: $(cat "$T/out")"
+
 # ---- the socket file: stale replaced, live refused ---------------------------
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S"
 start_ember && ok stale_socket_replaced || bad stale_socket_replaced "$(cat "$T/err")"

@@ -110,14 +110,16 @@ static void cmdline_test(char *out, size_t len)
 	fclose(f);
 }
 
-static void run(const char *path)
+/* Run argv[0] with argv in a new session and wait for it. */
+static void run(char *const argv[])
 {
 	pid_t pid = fork();
 	int status;
 
 	if (pid == 0) {
-		execl(path, path, (char *)NULL);
-		say("exec %s: %s", path, strerror(errno));
+		setsid();
+		execv(argv[0], argv);
+		say("exec %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0) {
@@ -151,15 +153,20 @@ static void run_test(const char *name)
 		return;
 	}
 	if (strcmp(name, "shell") == 0) {
-		if (access("/bin/sh", X_OK) == 0)
-			run("/bin/sh");
+		/* busybox cttyhack makes the serial console the shell's controlling tty */
+		static char *const shell[] = { "/bin/cttyhack", "/bin/sh", NULL };
+
+		if (access(shell[0], X_OK) == 0)
+			run(shell);
+		else if (access(shell[1], X_OK) == 0)
+			run(shell + 1);
 		else
 			say("no /bin/sh in this initramfs");
 		return;
 	}
 	snprintf(path, sizeof(path), "/tests/%s", name);
 	if (access(path, X_OK) == 0)
-		run(path);
+		run((char *const[]){ path, NULL });
 	else
 		say("unknown test %s", name);
 }
