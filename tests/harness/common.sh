@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for the tier-3 harness scripts (sourced, not run).
 
 EMBER_CACHE=${EMBER_CACHE:-/var/cache/ember}

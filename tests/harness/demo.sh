@@ -4,6 +4,7 @@
 # the boot timer and reboots. Runs directly on a host with hardware virtualization,
 # inside the L1 machine (tests/harness/l1-run.sh) otherwise. Exits 0 on success.
 set -euo pipefail
+# shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
 
 ember=${EMBER:-$ROOT/build/ember}

@@ -3,6 +3,7 @@
 # Prints the directory holding vmlinuz and lib/modules/<ver>/ (last line on stdout),
 # cached as ${EMBER_CACHE:-/var/cache/ember}/l1/<ver>/.
 set -euo pipefail
+# shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
 
 need_pkgs apt dpkg
@@ -18,9 +19,11 @@ dir=$EMBER_CACHE/l1/$ver
 
 if [[ ! -f $dir/vmlinuz ]]; then
 	log "downloading $pkg"
-	tmp=$(mktemp -d "$EMBER_CACHE/l1-tmp.XXXXXX")
+	mkdir -p "$EMBER_CACHE/l1"
+	tmp=$(mktemp -d "$EMBER_CACHE/l1/tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	chmod 755 "$tmp" # apt downloads as user _apt
+	chmod 755 "$tmp"
+	chown _apt "$tmp" 2>/dev/null || true # apt downloads as user _apt
 	(cd "$tmp" && apt-get download -q "$pkg" >&2)
 	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 	mkdir -p "$dir.tmp"

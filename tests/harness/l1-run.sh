@@ -12,16 +12,17 @@
 #   --smp N            L1 vCPUs (default 2; 1 runs TCG single-threaded)
 #   --mem MIB          L1 memory (default 2048)
 #   --timeout SEC      limit for one L1 run (default 900)
-#   --boot-timeout SEC limit for L1 to reach its init (default 120)
+#   --boot-timeout SEC limit for L1 to reach its init (default 60)
 #
 # Inside L1 the test runs as `sh /opt/ember/test.sh` with EMBER, EMBER_JAILER,
 # GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD and EMBER_IN_L1=1 in its environment.
 # The console is streamed to stdout. A run that hangs or ends without the test's exit
 # status is retried once. Exit status: the test script's, or 1 if it never finished.
 set -euo pipefail
+# shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
 
-embers=() files=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=120
+embers=() files=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=60
 while [[ $# -gt 1 ]]; do
 	case $1 in
 	--ember) embers+=("$2"); shift 2 ;;
@@ -125,7 +126,8 @@ tsc_khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
 append="console=ttyS0 reboot=t panic=-1 quiet${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 accel=tcg
 ((smp > 1)) && accel=tcg,thread=multi
-qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel "$accel" -smp "$smp"
+# shellcheck disable=SC2054 # commas belong to -M
+qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off -accel "$accel" -smp "$smp"
 	-cpu EPYC,+svm,+npt -m "$mem" -nodefaults -no-user-config -nographic -serial stdio
 	-kernel "$l1/vmlinuz" -initrd "$work/l1.cpio" -no-reboot)
 

@@ -15,6 +15,7 @@ set -euo pipefail
 if [ -z "${EMBER_IN_L1:-}" ]; then
 	here=$(cd "$(dirname "$0")" && pwd)
 	root=$(cd "$here/../.." && pwd)
+	# shellcheck source=tests/harness/common.sh
 	. "$root/tests/harness/common.sh"
 	if ! have_hw_kvm; then
 		log "no hardware virtualization here: running inside the L1 machine"
@@ -33,7 +34,8 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	trap 'rm -rf "$work"' EXIT
 	export EMBER=${EMBER:-$root/build/ember}
 	export GUEST_VMLINUX=$kdir/vmlinux GUEST_BZIMAGE=$kdir/bzImage
-	export GUEST_INITRD=$("$root/tests/guests/mkinitramfs.sh" "$work/initrd.cpio.gz")
+	GUEST_INITRD=$("$root/tests/guests/mkinitramfs.sh" "$work/initrd.cpio.gz")
+	export GUEST_INITRD
 fi
 
 # --- the scenarios (POSIX sh from here on) -----------------------------------------
@@ -64,14 +66,14 @@ ember_run() {
 	name=$1
 	shift
 	rc=0
-	timeout "$T" "$EMBER" "$@" </dev/null >"$logs/$name.log" 2>&1 || rc=$?
+	timeout -s KILL "$T" "$EMBER" "$@" </dev/null >"$logs/$name.log" 2>&1 || rc=$?
 }
 
 # why NAME [PATTERN]: why the last run failed: its status, or a missing PATTERN in the log.
 why() {
 	case $rc in
 	0) ;;
-	124 | 143) echo "timed out after ${T}s"; return ;;
+	124 | 137 | 143) echo "timed out after ${T}s"; return ;;
 	*) echo "exit status $rc"; return ;;
 	esac
 	if [ -n "${2:-}" ] && ! grep -q "$2" "$logs/$1.log"; then
@@ -111,6 +113,7 @@ scenario_serial_input() {
 	log=$logs/serial-input.log
 	: >"$log"
 	rc=0
+	# shellcheck disable=SC2094 # the writer waits for the greeting in ember's log
 	{
 		i=0
 		while ! grep -q 'ember: hello from the guest' "$log" && [ $i -lt $((T * 10)) ]; do
@@ -118,7 +121,7 @@ scenario_serial_input() {
 			i=$((i + 1))
 		done
 		echo "ping from the host 42"
-	} | timeout "$T" "$EMBER" --kernel "$GUEST_VMLINUX" --initrd "$GUEST_INITRD" \
+	} | timeout -s KILL "$T" "$EMBER" --kernel "$GUEST_VMLINUX" --initrd "$GUEST_INITRD" \
 		--cmdline "$CMDLINE ember.test=echo" >"$log" 2>&1 || rc=$?
 	result serial-input "$t0" "$(why serial-input 'ember: got ping from the host 42')"
 }
