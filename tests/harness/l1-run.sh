@@ -8,6 +8,8 @@
 #   --kernel-dir DIR   guest kernel directory (default: the one kernels/build.sh prints)
 #   --initrd PATH      guest initramfs (default: built with tests/guests/mkinitramfs.sh)
 #   --file SRC:DEST    extra file for the L1 image, at /DEST (repeatable)
+#   --bin PATH         a host program to include with its shared libraries, at the
+#                      same path (repeatable; e.g. /usr/bin/curl)
 #   --with-qemu        include qemu-system-x86_64, its libraries and x86 firmware
 #   --smp N            L1 vCPUs (default 2; 1 runs TCG single-threaded)
 #   --mem MIB          L1 memory (default 2048)
@@ -22,13 +24,14 @@ set -euo pipefail
 # shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
 
-embers=() files=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=60
+embers=() files=() bins=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=60
 while [[ $# -gt 1 ]]; do
 	case $1 in
 	--ember) embers+=("$2"); shift 2 ;;
 	--kernel-dir) kdir=$2; shift 2 ;;
 	--initrd) initrd=$2; shift 2 ;;
 	--file) files+=("$2"); shift 2 ;;
+	--bin) bins+=("$2"); shift 2 ;;
 	--with-qemu) with_qemu=1; shift ;;
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
@@ -82,12 +85,18 @@ for spec in ${files[@]+"${files[@]}"}; do
 	cp "${spec%%:*}" "$root/${spec#*:}"
 done
 
-if ((with_qemu)); then
-	qemu=/usr/bin/qemu-system-x86_64
-	for f in "$qemu" $(ldd "$qemu" | grep -o '/[^ ]*'); do
+# A program and every shared library it loads, at their host paths.
+add_program() {
+	local f
+	for f in "$1" $(ldd "$1" | grep -o '/[^ ]*'); do
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
 	done
+}
+for b in ${bins[@]+"${bins[@]}"}; do add_program "$b"; done
+
+if ((with_qemu)); then
+	add_program /usr/bin/qemu-system-x86_64
 	mkdir -p "$root/usr/share/qemu"
 	for fw in bios-microvm.bin qboot.rom pvh.bin linuxboot.bin linuxboot_dma.bin kvmvapic.bin multiboot.bin multiboot_dma.bin; do
 		cp -L "/usr/share/qemu/$fw" "$root/usr/share/qemu/"

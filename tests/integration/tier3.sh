@@ -22,7 +22,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		out=$(mktemp)
 		trap 'rm -f "$out"' EXIT
 		rc=0
-		"$root/tests/harness/l1-run.sh" "$here/tier3.sh" | tee "$out" || rc=$?
+		"$root/tests/harness/l1-run.sh" --bin "$(command -v curl)" "$here/tier3.sh" | tee "$out" || rc=$?
 		summary=$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
 		[ -n "$summary" ] || die "no summary line from the L1 run"
 		[ "$rc" -eq 0 ] && [ "${summary#* passed, }" = "0 failed" ] || exit 1
@@ -149,6 +149,51 @@ JSON
 	result config-file "$t0" "$(why config-file 'ember: hello from the guest')"
 }
 
+# The Firecracker getting-started flow through the API socket, with curl.
+FC_ARGS="console=ttyS0 reboot=k panic=1 pci=off nomodules quiet i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+api() { # METHOD PATH BODY: fails unless the answer is 204
+	code=$(curl -s -o "$logs/api-body" -w '%{http_code}' --unix-socket "$logs/api.sock" \
+		-X "$1" "http://localhost$2" -H 'Content-Type: application/json' -d "$3")
+	[ "$code" = 204 ] || { echo "api: $1 $2 -> $code $(cat "$logs/api-body")" >>"$logs/$name.log"; return 1; }
+}
+api_start() { # NAME EXTRA_BOOT_ARGS: ember waits on the socket, gets configured, starts
+	name=$1
+	rm -f "$logs/api.sock"
+	timeout -s KILL "$T" "$EMBER" --api-sock "$logs/api.sock" </dev/null >"$logs/$name.log" 2>&1 &
+	api_pid=$!
+	i=0
+	while [ ! -S "$logs/api.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	dd if=/dev/zero of="$logs/rootfs.ext4" bs=1M count=8 2>/dev/null
+	api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_VMLINUX\", \"initrd_path\": \"$GUEST_INITRD\", \"boot_args\": \"$FC_ARGS $2\"}" &&
+	api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$logs/rootfs.ext4\", \"is_root_device\": true, \"is_read_only\": false}" &&
+	api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}' &&
+	api PUT /actions '{"action_type": "InstanceStart"}'
+}
+
+scenario_api_getting_started() {
+	t0=$(now)
+	rc=0
+	api_start api-getting-started "" || rc=1
+	wait "$api_pid" || rc=$?
+	result api-getting-started "$t0" "$(why api-getting-started 'ember: cpus online 2')"
+}
+
+# SendCtrlAltDel: the guest's i8042/atkbd/VT drivers reboot it, ember exits 0.
+scenario_ctrl_alt_del() {
+	t0=$(now)
+	rc=0
+	api_start ctrl-alt-del "ember.test=echo" || rc=1
+	i=0
+	while ! grep -q 'ember: hello from the guest' "$logs/ctrl-alt-del.log" && [ $i -lt $((T * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $rc -eq 0 ] && { api PUT /actions '{"action_type": "SendCtrlAltDel"}' || rc=1; }
+	wait "$api_pid" || rc=$?
+	if [ $rc -eq 0 ] && grep -q 'ember: got' "$logs/ctrl-alt-del.log"; then rc=1; fi
+	result ctrl-alt-del "$t0" "$(why ctrl-alt-del 'guest requested a reset (i8042)')"
+}
+
 if [ ! -x "${EMBER:-}" ]; then
 	echo "FAIL setup: no ember binary at '${EMBER:-}'"
 	echo "0 passed, 1 failed"
@@ -162,6 +207,8 @@ scenario_reboot_exit
 scenario_serial_input
 scenario_boot_timer
 scenario_config_file
+scenario_api_getting_started
+scenario_ctrl_alt_del
 rm -rf "$logs"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
