@@ -52,19 +52,32 @@ tier3: $(BUILD)/ember
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket
+FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket
 $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/http.h vmm/log.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c api-socket/http.c vmm/log.c \
 		-ljansson -lhttp_parser
 
-fuzz: $(BUILD)/fuzz/fuzz_http
-	@mkdir -p $(BUILD)/fuzz/corpus-http
-	$(Q)$(BUILD)/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-http >$(BUILD)/fuzz/http.log 2>&1 \
-		|| (tail -40 $(BUILD)/fuzz/http.log; echo "fuzz: fuzz_http failed"; false)
-	@echo "  FUZZ    fuzz_http: $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/http.log) in $(FUZZ_SECONDS) s, no crash"
+FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c vmm/config.c \
+		 vmm/config_dev.c vmm/config_json.c vmm/metrics.c vmm/event.c vmm/log.c
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(wildcard vmm/*.h api-socket/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_API_SRCS) -ljansson -lhttp_parser
+
+# run-fuzzer NAME SEED_CORPUS: a bounded run; a crash fails the target.
+define run-fuzzer
+	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
+	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$(1) $(2) >$(BUILD)/fuzz/$(1).log 2>&1 \
+		|| (tail -40 $(BUILD)/fuzz/$(1).log; echo "fuzz: fuzz_$(1) failed"; false)
+	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
+endef
+
+fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api
+	$(call run-fuzzer,http,)
+	$(call run-fuzzer,api,tests/fuzz/corpus-api)
 
 kernel: deps
 	$(Q)kernels/build.sh

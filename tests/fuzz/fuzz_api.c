@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fuzz_api.c - libFuzzer target over the API handlers (api-socket/router.c
+ * and the configuration parsers it calls): a sequence of requests, each
+ * with a fuzzed method, path and JSON body, applied to one vmm in turn,
+ * before or after a (pretend) start.  Every answer must be a known status
+ * with a JSON body that parses, and a 4xx must carry a fault_message.
+ * The VM itself is stubbed out (vmm_start and friends below), so no KVM is
+ * needed and no input can make the fuzzer boot a file it names.
+ *
+ * Input: records separated by '\n\n': "<m><s> <path>\n<body>", where <m>
+ * picks the method (G, P, A for PATCH, else other) and <s> the state
+ * (N not started, R running, P paused).
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "i8042.h"
+#include "router.h"
+#include "vmm.h"
+
+#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+
+/* ---- stubs for the parts that would touch KVM ------------------------- */
+
+const char *vmm_state_name(enum vmm_state state)
+{
+	return state == VMM_NOT_STARTED ? "Not started" : state == VMM_RUNNING ? "Running" : "Paused";
+}
+
+int vmm_start(struct vmm *vmm, char *err, size_t errlen)
+{
+	if (vmm->state != VMM_NOT_STARTED) {
+		snprintf(err, errlen, "already running");
+		return -1;
+	}
+	if (config_validate(vmm->cfg, err, errlen))
+		return -1;
+	vmm->state = VMM_RUNNING;
+	return 0;
+}
+
+int vmm_pause(struct vmm *vmm, char *err, size_t errlen)
+{
+	if (vmm->state == VMM_NOT_STARTED) {
+		snprintf(err, errlen, "not running");
+		return -1;
+	}
+	vmm->state = VMM_PAUSED;
+	return 0;
+}
+
+int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
+{
+	if (vmm->state == VMM_NOT_STARTED) {
+		snprintf(err, errlen, "not running");
+		return -1;
+	}
+	vmm->state = VMM_RUNNING;
+	return 0;
+}
+
+int i8042_send_ctrl_alt_del(struct i8042 *kbd)
+{
+	(void)kbd;
+	return 0;
+}
+
+/* ---- the target ---------------------------------------------------------- */
+
+static void check_answer(const struct api_request *req)
+{
+	json_error_t e;
+	json_t *j;
+
+	CHECK(req->status == 200 || req->status == 204 || req->status == 400);
+	if (req->status == 204) {
+		CHECK(!req->resp_body);
+		return;
+	}
+	CHECK(req->resp_body);
+	j = json_loads(req->resp_body, 0, &e);
+	CHECK(j);
+	if (req->status == 400)
+		CHECK(json_is_string(json_object_get(j, "fault_message")));
+	json_decref(j);
+}
+
+static void one_request(struct vmm *vmm, const char *rec, size_t len)
+{
+	static const enum vmm_state states[] = { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
+	struct api_request req = { 0 };
+	const char *nl = memchr(rec, '\n', len);
+	size_t plen = nl ? (size_t)(nl - rec) : len;
+
+	if (plen < 3)
+		return;
+	req.method = rec[0] == 'G' ? API_GET : rec[0] == 'P' ? API_PUT :
+		     rec[0] == 'A' ? API_PATCH : API_OTHER;
+	snprintf(req.method_name, sizeof(req.method_name), "%s",
+		 req.method == API_GET ? "GET" : req.method == API_PUT ? "PUT" :
+		 req.method == API_PATCH ? "PATCH" : "DELETE");
+	vmm->state = states[(unsigned char)rec[1] % 3];
+	plen -= 3;
+	if (plen >= sizeof(req.path))
+		plen = sizeof(req.path) - 1;
+	memcpy(req.path, rec + 3, plen);
+	if (nl) {
+		req.body_len = len - (size_t)(nl + 1 - rec);
+		req.body = malloc(req.body_len + 1);
+		memcpy(req.body, nl + 1, req.body_len);
+		req.body[req.body_len] = 0;
+	}
+	api_route(vmm, &req);
+	check_answer(&req);
+	free(req.body);
+	free(req.resp_body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct ev_loop loop = { .epfd = -1 };
+	struct vm_config cfg;
+	struct vmm vmm;
+	const char *p = (const char *)data, *end = p + size;
+
+	if (loop.epfd < 0) {
+		log_set_level(LOG_ERROR);
+		ev_init(&loop);
+	}
+	config_init(&cfg);
+	memset(&vmm, 0, sizeof(vmm));
+	metrics_init(&vmm.metrics);
+	vmm.cfg = &cfg;
+	vmm.loop = loop;
+	while (p < end) {
+		const char *sep = memmem(p, (size_t)(end - p), "\n\n", 2);
+		size_t len = sep ? (size_t)(sep - p) : (size_t)(end - p);
+
+		one_request(&vmm, p, len);
+		p += len + (sep ? 2 : 0);
+	}
+	if (vmm.metrics.timer.fd >= 0)
+		ev_del(&loop, &vmm.metrics.timer);
+	metrics_close(&vmm.metrics);
+	config_free(&cfg);
+	return 0;
+}
