@@ -15,6 +15,7 @@
 #define STATUS_OBF   0x01  /* output buffer full: data for the guest */
 #define STATUS_SYS   0x04  /* system flag, set by a passed self-test */
 #define STATUS_CMD   0x08  /* last write went to the command port */
+#define STATUS_UNLOCKED 0x10  /* keyboard not inhibited by the key lock */
 #define CTR_KBD_INT  0x01
 #define CTR_KBD_OFF  0x10
 #define CTR_AUX_OFF  0x20
@@ -136,7 +137,7 @@ static void i8042_read(void *dev, uint64_t off, uint8_t *data, unsigned int size
 		data[0] = i8042_pop(kbd);
 		i8042_irq(kbd);  /* more bytes waiting: another interrupt */
 	} else if (off == I8042_CMD_OFFSET) {
-		data[0] = kbd->status_flags | (kbd->len ? STATUS_OBF : 0);
+		data[0] = kbd->status_flags | STATUS_UNLOCKED | (kbd->len ? STATUS_OBF : 0);
 	}
 	pthread_mutex_unlock(&kbd->lock);
 }

@@ -46,16 +46,17 @@ kill "$pid"; wait "$pid" || true
 echo "bench: memory ember (tiny guest): rss $total KiB, guest touched $guest KiB, overhead $over KiB"
 
 echo "== boot-to-init: ember vs QEMU microvm, $RUNS runs each"
+# The demo's initramfs: the init alone, uncompressed, for both VMMs.
+initrd=$B/bench-initrd.cpio
+tests/guests/mkinitramfs.sh --no-busybox "$initrd" >/dev/null
 if have_hw_kvm; then
 	kdir=$(kernels/build.sh | tail -n1)
-	initrd=$B/guest-initrd.cpio.gz
-	tests/guests/mkinitramfs.sh "$initrd" >/dev/null
 	EMBER=$B/ember GUEST_VMLINUX=$kdir/vmlinux GUEST_INITRD=$initrd BOOTWATCH=$B/bootwatch \
 		RUNS=$RUNS sh tests/bench/boot-l1.sh
 else
 	echo "(no hardware virtualization here: running inside the L1 machine)"
 	sed "s/^RUNS=.*/RUNS=$RUNS/" tests/bench/boot-l1.sh >"$B/bench-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --timeout 1800 \
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 --initrd "$initrd" \
 		--file "$B/bootwatch:opt/ember/bin/bootwatch" --file tests/bench/rss.sh:opt/ember/rss.sh \
 		"$B/bench-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi

@@ -55,7 +55,7 @@ static void test_selftests_and_status(void **state)
 
 	assert_int_equal(rd(k, 4) & 0x01, 0);      /* nothing to read */
 	wr(k, 4, 0xaa);
-	assert_int_equal(rd(k, 4) & 0x0d, 0x0d);   /* OBF, SYS, last write was a command */
+	assert_int_equal(rd(k, 4) & 0x1d, 0x1d);   /* OBF, SYS, command, not key-locked */
 	assert_int_equal(rd(k, 0), 0x55);
 	assert_int_equal(rd(k, 4) & 0x01, 0);
 	wr(k, 4, 0xab);
