@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -311,9 +312,16 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (vcpu->id == 0)  /* read by the start-up benchmark */
-		log_debug("vcpu 0: first KVM_RUN at monotonic %llu us, process CPU %llu us",
-			  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us());
+	if (vcpu->id == 0) {  /* read by the start-up benchmark */
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		log_debug("vcpu 0: first KVM_RUN at monotonic %llu us, process CPU %llu us"
+			  " (user %ld us, system %ld us)",
+			  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us(),
+			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
+	}
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->pause_requested)) {
 			vcpu_park(vcpu);
