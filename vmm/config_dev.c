@@ -87,6 +87,23 @@ static json_t *rate_limiter_to_json(const struct rate_limiter_cfg *rl)
 	return o;
 }
 
+/* The {id} of a PUT/PATCH: the path's, which must match the body's when the
+ * body names one (a config-file entry has only the body's). */
+static int resolve_id(const char *section, const char *key, const char *path_id,
+		      json_t *obj, const char **id, char *err, size_t errlen)
+{
+	const char *body_id = json_string_value(json_object_get(obj, key));
+
+	*id = path_id ? path_id : body_id;
+	if (!*id || !config_id_valid(*id))
+		return fail(err, errlen, "%s: invalid %s (1-64 characters of A-Z a-z 0-9 _)",
+			    section, key);
+	if (body_id && strcmp(body_id, *id))
+		return fail(err, errlen, "%s: '%s' in the body (%s) differs from the path (%s)",
+			    section, key, body_id, *id);
+	return 0;
+}
+
 /* ---- drives ------------------------------------------------------------- */
 
 static struct drive_cfg *find_drive(struct devices_cfg *d, const char *id)
@@ -169,7 +186,7 @@ static int drive_from_json(struct drive_cfg *dr, json_t *obj, bool patch,
 	return ret;
 }
 
-int config_put_drive(struct vm_config *cfg, const char *id, json_t *obj, bool patch,
+int config_put_drive(struct vm_config *cfg, const char *path_id, json_t *obj, bool patch,
 		     char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {
@@ -184,19 +201,13 @@ int config_put_drive(struct vm_config *cfg, const char *id, json_t *obj, bool pa
 	};
 	struct devices_cfg *d = &cfg->devs;
 	struct drive_cfg *old, dr = { 0 };
-	const char *body_id;
+	const char *id;
 	int ret = json_check_fields("drives", obj, fields, 8, patch, err, errlen);
 
+	if (!ret)
+		ret = resolve_id("drives", "drive_id", path_id, obj, &id, err, errlen);
 	if (ret)
 		return ret;
-	body_id = json_string_value(json_object_get(obj, "drive_id"));
-	if (!id)
-		id = body_id;
-	if (!id || !config_id_valid(id))
-		return fail(err, errlen, "drives: invalid drive_id (1-64 characters of A-Z a-z 0-9 _)");
-	if (body_id && strcmp(body_id, id))
-		return fail(err, errlen, "drives: 'drive_id' in the body (%s) differs from the path (%s)",
-			    body_id, id);
 	old = find_drive(d, id);
 	if (patch && !old)
 		return fail(err, errlen, "drives: no drive '%s' to update", id);
@@ -290,7 +301,7 @@ static int net_from_json(struct net_cfg *n, json_t *obj, char *err, size_t errle
 	return ret;
 }
 
-int config_put_net(struct vm_config *cfg, const char *id, json_t *obj, bool patch,
+int config_put_net(struct vm_config *cfg, const char *path_id, json_t *obj, bool patch,
 		   char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {
@@ -302,19 +313,13 @@ int config_put_net(struct vm_config *cfg, const char *id, json_t *obj, bool patc
 	};
 	struct devices_cfg *d = &cfg->devs;
 	struct net_cfg *old, n = { 0 };
-	const char *body_id;
+	const char *id;
 	int ret = json_check_fields("network-interfaces", obj, fields, 5, patch, err, errlen);
 
+	if (!ret)
+		ret = resolve_id("network-interfaces", "iface_id", path_id, obj, &id, err, errlen);
 	if (ret)
 		return ret;
-	body_id = json_string_value(json_object_get(obj, "iface_id"));
-	if (!id)
-		id = body_id;
-	if (!id || !config_id_valid(id))
-		return fail(err, errlen, "network-interfaces: invalid iface_id (1-64 characters of A-Z a-z 0-9 _)");
-	if (body_id && strcmp(body_id, id))
-		return fail(err, errlen, "network-interfaces: 'iface_id' in the body (%s) differs from the path (%s)",
-			    body_id, id);
 	old = find_net(d, id);
 	if (patch && !old)
 		return fail(err, errlen, "network-interfaces: no interface '%s' to update", id);

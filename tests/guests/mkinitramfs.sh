@@ -18,15 +18,8 @@ busybox=1
 out=$(realpath -m "$1")
 shift
 
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	((${#missing[@]})) || return 0
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-}
+# shellcheck source=tests/harness/common.sh
+source "$here/../harness/common.sh"  # need_pkgs
 need_pkgs gcc libc6-dev cpio gzip
 ((busybox)) && need_pkgs busybox-static
 
