@@ -23,7 +23,7 @@ VMM_SRCS := $(wildcard vmm/*.c api-socket/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 
-.PHONY: all deps guests test unit tier2 api tier3 fuzz demo kernel bench clean
+.PHONY: all deps guests test unit tier2 api asan tier3 fuzz demo kernel bench clean
 all: $(BUILD)/ember
 
 deps:

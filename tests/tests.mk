@@ -47,6 +47,17 @@ tier2: $(BUILD)/ember guests
 api: $(BUILD)/ember guests
 	$(Q)tests/integration/api.sh $(BUILD)/ember $(BUILD)/guests
 
+# The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
+ASAN_EMBER := $(BUILD)/asan/ember
+$(ASAN_EMBER): $(VMM_SRCS) $(wildcard vmm/*.h api-socket/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (ASan/UBSan)")
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) -ljansson -lhttp_parser -lpthread
+
+asan: $(ASAN_EMBER) guests
+	$(Q)$(UNIT_ENV) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
+	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
+
 tier3: $(BUILD)/ember
 	$(Q)tests/integration/tier3.sh
 
@@ -92,4 +103,5 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(Q)$(MAKE) --no-print-directory tier2
 	$(Q)$(MAKE) --no-print-directory api
+	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory tier3

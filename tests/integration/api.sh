@@ -18,7 +18,7 @@ bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
 start_ember() { # extra flags...
 	rm -f "$S"
-	"$EMBER" --api-sock "$S" "$@" >"$T/out" 2>"$T/err" </dev/null &
+	"$EMBER" --api-sock "$S" "$@" >"$T/out" 2>>"$T/err" </dev/null &
 	pid=$!
 	for _ in $(seq 100); do [ -S "$S" ] && return 0; sleep 0.05; done
 	echo "ember did not create its socket"; cat "$T/err"; return 1
@@ -275,6 +275,13 @@ start_ember --http-api-max-payload-size 100
 req small_payload_limit PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"x\": \"$(head -c 200 /dev/zero | tr '\0' a)\"}" 413
 req small_payload_ok PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 204
 kill "$pid"; wait "$pid" 2>/dev/null; pid=
+
+# Every ember above logged into $T/err: a sanitizer build must have found nothing.
+if grep -qE "Sanitizer|runtime error:" "$T/err"; then
+	bad sanitizers_silent "$(grep -m3 -E "Sanitizer|runtime error:" "$T/err")"
+else
+	ok sanitizers_silent
+fi
 
 echo "api: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
