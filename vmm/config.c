@@ -190,7 +190,7 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	dst->log_level = src->log_level;
 	devices_cfg_free(&dst->devs);
 	dst->devs = src->devs;
-	if (src->logger.path) {
+	if (src->logger.configured) {
 		free(dst->logger.path);
 		dst->logger = src->logger;
 	}

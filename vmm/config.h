@@ -75,6 +75,7 @@ struct devices_cfg {
 };
 
 struct logger_cfg {
+	bool configured;     /* a "logger" section or PUT /logger was given */
 	char *path;
 	bool show_level;
 	bool show_origin;

@@ -395,6 +395,7 @@ int config_put_logger(struct vm_config *cfg, json_t *obj, char *err, size_t errl
 	if (path)
 		set_str(&cfg->logger.path, path);
 	cfg->log_level = level;
+	cfg->logger.configured = true;
 	cfg->logger.show_level = json_is_true(json_object_get(obj, "show_level"));
 	cfg->logger.show_origin = json_is_true(json_object_get(obj, "show_log_origin"));
 	return 0;

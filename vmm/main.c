@@ -51,8 +51,9 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 		return 1;
 	}
 	if (config_check_mode(cfg, err, sizeof(err)) ||
-	    log_configure(cfg->logger.path, cfg->log_level, true, cfg->logger.show_origin,
-			  err, sizeof(err))) {
+	    log_configure(cfg->logger.path, cfg->log_level,
+			  cfg->logger.configured ? cfg->logger.show_level : true,
+			  cfg->logger.show_origin, err, sizeof(err))) {
 		fprintf(stderr, "ember: %s\n", err);
 		return 1;
 	}
