@@ -10,7 +10,7 @@ CC      ?= gcc
 BUILD   := build
 PKGS    := jansson
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -Iapi-socket -MMD -MP
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -Iapi-socket -Ivirtio -MMD -MP
 LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
 ifeq ($(V),1)
@@ -19,7 +19,7 @@ else
 Q := @
 endif
 
-VMM_SRCS := $(wildcard vmm/*.c api-socket/*.c)
+VMM_SRCS := $(wildcard vmm/*.c api-socket/*.c virtio/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 

@@ -63,7 +63,7 @@ tier3: $(BUILD)/ember
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket
+FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket -Ivirtio
 $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/http.h vmm/log.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
@@ -77,18 +77,25 @@ $(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(wildcard vmm/*.h api-socket/*.h)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_API_SRCS) -ljansson -lhttp_parser
 
-# run-fuzzer NAME SEED_CORPUS: a bounded run; a crash fails the target.
+FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c virtio/virtq.c vmm/memory.c vmm/log.c
+$(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/memory.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VIRTQ_SRCS) -lpthread
+
+# run-fuzzer NAME SEED_CORPUS [FLAGS]: a bounded run; a crash fails the target.
 define run-fuzzer
 	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
-	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(3) \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$(1) $(2) >$(BUILD)/fuzz/$(1).log 2>&1 \
 		|| (tail -40 $(BUILD)/fuzz/$(1).log; echo "fuzz: fuzz_$(1) failed"; false)
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
-fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api
+fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq
 	$(call run-fuzzer,http,)
 	$(call run-fuzzer,api,tests/fuzz/corpus-api)
+	$(call run-fuzzer,virtq,tests/fuzz/corpus-virtq,-max_len=16500)
 
 kernel: deps
 	$(Q)kernels/build.sh

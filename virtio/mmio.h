@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mmio.h - the virtio-mmio transport, version 2 (virtio 1.2 §4.2), virtio
+ * 1.x only.
+ *
+ * One struct virtio_mmio per device, mapped at a 4 KiB slot of the MMIO
+ * hole with its own IRQ.  Register accesses come from vCPU threads through
+ * virtio_mmio_ops; the device's data path runs on the vmm thread.  A mutex
+ * (`lock`) orders the two: the vmm thread takes it around queue processing.
+ *
+ * The device-status state machine: ACKNOWLEDGE → DRIVER → FEATURES_OK
+ * (offered only when the driver accepted VERSION_1 and nothing the device
+ * does not offer) → DRIVER_OK (queues validated and activated).  Writing 0
+ * resets.  Feature words may be written only between DRIVER and
+ * FEATURES_OK; queue registers only before DRIVER_OK — other writes are
+ * ignored and logged.  A device that finds the driver misbehaving calls
+ * virtio_mmio_needs_reset: DEVICE_NEEDS_RESET plus a config interrupt.
+ */
+#ifndef EMBER_VIRTIO_MMIO_H
+#define EMBER_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "virtq.h"
+
+#define VIRTIO_MMIO_MAGIC    0x74726976  /* "virt" */
+#define VIRTIO_MMIO_VERSION  2
+#define VIRTIO_MMIO_VENDOR   0x52424d45  /* "EMBR" */
+#define VIRTIO_F_VERSION_1   32
+
+#define VIRTIO_STATUS_ACKNOWLEDGE        1
+#define VIRTIO_STATUS_DRIVER             2
+#define VIRTIO_STATUS_DRIVER_OK          4
+#define VIRTIO_STATUS_FEATURES_OK        8
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED             128
+
+#define VIRTIO_INT_USED   1
+#define VIRTIO_INT_CONFIG 2
+
+#define VIRTIO_MMIO_MAX_QUEUES 4
+
+struct virtio_mmio;
+
+/* What a device (blk, net, vsock) plugs into the transport. */
+struct virtio_dev_ops {
+	uint32_t device_id;
+	uint16_t num_queues;
+	uint16_t queue_max;                 /* QueueNumMax, ≤ VIRTQ_MAX_SIZE */
+	uint32_t config_len;
+	/* Config space access (off < config_len, bounds checked by the caller). */
+	void (*config_read)(struct virtio_mmio *t, uint32_t off, uint8_t *data, unsigned int size);
+	void (*config_write)(struct virtio_mmio *t, uint32_t off, const uint8_t *data,
+			     unsigned int size);
+	/* DRIVER_OK: queues are valid and activated; 0 or -errno (→ NEEDS_RESET). */
+	int (*activate)(struct virtio_mmio *t);
+	/* The driver reset the device (status 0). */
+	void (*reset)(struct virtio_mmio *t);
+};
+
+struct virtio_mmio {
+	const char *name;
+	const struct virtio_dev_ops *ops;
+	void *dev;                          /* the device behind the transport */
+	const struct guest_mem *gm;
+	pthread_mutex_t lock;
+	int irq_efd;                        /* eventfd bound to this device's GSI */
+	uint64_t device_features;
+	uint64_t driver_features;
+	uint32_t device_features_sel, driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+	uint64_t ignored_writes;            /* metrics: writes refused by the state machine */
+};
+
+extern const struct bus_ops virtio_mmio_ops;
+
+/* main: set up the transport for `dev` with its feature bits (VERSION_1 is
+ * added); creates the interrupt eventfd.  0 or -errno. */
+int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virtio_dev_ops *ops,
+		     void *dev, uint64_t features, const struct guest_mem *gm);
+void virtio_mmio_destroy(struct virtio_mmio *t);
+/* Raise VIRTIO_INT_USED (or VIRTIO_INT_CONFIG); any thread holding `lock`. */
+void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t why);
+/* The driver broke the rules: DEVICE_NEEDS_RESET and a config interrupt. */
+void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
+/* Negotiated feature test. */
+bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
+/* "virtio_mmio.device=4K@0xADDR:IRQ" for the guest command line. */
+int virtio_mmio_cmdline(char *buf, size_t len, uint64_t addr, unsigned int irq);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtq.h - the split virtqueue, device side, for a hostile driver.
+ *
+ * Every ring index, descriptor and length the guest provides is checked
+ * before use; all guest memory goes through the checked gm_* accessors.
+ * A violation (index jump beyond the queue size, a chain longer than the
+ * queue or looping, an address or length outside RAM, a bad indirect table,
+ * a head made available again while still in flight, a readable descriptor
+ * after a writable one...) marks the queue broken: virtq_pop returns
+ * -EPROTO from then on, the violation is counted and logged (rate-limited,
+ * with the queue's name), and the transport must set DEVICE_NEEDS_RESET.
+ * Used by the vmm thread only (the owner of device state).
+ */
+#ifndef EMBER_VIRTQ_H
+#define EMBER_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memory.h"
+
+#define VIRTQ_MAX_SIZE 256          /* largest QueueNum offered */
+
+/* Ring layout (virtio 1.2 §2.7). */
+#define VIRTQ_DESC_F_NEXT     1
+#define VIRTQ_DESC_F_WRITE    2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY     1
+
+/* Feature bits the queue core implements. */
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX     29
+
+/* One guest buffer of a chain, already checked to lie inside guest RAM. */
+struct virtq_buf {
+	uint64_t gpa;
+	uint32_t len;
+	bool device_writes;          /* VIRTQ_DESC_F_WRITE */
+};
+
+/* A descriptor chain popped from the available ring, readable buffers first. */
+struct virtq_chain {
+	uint16_t head;               /* what virtq_push takes back */
+	uint16_t nr_bufs;
+	uint16_t nr_readable;        /* bufs[0..nr_readable) are device-readable */
+	uint64_t readable_len;       /* sum of the readable lengths */
+	uint64_t writable_len;       /* sum of the writable lengths */
+	struct virtq_buf bufs[VIRTQ_MAX_SIZE];
+};
+
+struct virtq {
+	const char *name;            /* for logs: "blk0 q0" */
+	const struct guest_mem *gm;
+	/* Set by the transport from the driver's registers. */
+	uint16_t size;               /* QueueNum: power of two, 1..VIRTQ_MAX_SIZE */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	bool event_idx;              /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;               /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	/* Device state. */
+	bool ready;                  /* virtq_activate succeeded */
+	bool broken;                 /* a violation stopped the queue */
+	uint16_t last_avail;         /* next available-ring slot to consume */
+	uint16_t used_idx;           /* next used-ring slot to fill */
+	uint16_t signalled_used;     /* used_idx when the guest was last interrupted */
+	bool signalled_valid;
+	uint16_t in_flight;          /* heads popped but not yet pushed */
+	uint8_t head_busy[VIRTQ_MAX_SIZE];
+	uint64_t violations;
+};
+
+/* Check the ring addresses and size the driver set (aligned, inside RAM)
+ * and start the queue; -EINVAL (queue not started) otherwise. */
+int virtq_activate(struct virtq *q, const struct guest_mem *gm);
+/* Forget all state (device reset). */
+void virtq_reset(struct virtq *q);
+/* Take the next available chain: 1 and *chain filled, 0 when none,
+ * -EPROTO when the queue is (or just became) broken. */
+int virtq_pop(struct virtq *q, struct virtq_chain *chain);
+/* Return a chain with `written` bytes written into its writable buffers;
+ * -EPROTO if `head` is not in flight (the queue is then broken). */
+int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+/* After pushes: must the guest be interrupted?  (EVENT_IDX used_event or
+ * VIRTQ_AVAIL_F_NO_INTERRUPT.)  Records what was signalled. */
+bool virtq_should_interrupt(struct virtq *q);
+/* Before sleeping on the queue's notifications: with EVENT_IDX, ask the
+ * driver to notify at the next available entry (writes avail_event).
+ * Returns true if entries arrived meanwhile (pop again). */
+bool virtq_enable_notify(struct virtq *q);
+/* Has the driver made entries available that were not popped yet? */
+bool virtq_has_avail(struct virtq *q);
+
+#endif
