@@ -11,7 +11,9 @@ BUILD   := build
 PKGS    := jansson
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -Iapi-socket -Ivirtio -MMD -MP
-LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
+# liburing from its static archive even in dynamic (sanitizer) builds: Debian's
+# liburing.so.2.3 does not export io_uring_register_restrictions/enable_rings.
+LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -l:liburing.a -lhttp_parser -lpthread
 
 ifeq ($(V),1)
 Q :=

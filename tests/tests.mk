@@ -49,10 +49,10 @@ api: $(BUILD)/ember guests
 
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
-$(ASAN_EMBER): $(VMM_SRCS) $(wildcard vmm/*.h api-socket/*.h)
+$(ASAN_EMBER): $(VMM_SRCS) $(wildcard vmm/*.h api-socket/*.h virtio/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@ (ASan/UBSan)")
-	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) -ljansson -lhttp_parser -lpthread
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) $(LDLIBS)
 
 asan: $(ASAN_EMBER) guests
 	$(Q)$(UNIT_ENV) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests

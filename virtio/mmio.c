@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -47,8 +48,10 @@ void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t why)
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 {
 	log_ratelimited(LOG_WARN, "%s: device needs reset: %s", t->name, why);
-	if (!(t->status & VIRTIO_STATUS_DRIVER_OK))
-		return;  /* the spec only defines NEEDS_RESET for a live device */
+	if (!(t->status & VIRTIO_STATUS_DRIVER_OK) ||
+	    (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		return;  /* only for a live device, and once */
+	t->needs_reset++;
 	t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	t->config_generation++;
 	virtio_mmio_interrupt(t, VIRTIO_INT_CONFIG);
@@ -94,6 +97,16 @@ static int mmio_activate(struct virtio_mmio *t)
 	return t->ops->activate ? t->ops->activate(t) : 0;
 }
 
+/* Wake the vmm thread for queue `i` as if the driver had notified it. */
+static void kick_queue(struct virtio_mmio *t, uint32_t i)
+{
+	uint64_t one = 1;
+
+	if (i < t->ops->num_queues && t->notify_efd[i] >= 0 &&
+	    write(t->notify_efd[i], &one, sizeof(one)) < 0)
+		log_ratelimited(LOG_WARN, "%s: notify eventfd: %s", t->name, strerror(errno));
+}
+
 /* FEATURES_OK only for VERSION_1 and nothing the device did not offer. */
 static bool features_acceptable(const struct virtio_mmio *t)
 {
@@ -129,8 +142,12 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 	t->status |= added & ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	if ((added & VIRTIO_STATUS_DRIVER_OK) && (t->status & VIRTIO_STATUS_FEATURES_OK)) {
 		t->status |= VIRTIO_STATUS_DRIVER_OK;
-		if (mmio_activate(t))
+		if (mmio_activate(t)) {
 			virtio_mmio_needs_reset(t, "queue configuration refused at DRIVER_OK");
+			return;
+		}
+		for (unsigned int i = 0; i < t->ops->num_queues; i++)
+			kick_queue(t, i);  /* buffers may be waiting already */
 	}
 }
 
@@ -208,7 +225,11 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 	case REG_DRIVER_FEATURES: write_features(t, v); break;
 	case REG_DRIVER_FEATURES_SEL: t->driver_features_sel = v; break;
 	case REG_QUEUE_SEL: t->queue_sel = v; break;
-	case REG_QUEUE_NOTIFY: break;  /* delivered by ioeventfd to the vmm thread */
+	case REG_QUEUE_NOTIFY:
+		/* Normally caught by the ioeventfd; a value it does not match
+		 * (or a host without it) ends up here. */
+		kick_queue(t, v);
+		break;
 	case REG_INTERRUPT_ACK: t->interrupt_status &= ~v; break;
 	case REG_STATUS: write_status(t, v); break;
 	case REG_QUEUE_NUM: case REG_QUEUE_READY:
@@ -279,15 +300,64 @@ int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virti
 	t->dev = dev;
 	t->gm = gm;
 	t->device_features = features | (1ULL << VIRTIO_F_VERSION_1);
-	for (unsigned int i = 0; i < ops->num_queues; i++)
+	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		t->queues[i].name = name;
+		t->notify_efd[i] = -1;
+	}
 	pthread_mutex_init(&t->lock, NULL);
+	for (unsigned int i = 0; i < ops->num_queues; i++) {
+		t->notify_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (t->notify_efd[i] < 0)
+			return -errno;
+	}
 	t->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return t->irq_efd < 0 ? -errno : 0;
 }
 
+static void on_queue_notify(struct ev_source *src, uint32_t events)
+{
+	struct virtio_mmio *t = src->opaque;
+	unsigned int i = (unsigned int)(src - t->notify_src);
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((t->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) && t->ops->notify)
+		t->ops->notify(t, i);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int virtio_mmio_attach(struct virtio_mmio *t, struct kvm *kvm, struct ev_loop *loop,
+		       uint64_t base, unsigned int irq)
+{
+	int ret = kvm_irqfd(kvm, t->irq_efd, irq);
+
+	for (unsigned int i = 0; !ret && i < t->ops->num_queues; i++) {
+		ret = kvm_ioeventfd(kvm, t->notify_efd[i], base + REG_QUEUE_NOTIFY, 4, i);
+		if (ret)
+			break;
+		t->notify_src[i] = (struct ev_source){
+			.fd = t->notify_efd[i], .cb = on_queue_notify, .opaque = t };
+		ret = ev_add(loop, &t->notify_src[i], EPOLLIN);
+		if (!ret)
+			t->loop = loop;
+	}
+	return ret;
+}
+
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
+	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		if (t->notify_efd[i] < 0)
+			continue;
+		if (t->loop)
+			ev_del(t->loop, &t->notify_src[i]);
+		close(t->notify_efd[i]);
+		t->notify_efd[i] = -1;
+	}
 	if (t->irq_efd >= 0)
 		close(t->irq_efd);
 	t->irq_efd = -1;

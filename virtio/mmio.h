@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "event.h"
+#include "kvm.h"
 #include "virtq.h"
 
 #define VIRTIO_MMIO_MAGIC    0x74726976  /* "virt" */
@@ -59,6 +61,9 @@ struct virtio_dev_ops {
 	int (*activate)(struct virtio_mmio *t);
 	/* The driver reset the device (status 0). */
 	void (*reset)(struct virtio_mmio *t);
+	/* vmm thread, `lock` held: the driver notified queue `queue` (or the
+	 * device was just activated); process what is available. */
+	void (*notify)(struct virtio_mmio *t, unsigned int queue);
 };
 
 struct virtio_mmio {
@@ -76,7 +81,12 @@ struct virtio_mmio {
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+	/* QueueNotify: one ioeventfd per queue, watched by the vmm thread. */
+	int notify_efd[VIRTIO_MMIO_MAX_QUEUES];
+	struct ev_source notify_src[VIRTIO_MMIO_MAX_QUEUES];
+	struct ev_loop *loop;               /* set by virtio_mmio_attach */
 	uint64_t ignored_writes;            /* metrics: writes refused by the state machine */
+	uint64_t needs_reset;               /* metrics: times the device asked for a reset */
 };
 
 extern const struct bus_ops virtio_mmio_ops;
@@ -85,6 +95,13 @@ extern const struct bus_ops virtio_mmio_ops;
  * added); creates the interrupt eventfd.  0 or -errno. */
 int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virtio_dev_ops *ops,
 		     void *dev, uint64_t features, const struct guest_mem *gm);
+/* vmm thread, before vCPUs run: route QueueNotify writes at `base` to
+ * per-queue ioeventfds watched by `loop` (so a notification never goes
+ * through a vCPU exit handler) and this device's interrupts to `irq`
+ * through an irqfd.  0 or -errno. */
+int virtio_mmio_attach(struct virtio_mmio *t, struct kvm *kvm, struct ev_loop *loop,
+		       uint64_t base, unsigned int irq);
+/* Stop watching the notifications and close every fd. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
 /* Raise VIRTIO_INT_USED (or VIRTIO_INT_CONFIG); any thread holding `lock`. */
 void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t why);

@@ -158,6 +158,16 @@ int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi)
 	return kvm_vm_ioctl(kvm, KVM_IRQFD, (unsigned long)&irqfd, "KVM_IRQFD");
 }
 
+int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, uint32_t len, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch, .addr = addr, .len = len, .fd = efd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	return kvm_vm_ioctl(kvm, KVM_IOEVENTFD, (unsigned long)&io, "KVM_IOEVENTFD");
+}
+
 void kvm_close(struct kvm *kvm)
 {
 	if (kvm->vm_fd >= 0)

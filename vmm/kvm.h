@@ -11,6 +11,7 @@
 #define EMBER_KVM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/kvm.h>
 
 #include "memory.h"
@@ -28,6 +29,9 @@ int kvm_init(struct kvm *kvm, const char *dev_path);
 int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm);
 /* Route eventfd `efd` to GSI `gsi` (edge: one interrupt per write). */
 int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi);
+/* Signal eventfd `efd` (instead of exiting to userspace) when a vCPU writes
+ * the `len`-byte value `datamatch` at MMIO address `addr`. */
+int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, uint32_t len, uint64_t datamatch);
 void kvm_close(struct kvm *kvm);
 
 #endif

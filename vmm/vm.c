@@ -2,6 +2,8 @@
 /* vm.c - see vm.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blk.h"
 #include "boot_timer.h"
 #include "i8042.h"
 #include "layout.h"
@@ -137,13 +140,96 @@ int vm_load_kernel(struct vm *vm)
 		return ret;
 	ret = vm_load_initrd(vm, &initrd);
 	if (!ret)
-		ret = boot_write_cmdline(&vm->mem, &vm->boot, config_cmdline(vm->cfg));
+		ret = boot_write_cmdline(&vm->mem, &vm->boot, vm->cmdline);
 	if (!ret)
 		ret = boot_write_params(&vm->mem, &vm->boot, &initrd);
 	if (!ret)
 		ret = mptable_write(&vm->mem, vm->nr_vcpus);
 	if (!ret)
 		ret = vcpu_setup_boot(&vm->vcpus[0], &vm->boot);
+	return ret;
+}
+
+/* Append " text" to the guest command line. */
+static int cmdline_add(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int cmdline_add(struct vm *vm, const char *fmt, ...)
+{
+	size_t used = strlen(vm->cmdline);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(vm->cmdline + used, sizeof(vm->cmdline) - used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline) - used) {
+		log_error("the kernel command line is longer than %llu bytes with the devices' parameters",
+			  (unsigned long long)LAYOUT_CMDLINE_MAX - 1);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* The next virtio-mmio slot: its address, its IRQ and its command-line entry. */
+static int virtio_slot(struct vm *vm, uint64_t *addr, unsigned int *irq)
+{
+	if (IRQ_VIRTIO_FIRST + vm->nr_virtio >= IOAPIC_PINS) {
+		log_error("too many virtio devices: at most %d", IOAPIC_PINS - IRQ_VIRTIO_FIRST);
+		return -ENOSPC;
+	}
+	*addr = MMIO_VIRTIO_START + vm->nr_virtio * MMIO_VIRTIO_SLOT;
+	*irq = IRQ_VIRTIO_FIRST + vm->nr_virtio++;
+	return cmdline_add(vm, " virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)*addr, *irq);
+}
+
+/* Put a virtio device's transport on the MMIO bus and wire it to KVM. */
+static int virtio_attach(struct vm *vm, struct virtio_mmio *t)
+{
+	uint64_t addr;
+	unsigned int irq;
+	int ret = virtio_slot(vm, &addr, &irq);
+
+	if (!ret)
+		ret = bus_add(&vm->mmio, &(struct bus_dev){
+			.name = t->name, .base = addr, .len = MMIO_VIRTIO_SLOT,
+			.ops = &virtio_mmio_ops, .dev = t });
+	if (!ret)
+		ret = virtio_mmio_attach(t, &vm->kvm, vm->loop, addr, irq);
+	return ret;
+}
+
+static int vm_add_drive(struct vm *vm, const struct drive_cfg *dr)
+{
+	struct blk_dev *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	vm->blks[vm->nr_blks++] = b;
+	ret = blk_create(b, dr, &vm->mem, vm->loop);
+	if (!ret)
+		ret = virtio_attach(vm, &b->t);
+	if (ret || !dr->is_root)
+		return ret;
+	if (dr->partuuid)
+		ret = cmdline_add(vm, " root=PARTUUID=%s", dr->partuuid);
+	else
+		ret = cmdline_add(vm, " root=/dev/vda");
+	return ret ? ret : cmdline_add(vm, dr->read_only ? " ro" : " rw");
+}
+
+/* Drives, the root drive first (it becomes /dev/vda). */
+static int vm_add_virtio(struct vm *vm)
+{
+	const struct devices_cfg *d = &vm->cfg->devs;
+	int ret = 0;
+
+	for (unsigned int i = 0; !ret && i < d->nr_drives; i++)
+		if (d->drives[i].is_root)
+			ret = vm_add_drive(vm, &d->drives[i]);
+	for (unsigned int i = 0; !ret && i < d->nr_drives; i++)
+		if (!d->drives[i].is_root)
+			ret = vm_add_drive(vm, &d->drives[i]);
 	return ret;
 }
 
@@ -182,6 +268,10 @@ int vm_add_devices(struct vm *vm)
 			.name = "boot-timer", .base = MMIO_BOOT_TIMER_ADDR,
 			.len = MMIO_BOOT_TIMER_SIZE, .ops = &boot_timer_ops,
 			.dev = &d->boot_timer });
+	if (!ret)
+		ret = cmdline_add(vm, "%s", config_cmdline(vm->cfg));
+	if (!ret)
+		ret = vm_add_virtio(vm);
 	return ret;
 }
 
@@ -258,6 +348,11 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		blk_destroy(vm->blks[i]);
+		free(vm->blks[i]);
+	}
+	vm->nr_blks = 0;
 	if (vm->serial) {
 		i8042_destroy(vm->i8042);
 		serial_destroy(vm->serial);

@@ -19,12 +19,15 @@
 #include "bus.h"
 #include "config.h"
 #include "kvm.h"
+#include "layout.h"
 #include "memory.h"
 
 struct vcpu;
 struct serial;
 struct boot_timer;
 struct i8042;
+struct blk_dev;
+struct ev_loop;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -38,6 +41,11 @@ struct vm {
 	struct serial *serial;
 	struct boot_timer *boot_timer;
 	struct i8042 *i8042;
+	struct ev_loop *loop;      /* the vmm thread's: device completions, notifications */
+	struct blk_dev *blks[CONFIG_MAX_DRIVES];
+	unsigned int nr_blks;
+	unsigned int nr_virtio;    /* virtio-mmio slots used */
+	char cmdline[LAYOUT_CMDLINE_MAX];  /* the user's plus what the devices need */
 
 	int exit_efd;              /* written once when the VM must end */
 	atomic_bool stopping;      /* vCPUs leave KVM_RUN when set */
@@ -52,9 +60,12 @@ struct vm {
 	uint64_t start_cpu_us;
 };
 
+/* vmm thread, in this order: vm_create, then (with vm->loop set)
+ * vm_add_devices, which also completes the guest command line, then
+ * vm_load_kernel. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
-int vm_load_kernel(struct vm *vm);
 int vm_add_devices(struct vm *vm);
+int vm_load_kernel(struct vm *vm);
 /* vmm thread: start every vCPU thread; stop and join them all. */
 int vm_start_vcpus(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);

@@ -228,8 +228,6 @@ static int vmm_watch_vm(struct vmm *vmm)
 /* Devices the configuration names but this ember cannot attach yet. */
 static void vmm_warn_unbacked(const struct devices_cfg *d)
 {
-	for (unsigned int i = 0; i < d->nr_drives; i++)
-		log_warn("drive %s: virtio-block is not available yet, not attached", d->drives[i].id);
 	for (unsigned int i = 0; i < d->nr_nets; i++)
 		log_warn("network interface %s: virtio-net is not available yet, not attached",
 			 d->nets[i].id);
@@ -254,10 +252,11 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		vmm->vm.start_cpu_us = vmm->start_cpu_us;
 	}
 	ret = vm_create(&vmm->vm, vmm->cfg);
-	if (!ret)
-		ret = vm_load_kernel(&vmm->vm);
+	vmm->vm.loop = &vmm->loop;
 	if (!ret)
 		ret = vm_add_devices(&vmm->vm);
+	if (!ret)
+		ret = vm_load_kernel(&vmm->vm);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);
 	if (ret) {

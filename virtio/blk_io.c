@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * blk_io.c - virtio-block's I/O engines (see blk.h).
+ *
+ * Async: one io_uring per drive.  The ring is created disabled, the image
+ * is registered as fixed file 0, the completion eventfd is registered, and
+ * then the ring is restricted to READV, WRITEV, FSYNC and FALLOCATE on
+ * fixed files only, before it is enabled: from then on the ring can touch
+ * nothing but the drive's image.  Completions wake the vmm thread through
+ * the eventfd; each is handed to blk_io_done under the transport's lock.
+ *
+ * Sync: the same operations, done inline on the vmm thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "blk.h"
+#include "log.h"
+
+static int fallocate_mode(const struct blk_req *r)
+{
+	return FALLOC_FL_KEEP_SIZE | (r->unmap ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+}
+
+/* ---- Sync -------------------------------------------------------------- */
+
+static int sync_init(struct blk_dev *b)
+{
+	(void)b;
+	return 0;
+}
+
+static void sync_destroy(struct blk_dev *b)
+{
+	(void)b;
+}
+
+static int sync_submit(struct blk_dev *b, struct blk_req *r)
+{
+	const struct iovec *iov = r->iov + r->iov_start;
+	ssize_t n = 0;
+
+	switch (r->op) {
+	case BLK_OP_READ: n = preadv(b->fd, iov, (int)r->nr_iov, (off_t)r->offset); break;
+	case BLK_OP_WRITE: n = pwritev(b->fd, iov, (int)r->nr_iov, (off_t)r->offset); break;
+	case BLK_OP_FLUSH: n = fdatasync(b->fd); break;
+	case BLK_OP_DISCARD:
+	case BLK_OP_ZERO:
+		n = fallocate(b->fd, fallocate_mode(r), (off_t)r->offset, (off_t)r->len);
+		break;
+	case BLK_OP_NONE: break;
+	}
+	blk_io_done(b, r, n < 0 ? -errno : n);
+	return 0;
+}
+
+static void sync_kick(struct blk_dev *b)
+{
+	(void)b;
+}
+
+const struct blk_engine_ops blk_engine_sync = {
+	.name = "Sync",
+	.init = sync_init,
+	.destroy = sync_destroy,
+	.submit = sync_submit,
+	.kick = sync_kick,
+};
+
+/* ---- Async (io_uring) -------------------------------------------------- */
+
+struct uring {
+	struct io_uring ring;
+	int efd;
+	bool ring_up;
+	unsigned int queued;        /* SQEs prepared since the last submit */
+};
+
+static void uring_kick(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	int ret;
+
+	if (!u->queued)
+		return;
+	ret = io_uring_submit(&u->ring);
+	if (ret >= 0)
+		u->queued = 0;
+	else
+		log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", b->name, strerror(-ret));
+}
+
+static int uring_submit(struct blk_dev *b, struct blk_req *r)
+{
+	struct uring *u = b->engine_priv;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {  /* the submission queue is full: push it to the kernel first */
+		uring_kick(b);
+		sqe = io_uring_get_sqe(&u->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	switch (r->op) {
+	case BLK_OP_READ:
+		io_uring_prep_readv(sqe, 0, r->iov + r->iov_start, r->nr_iov, r->offset);
+		break;
+	case BLK_OP_WRITE:
+		io_uring_prep_writev(sqe, 0, r->iov + r->iov_start, r->nr_iov, r->offset);
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_OP_DISCARD:
+	case BLK_OP_ZERO:
+		io_uring_prep_fallocate(sqe, 0, fallocate_mode(r), (off_t)r->offset, (off_t)r->len);
+		break;
+	case BLK_OP_NONE:
+		return -EINVAL;
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, r);
+	u->queued++;
+	return 0;
+}
+
+/* vmm thread: the ring signalled completions. */
+static void uring_on_done(struct ev_source *src, uint32_t events)
+{
+	struct blk_dev *b = src->opaque;
+	struct uring *u = b->engine_priv;
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	(void)events;
+	if (read(u->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->t.lock);
+	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
+		struct blk_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&u->ring, cqe);
+		blk_io_done(b, r, res);
+	}
+	uring_kick(b);
+	blk_io_flush_used(b);
+	pthread_mutex_unlock(&b->t.lock);
+}
+
+/* Only the image, only the operations virtio-block needs. */
+static int uring_restrict(struct io_uring *ring)
+{
+	static const uint8_t ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+				       IORING_OP_FALLOCATE };
+	struct io_uring_restriction res[(sizeof(ops) / sizeof(ops[0])) + 2];
+	unsigned int n = 0;
+
+	memset(res, 0, sizeof(res));
+	for (unsigned int i = 0; i < (sizeof(ops) / sizeof(ops[0])); i++) {
+		res[n].opcode = IORING_RESTRICTION_SQE_OP;
+		res[n++].sqe_op = ops[i];
+	}
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	return io_uring_register_restrictions(ring, res, n);
+}
+
+static int uring_init(struct blk_dev *b)
+{
+	struct uring *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	b->engine_priv = u;
+	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->efd < 0)
+		return -errno;
+	ret = io_uring_queue_init(BLK_QUEUE_SIZE, &u->ring, IORING_SETUP_R_DISABLED);
+	if (ret)
+		return ret;
+	u->ring_up = true;
+	ret = io_uring_register_files(&u->ring, &b->fd, 1);
+	if (!ret)
+		ret = io_uring_register_eventfd(&u->ring, u->efd);
+	if (!ret)
+		ret = uring_restrict(&u->ring);
+	if (!ret)
+		ret = io_uring_enable_rings(&u->ring);
+	if (ret)
+		return ret;
+	b->done_src = (struct ev_source){ .fd = u->efd, .cb = uring_on_done, .opaque = b };
+	return ev_add(b->loop, &b->done_src, EPOLLIN);
+}
+
+static void uring_destroy(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+
+	if (!u)
+		return;
+	if (b->done_src.cb)
+		ev_del(b->loop, &b->done_src);
+	if (u->efd >= 0)
+		close(u->efd);
+	if (u->ring_up)
+		io_uring_queue_exit(&u->ring);  /* waits for requests still in flight */
+	free(u);
+	b->engine_priv = NULL;
+}
+
+const struct blk_engine_ops blk_engine_uring = {
+	.name = "Async",
+	.init = uring_init,
+	.destroy = uring_destroy,
+	.submit = uring_submit,
+	.kick = uring_kick,
+};
