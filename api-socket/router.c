@@ -125,6 +125,8 @@ static int h_drives(struct call *c)
 
 	if (patch ? post_boot(c, "drives") : pre_boot(c, "drives"))
 		return 400;
+	if (patch)
+		return result(vmm_patch_drive(c->vmm, c->id, c->body, c->err, sizeof(c->err)));
 	return result(config_put_drive(c->vmm->cfg, c->id, c->body, patch, c->err,
 					  sizeof(c->err)));
 }

@@ -511,7 +511,8 @@ static const struct virtio_dev_ops blk_ops = {
 
 /* ---- set-up ----------------------------------------------------------- */
 
-static int image_size(struct blk_dev *b, const char *path, uint64_t *size)
+/* The size of the image open at b->fd; *punch: can it punch holes? */
+static int image_size(struct blk_dev *b, const char *path, uint64_t *size, bool *punch)
 {
 	struct stat st;
 
@@ -529,11 +530,51 @@ static int image_size(struct blk_dev *b, const char *path, uint64_t *size)
 	if (*size % BLK_SECTOR_SIZE)
 		log_warn("%s: %s is not a whole number of 512-byte sectors; the last %llu bytes are not visible",
 			 b->name, path, (unsigned long long)(*size % BLK_SECTOR_SIZE));
-	/* Can this file punch holes?  Probe past the end, where no data lives. */
-	b->discard = !b->read_only && S_ISREG(st.st_mode) &&
-		     !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				(off_t)((*size + 4095) & ~4095ULL), 4096);
+	/* Probe hole punching past the end, where no data lives. */
+	*punch = !b->read_only && S_ISREG(st.st_mode) &&
+		 !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    (off_t)((*size + 4095) & ~4095ULL), 4096);
 	return 0;
+}
+
+static int open_image(struct blk_dev *b, const char *path)
+{
+	int fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+	if (fd < 0) {
+		fd = -errno;
+		log_error("%s: cannot open %s: %s", b->name, path, strerror(errno));
+	}
+	return fd;
+}
+
+int blk_set_backing(struct blk_dev *b, const char *path)
+{
+	int fd = open_image(b, path), old = b->fd, ret;
+	uint64_t size;
+	bool punch;
+
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&b->t.lock);
+	b->fd = fd;
+	ret = image_size(b, path, &size, &punch);
+	if (!ret && b->engine->set_file)
+		ret = b->engine->set_file(b);
+	if (ret) {
+		b->fd = old;
+		old = fd;
+	} else {
+		b->sectors = size / BLK_SECTOR_SIZE;
+		b->t.config_generation++;
+		if (b->t.status & VIRTIO_STATUS_DRIVER_OK)
+			virtio_mmio_interrupt(&b->t, VIRTIO_INT_CONFIG);
+		log_info("%s: now backed by %s, %llu sectors", b->name, path,
+			 (unsigned long long)b->sectors);
+	}
+	pthread_mutex_unlock(&b->t.lock);
+	close(old);
+	return ret;
 }
 
 int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct guest_mem *gm,
@@ -545,6 +586,7 @@ int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct gues
 	int ret;
 
 	snprintf(b->name, sizeof(b->name), "blk %s", cfg->id);
+	snprintf(b->id_full, sizeof(b->id_full), "%s", cfg->id);
 	/* NUL-padded, not terminated when 20 bytes long (§5.2.6) */
 	memcpy(b->id, cfg->id, strnlen(cfg->id, sizeof(b->id)));
 	b->fd = -1;
@@ -552,13 +594,10 @@ int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct gues
 	b->read_only = cfg->read_only;
 	b->flush = cfg->cache == DRIVE_CACHE_WRITEBACK;
 	b->engine = cfg->engine == DRIVE_ENGINE_SYNC ? &blk_engine_sync : &blk_engine_uring;
-	b->fd = open(cfg->path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		ret = -errno;
-		log_error("%s: cannot open %s: %s", b->name, cfg->path, strerror(errno));
-		return ret;
-	}
-	ret = image_size(b, cfg->path, &size);
+	b->fd = open_image(b, cfg->path);
+	if (b->fd < 0)
+		return b->fd;
+	ret = image_size(b, cfg->path, &size, &b->discard);
 	if (ret)
 		return ret;
 	b->sectors = size / BLK_SECTOR_SIZE;

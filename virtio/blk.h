@@ -62,6 +62,7 @@ struct blk_req {
 	struct iovec iov_inline[BLK_INLINE_IOV];
 };
 
+/* Counters (all uint64_t: metrics.c sums them field by field). */
 struct blk_stats {
 	uint64_t reads, writes, flushes, discards, read_bytes, write_bytes;
 	uint64_t invalid_reqs;    /* answered IOERR/UNSUPP for the request itself */
@@ -79,12 +80,16 @@ struct blk_engine_ops {
 	void (*destroy)(struct blk_dev *b);
 	int (*submit)(struct blk_dev *b, struct blk_req *r);
 	void (*kick)(struct blk_dev *b);
+	/* b->fd was replaced: use it from now on (requests in flight finish on
+	 * the old file).  Optional. */
+	int (*set_file)(struct blk_dev *b);
 };
 
 struct blk_dev {
 	struct virtio_mmio t;             /* first: the transport */
 	char name[48];                    /* "blk <drive_id>" */
 	char id[20];                      /* GET_ID: the drive id, NUL-padded */
+	char id_full[65];                 /* the drive id, for PATCH /drives */
 	int fd;                           /* the image */
 	uint64_t sectors;                 /* capacity */
 	bool read_only, flush, discard;
@@ -112,6 +117,10 @@ extern const struct blk_engine_ops blk_engine_uring, blk_engine_sync;
 int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop);
 void blk_destroy(struct blk_dev *b);
+/* vmm thread (PATCH /drives after start): replace the image with `path`,
+ * same access mode; the new capacity is announced with a config interrupt.
+ * On failure the old image stays.  0 or -errno. */
+int blk_set_backing(struct blk_dev *b, const char *path);
 
 /* Turn a popped chain into a request: 0 and `r` filled (r->op says what host
  * work is left; BLK_OP_NONE with r->status set means answer right away,

@@ -5,8 +5,9 @@
  * Async: one io_uring per drive.  The ring is created disabled, the image
  * is registered as fixed file 0, the completion eventfd is registered, and
  * then the ring is restricted to READV, WRITEV, FSYNC and FALLOCATE on
- * fixed files only, before it is enabled: from then on the ring can touch
- * nothing but the drive's image.  Completions wake the vmm thread through
+ * fixed files only (and to replacing that file, for PATCH /drives), before
+ * it is enabled: from then on the ring can touch nothing but the drive's
+ * image.  Completions wake the vmm thread through
  * the eventfd; each is handed to blk_io_done under the transport's lock.
  *
  * Sync: the same operations, done inline on the vmm thread.
@@ -160,7 +161,7 @@ static int uring_restrict(struct io_uring *ring)
 {
 	static const uint8_t ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
 				       IORING_OP_FALLOCATE };
-	struct io_uring_restriction res[(sizeof(ops) / sizeof(ops[0])) + 2];
+	struct io_uring_restriction res[(sizeof(ops) / sizeof(ops[0])) + 3];
 	unsigned int n = 0;
 
 	memset(res, 0, sizeof(res));
@@ -168,6 +169,8 @@ static int uring_restrict(struct io_uring *ring)
 		res[n].opcode = IORING_RESTRICTION_SQE_OP;
 		res[n++].sqe_op = ops[i];
 	}
+	res[n].opcode = IORING_RESTRICTION_REGISTER_OP;  /* PATCH /drives: a new image */
+	res[n++].register_op = IORING_REGISTER_FILES_UPDATE;
 	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
 	res[n++].sqe_flags = IOSQE_FIXED_FILE;
 	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
@@ -203,6 +206,14 @@ static int uring_init(struct blk_dev *b)
 	return ev_add(b->loop, &b->done_src, EPOLLIN);
 }
 
+static int uring_set_file(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	int ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
+
+	return ret < 0 ? ret : 0;
+}
+
 static void uring_destroy(struct blk_dev *b)
 {
 	struct uring *u = b->engine_priv;
@@ -225,4 +236,5 @@ const struct blk_engine_ops blk_engine_uring = {
 	.destroy = uring_destroy,
 	.submit = uring_submit,
 	.kick = uring_kick,
+	.set_file = uring_set_file,
 };

@@ -120,6 +120,8 @@ int config_put_vsock(struct vm_config *cfg, struct json_t *obj, char *err, size_
 int config_put_logger(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_metrics(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 void devices_cfg_free(struct devices_cfg *devs);
+/* The drive called `id`, or NULL. */
+struct drive_cfg *config_find_drive(struct devices_cfg *d, const char *id);
 /* The whole configuration as Firecracker's GET /vm/config shape (new ref). */
 struct json_t *config_to_json(const struct vm_config *cfg);
 struct json_t *config_machine_to_json(const struct vm_config *cfg);

@@ -106,7 +106,7 @@ static int resolve_id(const char *section, const char *key, const char *path_id,
 
 /* ---- drives ------------------------------------------------------------- */
 
-static struct drive_cfg *find_drive(struct devices_cfg *d, const char *id)
+struct drive_cfg *config_find_drive(struct devices_cfg *d, const char *id)
 {
 	for (unsigned int i = 0; i < d->nr_drives; i++)
 		if (!strcmp(d->drives[i].id, id))
@@ -208,7 +208,7 @@ int config_put_drive(struct vm_config *cfg, const char *path_id, json_t *obj, bo
 		ret = resolve_id("drives", "drive_id", path_id, obj, &id, err, errlen);
 	if (ret)
 		return ret;
-	old = find_drive(d, id);
+	old = config_find_drive(d, id);
 	if (patch && !old)
 		return fail(err, errlen, "drives: no drive '%s' to update", id);
 	if (patch) {

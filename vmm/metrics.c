@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blk.h"
 #include "boot_timer.h"
 #include "log.h"
 #include "metrics.h"
@@ -74,8 +75,50 @@ static json_t *api_to_json(const struct api_stats *s)
 	return json_pack("{so so}", "requests", req, "errors", errs);
 }
 
+/* Firecracker's block metric names, plus ember's own. */
+static json_t *blk_to_json(const struct blk_stats *s, uint64_t needs_reset, uint64_t ignored)
+{
+	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI}",
+			 "read_count", (json_int_t)s->reads, "write_count", (json_int_t)s->writes,
+			 "flush_count", (json_int_t)s->flushes,
+			 "discard_count", (json_int_t)s->discards,
+			 "read_bytes", (json_int_t)s->read_bytes,
+			 "write_bytes", (json_int_t)s->write_bytes,
+			 "invalid_reqs_count", (json_int_t)s->invalid_reqs,
+			 "execute_fails", (json_int_t)s->io_errors,
+			 "short_io_resumed", (json_int_t)s->short_resumed,
+			 "device_needs_reset", (json_int_t)needs_reset,
+			 "ignored_register_writes", (json_int_t)ignored);
+}
+
+/* "block" (all drives) and "block_<drive_id>" (each). */
+static void blks_to_json(struct vm *vm, json_t *root)
+{
+	struct blk_stats all = { 0 };
+	uint64_t resets = 0, ignored = 0;
+	char key[80];
+
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		struct blk_dev *b = vm->blks[i];
+		const uint64_t *src = (const uint64_t *)&b->stats;
+		uint64_t *dst = (uint64_t *)&all;
+
+		pthread_mutex_lock(&b->t.lock);
+		for (size_t k = 0; k < sizeof(all) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+		resets += b->t.needs_reset;
+		ignored += b->t.ignored_writes;
+		snprintf(key, sizeof(key), "block_%s", b->id_full);
+		json_object_set_new(root, key, blk_to_json(&b->stats, b->t.needs_reset,
+							   b->t.ignored_writes));
+		pthread_mutex_unlock(&b->t.lock);
+	}
+	json_object_set_new(root, "block", blk_to_json(&all, resets, ignored));
+}
+
 static json_t *vm_to_json(struct vmm *vmm)
 {
+	json_t *root;
 	struct vm *vm = &vmm->vm;
 	uint64_t exits = 0;
 
@@ -83,12 +126,15 @@ static json_t *vm_to_json(struct vmm *vmm)
 		return json_object();
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		exits += __atomic_load_n(&vm->vcpus[i].exits, __ATOMIC_RELAXED);
-	return json_pack("{s{sI sI} s{sI sI} s{sI sI}}",
+	root = json_pack("{s{sI sI} s{sI sI} s{sI sI}}",
 			 "vcpu", "count", (json_int_t)vm->nr_vcpus, "exits", (json_int_t)exits,
 			 "uart", "tx_bytes", (json_int_t)__atomic_load_n(&vm->serial->tx_bytes, __ATOMIC_RELAXED),
 			 "rx_bytes", (json_int_t)__atomic_load_n(&vm->serial->rx_bytes, __ATOMIC_RELAXED),
 			 "boot_timer", "boot_time_us", (json_int_t)vm->boot_timer->boot_us,
 			 "boot_time_cpu_us", (json_int_t)vm->boot_timer->boot_cpu_us);
+	if (root)
+		blks_to_json(vm, root);
+	return root;
 }
 
 int metrics_flush(struct vmm *vmm, char *err, size_t errlen)

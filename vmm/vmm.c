@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "blk.h"
 #include "log.h"
 #include "router.h"
 #include "serial.h"
@@ -272,6 +274,33 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	if (ret)
 		vm_request_exit(&vmm->vm, 1, "cannot start the vCPUs");
 	return 0;
+}
+
+int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		    size_t errlen)
+{
+	struct drive_cfg *dr = config_find_drive(&vmm->cfg->devs, id);
+	char *old = dr ? strdup(dr->path) : NULL;
+	int ret = config_put_drive(vmm->cfg, id, body, true, err, errlen);
+
+	if (ret || !old || !vmm->vm_built)
+		goto out;
+	dr = config_find_drive(&vmm->cfg->devs, id);
+	if (strcmp(dr->path, old)) {
+		for (unsigned int i = 0; i < vmm->vm.nr_blks && !ret; i++)
+			if (!strcmp(vmm->vm.blks[i]->id_full, id))
+				ret = blk_set_backing(vmm->vm.blks[i], dr->path);
+		if (ret) {
+			ret = fail(err, errlen, ret, "drives: cannot use %s: %s", dr->path,
+				   strerror(-ret));
+			free(dr->path);  /* the device keeps the old image: so does the config */
+			dr->path = old;
+			old = NULL;
+		}
+	}
+out:
+	free(old);
+	return ret;
 }
 
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen)

@@ -41,6 +41,11 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg);
 /* Build and start the microVM from vmm->cfg (InstanceStart).  On failure
  * nothing is left running, `err` says why, -errno is returned. */
 int vmm_start(struct vmm *vmm, char *err, size_t errlen);
+/* PATCH /drives/{id}: update the drive's configuration and, once the VM
+ * runs, switch its device to a new image (refused: configuration kept). */
+struct json_t;
+int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		    size_t errlen);
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen);
 int vmm_resume(struct vmm *vmm, char *err, size_t errlen);
 /* Serve events until the VM ends (or, before a start, a signal); returns

@@ -217,6 +217,13 @@ req bad_boot_source_after_start PUT /boot-source "{\"kernel_image_path\": \"$G/h
 req bad_machine_config_after_start PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 "after the microVM has started"
 req bad_drive_put_after_start PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\", \"is_root_device\": false}" 400 "after the microVM has started"
 req patch_drive_after_start PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/rootfs.ext4\"}" 204
+dd if=/dev/zero of="$T/other.img" bs=1M count=8 status=none
+req patch_drive_new_image PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/other.img\"}" 204
+for _ in $(seq 20); do grep -q "blk rootfs: now backed by $T/other.img, 16384 sectors" "$T/log.txt" && break; sleep 0.1; done
+grep -q "blk rootfs: now backed by $T/other.img, 16384 sectors" "$T/log.txt" && ok patch_drive_device_switched || bad patch_drive_device_switched "$(grep blk "$T/log.txt" | tail -3)"
+req bad_patch_drive_missing_file PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/gone.img\"}" 400 "No such file"
+req get_vm_config_after_patch GET /vm/config "" 200
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drives"][0]["path_on_host"] == sys.argv[2]' "$T/body" "$T/other.img" && ok bad_patch_keeps_config || bad bad_patch_keeps_config "$(cat "$T/body")"
 req patch_drive_unknown PATCH /drives/nope "{\"drive_id\": \"nope\", \"path_on_host\": \"$T/rootfs.ext4\"}" 400 "no drive"
 req patch_net_rate_limiter PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 1000000, "refill_time": 100}}}' 204
 req pause PATCH /vm '{"state": "Paused"}' 204
@@ -234,6 +241,7 @@ assert m["api_server"]["errors"]["machine_config"] >= 15, m["api_server"]
 assert m["api_server"]["requests"]["vm"] >= 3
 assert m["vcpu"]["count"] == 2 and m["vcpu"]["exits"] > 0, m["vcpu"]
 assert m["uart"]["tx_bytes"] > 0
+assert m["block"]["read_count"] == 0 and m["block_rootfs"]["invalid_reqs_count"] == 0, m["block"]
 PY
 grep -q "INFO vmm/vmm.c:[0-9]* microVM paused" "$T/log.txt" && ok logger_file_with_level_and_origin || bad logger_file_with_level_and_origin "$(tail -3 "$T/log.txt")"
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
