@@ -33,6 +33,39 @@ expect() {
 }
 
 # ---- guests on /dev/kvm --------------------------------------------------
+# virtio-blk driven by a tiny driver: read, write + flush, a read past the end,
+# then a looping chain (DEVICE_NEEDS_RESET + config interrupt), reset, read again.
+blk_cfg() { # IMAGE READ_ONLY ENGINE
+	cat >"$T/blk.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/virtio_blk.elf" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 },
+  "drives": [ { "drive_id": "d0", "path_on_host": "$1", "is_root_device": false,
+                "is_read_only": $2, "cache_type": "Writeback", "io_engine": "$3" } ] }
+JSON
+}
+blk_image() { head -c 1048576 /dev/zero >"$T/blk.img"; printf EMBERBLK | dd of="$T/blk.img" conv=notrunc status=none; }
+blk_sector1() { dd if="$T/blk.img" bs=512 skip=1 count=1 status=none | head -c 8; }
+blk_image
+blk_cfg "$T/blk.img" false Async
+run 20 --no-api --config-file "$T/blk.json"
+expect virtio_blk_async 0 "out:blk: capacity 0x800" "out:blk: init 0x0" "out:blk: read status 0x0" \
+	"out:blk: sector 0 says EMBERBLK" "out:blk: write status 0x0" "out:blk: flush status 0x0" \
+	"out:blk: read past end status 0x1" "out:blk: device status 0x4f" "out:blk: interrupt status 0x3" \
+	"out:blk: re-init 0x0" "out:blk: sector 0 again says EMBERBLK" "err:blk d0: device needs reset" \
+	"err:guest requested a reset (i8042)"
+[ "$(blk_sector1)" = GUESTWRT ] && ok virtio_blk_write_reached_image || bad virtio_blk_write_reached_image "sector 1 is '$(blk_sector1)'"
+blk_image
+sum=$(md5sum <"$T/blk.img")
+blk_cfg "$T/blk.img" true Sync
+run 20 --no-api --config-file "$T/blk.json"
+expect virtio_blk_read_only_sync 0 "out:blk: read status 0x0" "out:blk: sector 0 says EMBERBLK" \
+	"out:blk: write status 0x1" "out:blk: flush status 0x0" "out:blk: device status 0x4f" \
+	"out:blk: sector 0 again says EMBERBLK" "err:Sync engine"
+[ "$(md5sum <"$T/blk.img")" = "$sum" ] && ok virtio_blk_read_only_image_unchanged || bad virtio_blk_read_only_image_unchanged "the image changed"
+blk_cfg "$T/missing.img" false Async
+run 10 --no-api --config-file "$T/blk.json"
+expect virtio_blk_missing_image 1 "err:missing.img"
+
 run 10 --kernel "$G/hello.elf" --mem-mib 32
 expect long_mode_entry 0 "out:hello from long mode" "out:cr0 0x8" "out:cs 0x8" \
 	"err:guest requested a reset (i8042)"
