@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -329,6 +332,77 @@ static void release_flushes(struct blk_dev *b)
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep on the rate limiter for `ns`. */
+static void rl_arm(struct blk_dev *b, uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ULL),
+						.tv_nsec = (long)(ns % 1000000000ULL) } };
+
+	if (timerfd_settime(b->rl_timer.fd, 0, &its, NULL))
+		log_ratelimited(LOG_WARN, "%s: rate limiter timer: %s", b->name, strerror(errno));
+}
+
+/* A parsed request with host work: through the rate limiter (a throttled
+ * one waits in b->deferred and stops the queue), then to the engine, or
+ * held while it is a FLUSH with earlier writes in flight. */
+static void req_go(struct blk_dev *b, struct blk_req *r)
+{
+	uint64_t bytes = r->op == BLK_OP_READ || r->op == BLK_OP_WRITE ? r->len : 0, wait;
+
+	if (r->op != BLK_OP_NONE && rate_limiter_active(&b->rl)) {
+		wait = rate_limiter_consume(&b->rl, bytes, now_ns());
+		if (wait) {
+			b->stats.throttled++;
+			b->deferred = r;
+			rl_arm(b, wait);
+			return;
+		}
+	}
+	if (r->op == BLK_OP_FLUSH && earlier_write_busy(b, r->seq)) {
+		r->held = true;
+		b->nr_held_flushes++;
+		return;
+	}
+	req_submit(b, r);
+}
+
+/* vmm thread: the rate limiter may have tokens for the deferred request. */
+static void on_rl_timer(struct ev_source *src, uint32_t events)
+{
+	struct blk_dev *b = src->opaque;
+	struct blk_req *r;
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&b->t.lock);
+	r = b->deferred;
+	b->deferred = NULL;
+	if (r) {
+		req_go(b, r);
+		b->t.ops->notify(&b->t, 0);  /* the rest of the queue, unless throttled again */
+	}
+	pthread_mutex_unlock(&b->t.lock);
+}
+
+void blk_set_rate_limiter(struct blk_dev *b, const struct rate_limiter_cfg *cfg)
+{
+	pthread_mutex_lock(&b->t.lock);
+	rate_limiter_set(&b->rl, cfg, now_ns());
+	if (b->deferred)
+		rl_arm(b, 1);  /* try again under the new limits */
+	pthread_mutex_unlock(&b->t.lock);
+}
+
 static void req_start(struct blk_dev *b, struct blk_req *r)
 {
 	int ret = blk_parse(b, &b->chain, r);
@@ -350,12 +424,7 @@ static void req_start(struct blk_dev *b, struct blk_req *r)
 	} else if (r->op != BLK_OP_NONE) {
 		b->stats.discards++;
 	}
-	if (r->op == BLK_OP_FLUSH && earlier_write_busy(b, r->seq)) {
-		r->held = true;
-		b->nr_held_flushes++;
-		return;
-	}
-	req_submit(b, r);
+	req_go(b, r);
 }
 
 void blk_io_done(struct blk_dev *b, struct blk_req *r, int64_t res)
@@ -427,7 +496,11 @@ static void blk_notify(struct virtio_mmio *t, unsigned int queue)
 	(void)queue;
 	do {
 		while (ret > 0) {
-			struct blk_req *r = req_alloc(b);
+			struct blk_req *r;
+
+			if (b->deferred)
+				goto out;  /* throttled: on_rl_timer resumes */
+			r = req_alloc(b);
 
 			if (!r) {
 				b->starved = true;  /* resumed by blk_io_flush_used */
@@ -458,6 +531,10 @@ static void blk_reset(struct virtio_mmio *t)
 	struct blk_dev *b = to_blk(t);
 
 	b->epoch++;
+	if (b->deferred) {
+		req_free(b, b->deferred);
+		b->deferred = NULL;
+	}
 	for (unsigned int i = 0; i < BLK_MAX_REQS; i++) {
 		struct blk_req *r = &b->reqs[i];
 
@@ -608,6 +685,11 @@ int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct gues
 	ret = virtio_mmio_init(&b->t, b->name, &blk_ops, b, features, gm);
 	if (ret)
 		return ret;
+	rate_limiter_set(&b->rl, &cfg->rate_limiter, now_ns());
+	b->rl_timer = (struct ev_source){ .cb = on_rl_timer, .opaque = b,
+		.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) };
+	if (b->rl_timer.fd < 0 || ev_add(loop, &b->rl_timer, EPOLLIN))
+		return b->rl_timer.fd < 0 ? -errno : -EINVAL;
 	ret = b->engine->init(b);
 	if (ret) {
 		log_error("%s: cannot start the %s I/O engine: %s", b->name, b->engine->name,
@@ -624,6 +706,13 @@ void blk_destroy(struct blk_dev *b)
 {
 	if (b->engine)
 		b->engine->destroy(b);
+	if (b->rl_timer.cb) {
+		if (b->rl_timer.fd >= 0) {
+			ev_del(b->loop, &b->rl_timer);
+			close(b->rl_timer.fd);
+		}
+		b->rl_timer.cb = NULL;
+	}
 	if (b->t.ops)
 		virtio_mmio_destroy(&b->t);
 	for (unsigned int i = 0; i < BLK_MAX_REQS; i++)

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "event.h"
 #include "mmio.h"
+#include "ratelimit.h"
 
 #define BLK_SECTOR_SIZE   512
 #define BLK_QUEUE_SIZE    256
@@ -68,6 +69,7 @@ struct blk_stats {
 	uint64_t invalid_reqs;    /* answered IOERR/UNSUPP for the request itself */
 	uint64_t io_errors;       /* host I/O failed */
 	uint64_t short_resumed;   /* short transfers resumed */
+	uint64_t throttled;       /* requests the rate limiter delayed */
 };
 
 struct blk_dev;
@@ -104,6 +106,9 @@ struct blk_dev {
 	unsigned int nr_held_flushes;     /* flushes waiting for earlier writes */
 	bool need_irq;
 	bool starved;                     /* every request slot busy: pop later */
+	struct rate_limiter rl;           /* the drive's rate_limiter */
+	struct blk_req *deferred;         /* throttled: retried when rl_timer fires */
+	struct ev_source rl_timer;        /* timerfd */
 	struct blk_stats stats;
 	struct virtq_chain chain;         /* scratch for virtq_pop */
 	struct blk_req reqs[BLK_MAX_REQS];
@@ -121,6 +126,8 @@ void blk_destroy(struct blk_dev *b);
  * same access mode; the new capacity is announced with a config interrupt.
  * On failure the old image stays.  0 or -errno. */
 int blk_set_backing(struct blk_dev *b, const char *path);
+/* vmm thread (PATCH /drives): new rate limiter buckets, full from now. */
+void blk_set_rate_limiter(struct blk_dev *b, const struct rate_limiter_cfg *cfg);
 
 /* Turn a popped chain into a request: 0 and `r` filled (r->op says what host
  * work is left; BLK_OP_NONE with r->status set means answer right away,

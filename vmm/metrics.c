@@ -78,7 +78,7 @@ static json_t *api_to_json(const struct api_stats *s)
 /* Firecracker's block metric names, plus ember's own. */
 static json_t *blk_to_json(const struct blk_stats *s, uint64_t needs_reset, uint64_t ignored)
 {
-	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI}",
+	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI}",
 			 "read_count", (json_int_t)s->reads, "write_count", (json_int_t)s->writes,
 			 "flush_count", (json_int_t)s->flushes,
 			 "discard_count", (json_int_t)s->discards,
@@ -87,6 +87,7 @@ static json_t *blk_to_json(const struct blk_stats *s, uint64_t needs_reset, uint
 			 "invalid_reqs_count", (json_int_t)s->invalid_reqs,
 			 "execute_fails", (json_int_t)s->io_errors,
 			 "short_io_resumed", (json_int_t)s->short_resumed,
+			 "rate_limiter_throttled_events", (json_int_t)s->throttled,
 			 "device_needs_reset", (json_int_t)needs_reset,
 			 "ignored_register_writes", (json_int_t)ignored);
 }

@@ -2,6 +2,7 @@
 /* vmm.c - see vmm.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -276,20 +277,29 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	return 0;
 }
 
+static struct blk_dev *vmm_find_blk(struct vmm *vmm, const char *id)
+{
+	for (unsigned int i = 0; i < vmm->vm.nr_blks; i++)
+		if (!strcmp(vmm->vm.blks[i]->id_full, id))
+			return vmm->vm.blks[i];
+	return NULL;
+}
+
 int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
 		    size_t errlen)
 {
 	struct drive_cfg *dr = config_find_drive(&vmm->cfg->devs, id);
 	char *old = dr ? strdup(dr->path) : NULL;
 	int ret = config_put_drive(vmm->cfg, id, body, true, err, errlen);
+	struct blk_dev *b;
 
-	if (ret || !old || !vmm->vm_built)
+	if (ret || !old || !vmm->vm_built || !(b = vmm_find_blk(vmm, id)))
 		goto out;
 	dr = config_find_drive(&vmm->cfg->devs, id);
+	if (json_object_get(body, "rate_limiter"))
+		blk_set_rate_limiter(b, &dr->rate_limiter);
 	if (strcmp(dr->path, old)) {
-		for (unsigned int i = 0; i < vmm->vm.nr_blks && !ret; i++)
-			if (!strcmp(vmm->vm.blks[i]->id_full, id))
-				ret = blk_set_backing(vmm->vm.blks[i], dr->path);
+		ret = blk_set_backing(b, dr->path);
 		if (ret) {
 			ret = fail(err, errlen, ret, "drives: cannot use %s: %s", dr->path,
 				   strerror(-ret));

@@ -62,6 +62,23 @@ expect virtio_blk_read_only_sync 0 "out:blk: read status 0x0" "out:blk: sector 0
 	"out:blk: write status 0x1" "out:blk: flush status 0x0" "out:blk: device status 0x4f" \
 	"out:blk: sector 0 again says EMBERBLK" "err:Sync engine"
 [ "$(md5sum <"$T/blk.img")" = "$sum" ] && ok virtio_blk_read_only_image_unchanged || bad virtio_blk_read_only_image_unchanged "the image changed"
+# A drive rate limiter of one operation per 200 ms delays the guest's requests
+# (counted in the metrics) without failing any.
+blk_image
+blk_cfg "$T/blk.img" false Async
+python3 - "$T/blk.json" "$T/metrics.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["drives"][0]["rate_limiter"] = {"ops": {"size": 1, "refill_time": 200}}
+c["metrics"] = {"metrics_path": sys.argv[2]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+: >"$T/metrics.json"
+run 30 --no-api --config-file "$T/blk.json"
+expect virtio_blk_rate_limited 0 "out:blk: read status 0x0" "out:blk: write status 0x0" \
+	"out:blk: flush status 0x0" "out:blk: sector 0 again says EMBERBLK"
+python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])][-1]; b=m["block_d0"]; assert b["rate_limiter_throttled_events"] >= 2 and b["read_count"] == 2 and b["write_count"] == 1, b' "$T/metrics.json" \
+	&& ok virtio_blk_rate_limiter_throttles || bad virtio_blk_rate_limiter_throttles "$(tail -c 400 "$T/metrics.json")"
 blk_cfg "$T/missing.img" false Async
 run 10 --no-api --config-file "$T/blk.json"
 expect virtio_blk_missing_image 1 "err:missing.img"
