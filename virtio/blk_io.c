@@ -84,18 +84,37 @@ struct uring {
 	unsigned int queued;        /* SQEs prepared since the last submit */
 };
 
+/* Hand every completion to blk_io_done (which may queue resubmissions). */
+static void uring_reap(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	struct io_uring_cqe *cqe;
+
+	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
+		struct blk_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&u->ring, cqe);
+		blk_io_done(b, r, res);
+	}
+}
+
+/* Submit what is queued, then reap at once: requests the kernel finished
+ * inline (page-cache hits) complete without another trip through epoll. */
 static void uring_kick(struct blk_dev *b)
 {
 	struct uring *u = b->engine_priv;
-	int ret;
 
-	if (!u->queued)
-		return;
-	ret = io_uring_submit(&u->ring);
-	if (ret >= 0)
+	for (int round = 0; round < 8 && u->queued; round++) {
+		int ret = io_uring_submit(&u->ring);
+
+		if (ret < 0) {
+			log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", b->name, strerror(-ret));
+			return;
+		}
 		u->queued = 0;
-	else
-		log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", b->name, strerror(-ret));
+		uring_reap(b);
+	}
 }
 
 static int uring_submit(struct blk_dev *b, struct blk_req *r)
@@ -104,7 +123,8 @@ static int uring_submit(struct blk_dev *b, struct blk_req *r)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 
 	if (!sqe) {  /* the submission queue is full: push it to the kernel first */
-		uring_kick(b);
+		if (io_uring_submit(&u->ring) >= 0)
+			u->queued = 0;
 		sqe = io_uring_get_sqe(&u->ring);
 		if (!sqe)
 			return -EBUSY;
@@ -137,20 +157,13 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 {
 	struct blk_dev *b = src->opaque;
 	struct uring *u = b->engine_priv;
-	struct io_uring_cqe *cqe;
 	uint64_t v;
 
 	(void)events;
 	if (read(u->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&b->t.lock);
-	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
-		struct blk_req *r = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&u->ring, cqe);
-		blk_io_done(b, r, res);
-	}
+	uring_reap(b);
 	uring_kick(b);
 	blk_io_flush_used(b);
 	pthread_mutex_unlock(&b->t.lock);
