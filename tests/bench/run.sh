@@ -5,7 +5,9 @@
 #     (RSS minus guest RAM touched), on this machine's /dev/kvm, tiny guest;
 #  2. boot-to-init of the guest kernel, ember vs QEMU microvm, and both VMMs'
 #     memory overhead with a Linux guest: directly on a host with hardware
-#     KVM, inside the L1 machine otherwise (DESIGN.md §5).
+#     KVM, inside the L1 machine otherwise (DESIGN.md §5);
+#  3. block I/O: fio in the guest on a virtio-blk disk, ember vs QEMU microvm
+#     (tests/bench/blk.sh, same place as 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/harness/common.sh
@@ -60,3 +62,6 @@ else
 		--file "$B/bootwatch:opt/ember/bin/bootwatch" --file tests/bench/rss.sh:opt/ember/rss.sh \
 		"$B/bench-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi
+
+echo "== block I/O: fio in the guest, virtio-blk on io_uring, ember vs QEMU microvm"
+tests/bench/blk.sh
