@@ -83,6 +83,13 @@ $(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/memory.h
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VIRTQ_SRCS) -lpthread
 
+FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk.c virtio/blk_io.c virtio/mmio.c virtio/virtq.c \
+		 vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
+$(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(wildcard virtio/*.h vmm/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_BLK_SRCS) -l:liburing.a -lpthread
+
 # run-fuzzer NAME SEED_CORPUS [FLAGS]: a bounded run; a crash fails the target.
 define run-fuzzer
 	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
@@ -92,10 +99,11 @@ define run-fuzzer
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
-fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq
+fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(BUILD)/fuzz/fuzz_blk
 	$(call run-fuzzer,http,)
 	$(call run-fuzzer,api,tests/fuzz/corpus-api)
 	$(call run-fuzzer,virtq,tests/fuzz/corpus-virtq,-max_len=16500)
+	$(call run-fuzzer,blk,tests/fuzz/corpus-blk,-max_len=16500)
 
 kernel: deps
 	$(Q)kernels/build.sh
