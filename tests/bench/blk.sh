@@ -12,6 +12,10 @@ BLK_ROUNDS=${BLK_ROUNDS:-3}
 FIO_RUNTIME=${FIO_RUNTIME:-4}
 EMBER=${EMBER:-$B/ember}
 
+# Other work on this machine (another L1, a build) widens the spread: say so.
+busy() { echo "bench: host load average $(cut -d' ' -f1-3 /proc/loadavg), $(pgrep -c qemu-system || true) QEMU process(es) $1"; }
+busy "before the block benchmark"
+
 initrd=$B/bench-fio-initrd.cpio
 tests/bench/mkfioinitramfs.sh "$initrd" >/dev/null
 if have_hw_kvm; then
@@ -26,3 +30,4 @@ else
 	tests/harness/l1-run.sh --with-qemu --timeout 1800 --ember "$EMBER" --initrd "$initrd" \
 		"$B/bench-blk-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi
+busy "after it"
