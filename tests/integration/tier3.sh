@@ -8,7 +8,11 @@
 # Output: one `PASS name` / `FAIL name: reason` line per scenario, then
 # `N passed, N failed`. Exit status is non-zero if anything failed.
 # Environment: EMBER, GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD (set by the L1
-# init or derived here), EMBER_TIMEOUT (seconds per ember run, default 120).
+# init or derived here), GUEST_ROOTFS (the ext4 root of the block scenarios, built
+# with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
+# TIER3_ONLY (boot or block: run that group of scenarios only; default all),
+# TIER3_VMM=qemu (run the block scenarios on QEMU's microvm instead of ember, to
+# check the scenarios themselves against a reference).
 set -euo pipefail
 
 # --- host side: pick where to run -------------------------------------------------
@@ -19,10 +23,18 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	. "$root/tests/harness/common.sh"
 	if ! have_hw_kvm; then
 		log "no hardware virtualization here: running inside the L1 machine"
-		out=$(mktemp)
-		trap 'rm -f "$out"' EXIT
+		work=$(mktemp -d)
+		trap 'rm -rf "$work"' EXIT
+		out=$work/out
+		"$root/tests/guests/mkrootfs.sh" "$work/root.ext4" >/dev/null
+		echo "TIER3_ONLY='${TIER3_ONLY:-}' TIER3_VMM='${TIER3_VMM:-}'" >"$work/env"
+		curl=$(command -v curl) debugfs=$(command -v debugfs) e2fsck=$(command -v e2fsck)
+		qemu=""
+		[ "${TIER3_VMM:-}" != qemu ] || qemu=--with-qemu
 		rc=0
-		"$root/tests/harness/l1-run.sh" --bin "$(command -v curl)" "$here/tier3.sh" | tee "$out" || rc=$?
+		"$root/tests/harness/l1-run.sh" --bin "$curl" --bin "$debugfs" --bin "$e2fsck" $qemu \
+			--file "$work/root.ext4:opt/ember/guest/root.ext4" --file "$work/env:opt/ember/tier3.env" \
+			"$here/tier3.sh" | tee "$out" || rc=$?
 		summary=$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
 		[ -n "$summary" ] || die "no summary line from the L1 run"
 		[ "$rc" -eq 0 ] && [ "${summary#* passed, }" = "0 failed" ] || exit 1
@@ -35,7 +47,13 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	export EMBER=${EMBER:-$root/build/ember}
 	export GUEST_VMLINUX=$kdir/vmlinux GUEST_BZIMAGE=$kdir/bzImage
 	GUEST_INITRD=$("$root/tests/guests/mkinitramfs.sh" "$work/initrd.cpio.gz")
-	export GUEST_INITRD
+	GUEST_ROOTFS=$("$root/tests/guests/mkrootfs.sh" "$work/root.ext4")
+	export GUEST_INITRD GUEST_ROOTFS
+fi
+if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
+	# shellcheck source=/dev/null # written by the host side above
+	. /opt/ember/tier3.env
+	GUEST_ROOTFS=/opt/ember/guest/root.ext4
 fi
 
 # --- the scenarios (POSIX sh from here on) -----------------------------------------
@@ -194,21 +212,326 @@ scenario_ctrl_alt_del() {
 	result ctrl-alt-del "$t0" "$(why ctrl-alt-del 'guest requested a reset (i8042)')"
 }
 
+# --- block devices: the ext4 root from tests/guests/mkrootfs.sh and raw data drives ---
+# Each scenario boots a fresh copy of the root with its guest script added as /step
+# (run by the root's init, which prints `rootfs: step ok` or `rootfs: FAIL reason`);
+# the host then reads the images without mounting them (debugfs, e2fsck, md5sum).
+
+# put_step IMG: the guest script on stdin becomes /step in IMG.
+put_step() {
+	cat >"$logs/step"
+	debugfs -w -R "rm /step" "$1" >/dev/null 2>&1 || true
+	debugfs -w -R "write $logs/step /step" "$1" >/dev/null 2>&1 || true
+	debugfs -R "cat /step" "$1" 2>/dev/null | cmp -s - "$logs/step"
+}
+
+# blk_vm NAME DRIVE...: $logs/NAME.vm, a script that writes its pid to $logs/NAME.pid
+# and execs the VMM with the guest kernel and the drives (PATH, PATH:ro or PATH:sync
+# for the Sync I/O engine), the first one the root (vda, Writeback cache).
+blk_vm() {
+	name=$1
+	shift
+	if [ "${TIER3_VMM:-}" = qemu ]; then
+		args="" n=0 rootmode=rw
+		for d in "$@"; do
+			case $d in *:ro) d=${d%:ro} ro=,readonly=on ;; *) d=${d%:sync} ro="" ;; esac
+			[ $n -gt 0 ] || [ -z "$ro" ] || rootmode=ro
+			args="$args -device virtio-blk-device,drive=d$n -drive id=d$n,file=$d,format=raw,if=none$ro"
+			n=$((n + 1))
+		done
+		# acpi=off: microvm then lists its virtio-mmio devices on the command line;
+		# reboot=t: it has no i8042 to reset through.
+		echo "echo \$\$ >$logs/$name.pid; exec qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel kvm -cpu host -m 128" \
+			"-nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_VMLINUX" \
+			"$args -append '$CMDLINE reboot=t root=/dev/vda $rootmode'" >"$logs/$name.vm"
+		return
+	fi
+	drives="" id=rootfs n=0
+	for d in "$@"; do
+		extra='"is_root_device": false'
+		[ $n -gt 0 ] || extra='"is_root_device": true, "cache_type": "Writeback"'
+		case $d in
+		*:ro) d=${d%:ro} ro=true ;;
+		*:sync) d=${d%:sync} ro=false extra="$extra, \"io_engine\": \"Sync\"" ;;
+		*) ro=false ;;
+		esac
+		drives="$drives${drives:+,
+    }{ \"drive_id\": \"$id\", \"path_on_host\": \"$d\", \"is_read_only\": $ro, $extra }"
+		n=$((n + 1))
+		id=data$n
+	done
+	cat >"$logs/$name.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$GUEST_VMLINUX", "boot_args": "$CMDLINE" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 },
+  "drives": [
+    $drives
+  ]
+}
+JSON
+	echo "echo \$\$ >$logs/$name.pid; exec $EMBER --no-api --config-file $logs/$name.json" >"$logs/$name.vm"
+}
+
+# blk_run NAME: run $logs/NAME.vm like ember_run.
+blk_run() {
+	rc=0
+	timeout -s KILL "$T" sh "$logs/$1.vm" </dev/null >"$logs/$1.log" 2>&1 || rc=$?
+}
+
+# blk_why NAME: why the last run failed: the guest's FAIL line, the run's status,
+# or no `rootfs: step ok`.
+blk_why() {
+	f=$(tr -d '\r' <"$logs/$1.log" | sed -n 's/.*rootfs: FAIL //p' | head -n1)
+	if [ -n "$f" ]; then echo "guest: $f"; else why "$1" 'rootfs: step ok'; fi
+}
+
+# wait_for NAME PATTERN: until PATTERN shows in $logs/NAME.log; fails after $T
+# seconds, or when the guest is rebooting or the VMM has ended.
+wait_for() {
+	i=0
+	while ! grep -q "$2" "$logs/$1.log"; do
+		[ $i -lt $((T * 10)) ] && ! grep -q 'rootfs: reboot' "$logs/$1.log" || return 1
+		[ ! -s "$logs/$1.pid" ] || kill -0 "$(cat "$logs/$1.pid")" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+md5() { md5sum | cut -d' ' -f1; }
+
+# The guest writes a small and a 2 MiB file on its rw root and reboots; the host
+# finds the image clean and both files in it.
+scenario_blk_root_write() {
+	t0=$(now)
+	img=$logs/root.ext4
+	cp "$GUEST_ROOTFS" "$img"
+	reason=""
+	put_step "$img" <<'STEP' || reason="debugfs could not add /step to the image"
+grep -q '^/dev/root / ext4 rw' /proc/mounts || fail "/ is not mounted rw: $(grep ' / ' /proc/mounts)"
+echo "written by the guest on vda" >/hello.txt || fail "cannot write /hello.txt"
+dd if=/dev/urandom of=/big.bin bs=64k count=32 2>/dev/null || fail "cannot write /big.bin"
+md5sum /big.bin >/big.md5
+echo "blk: big.bin md5 $(md5sum </big.bin | cut -d' ' -f1)"
+STEP
+	[ -n "$reason" ] || { blk_vm blk-root-write "$img" && blk_run blk-root-write; reason=$(blk_why blk-root-write); }
+	log=$logs/blk-root-write.log
+	if [ -z "$reason" ]; then
+		fsck=0
+		e2fsck -fn "$img" >>"$log" 2>&1 || fsck=$?
+		got=$(debugfs -R "cat /hello.txt" "$img" 2>/dev/null)
+		want=$(tr -d '\r' <"$log" | sed -n 's/^blk: big.bin md5 //p')
+		if [ $fsck -ne 0 ]; then
+			reason="e2fsck -fn finds the image unclean (status $fsck)"
+		elif [ "$got" != "written by the guest on vda" ]; then
+			reason="debugfs reads '$got' from /hello.txt"
+		elif [ -z "$want" ] || [ "$(debugfs -R "cat /big.bin" "$img" 2>/dev/null | md5)" != "$want" ]; then
+			reason="/big.bin in the image is not what the guest wrote (md5 '$want')"
+		fi
+	fi
+	result blk-root-write "$t0" "$reason"
+}
+
+# A second boot of the same image reads the files back (a cold page cache).
+scenario_blk_root_reread() {
+	t0=$(now)
+	img=$logs/root.ext4
+	reason=""
+	put_step "$img" <<'STEP' || reason="no image from blk-root-write, or debugfs could not add /step"
+[ "$(cat /hello.txt)" = "written by the guest on vda" ] || fail "/hello.txt reads '$(cat /hello.txt)'"
+md5sum -c -s /big.md5 || fail "/big.bin does not match its md5 from the first boot"
+STEP
+	[ -n "$reason" ] || { blk_vm blk-root-reread "$img" && blk_run blk-root-reread; reason=$(blk_why blk-root-reread); }
+	result blk-root-reread "$t0" "$reason"
+	rm -f "$img"
+}
+
+# A read-only second drive: the guest sees it read-only, its writes fail, and the
+# image on the host is byte-identical afterwards.
+scenario_blk_read_only() {
+	t0=$(now)
+	img=$logs/ro-root.ext4 data=$logs/ro.img
+	cp "$GUEST_ROOTFS" "$img"
+	dd if=/dev/urandom of="$data" bs=1M count=4 2>/dev/null
+	sum=$(md5 <"$data")
+	reason=""
+	{ echo "sum=$sum"; cat <<'STEP'; } | put_step "$img" || reason="debugfs could not add /step to the image"
+[ "$(cat /sys/block/vdb/ro)" = 1 ] || fail "/sys/block/vdb/ro is '$(cat /sys/block/vdb/ro)'"
+[ "$(md5sum </dev/vdb | cut -d' ' -f1)" = "$sum" ] || fail "vdb reads back other bytes than the image holds"
+echo "blk: write: $(dd if=/dev/zero of=/dev/vdb bs=4096 count=1 conv=fsync 2>&1 && echo succeeded)"
+blockdev --setrw /dev/vdb 2>/dev/null
+echo "blk: forced write: $(dd if=/dev/zero of=/dev/vdb bs=4096 count=1 oflag=direct 2>&1 && echo succeeded)"
+blockdev --flushbufs /dev/vdb 2>/dev/null
+[ "$(md5sum </dev/vdb | cut -d' ' -f1)" = "$sum" ] || fail "vdb's contents changed"
+STEP
+	[ -n "$reason" ] || { blk_vm blk-read-only "$img" "$data:ro" && blk_run blk-read-only; reason=$(blk_why blk-read-only); }
+	if [ -z "$reason" ] && grep -q 'write:.*succeeded' "$logs/blk-read-only.log"; then
+		reason="a write to the read-only drive succeeded in the guest"
+	elif [ -z "$reason" ] && [ "$(md5 <"$data")" != "$sum" ]; then
+		reason="the read-only image changed on the host"
+	fi
+	result blk-read-only "$t0" "$reason"
+	rm -f "$img" "$data"
+}
+
+# A read-only root: ember passes `ro`, the guest mounts / read-only and cannot
+# write it, and the image is byte-identical afterwards.
+scenario_blk_root_ro() {
+	t0=$(now)
+	img=$logs/ro-root.ext4
+	cp "$GUEST_ROOTFS" "$img"
+	reason=""
+	put_step "$img" <<'STEP' || reason="debugfs could not add /step to the image"
+grep -q '^/dev/root / ext4 ro' /proc/mounts || fail "/ is not mounted ro: $(grep ' / ' /proc/mounts)"
+[ "$(cat /sys/block/vda/ro)" = 1 ] || fail "/sys/block/vda/ro is '$(cat /sys/block/vda/ro)'"
+if echo x 2>/dev/null >/new.txt; then fail "writing /new.txt succeeded"; fi
+STEP
+	sum=$(md5 <"$img")
+	[ -n "$reason" ] || { blk_vm blk-root-ro "$img:ro" && blk_run blk-root-ro; reason=$(blk_why blk-root-ro); }
+	[ -n "$reason" ] || [ "$(md5 <"$img")" = "$sum" ] || reason="the read-only root image changed on the host"
+	result blk-root-ro "$t0" "$reason"
+	rm -f "$img"
+}
+
+# Reads past the end: a 4 MiB + 256 byte image shows 8192 sectors; reading at the
+# end gives nothing; after the host shrinks the image to 1 MiB under the running
+# guest, a read beyond it is an I/O error in the guest, and the drive and ember go on.
+scenario_blk_past_end() {
+	t0=$(now)
+	img=$logs/end-root.ext4 data=$logs/end.img log=$logs/blk-past-end.log
+	cp "$GUEST_ROOTFS" "$img"
+	dd if=/dev/zero of="$data" bs=1M count=4 2>/dev/null
+	printf MID-DISK | dd of="$data" bs=4096 seek=768 conv=notrunc 2>/dev/null
+	printf LAST-SECTOR | dd of="$data" bs=512 seek=8191 conv=notrunc 2>/dev/null
+	printf '%256s' "" >>"$data"
+	reason=""
+	put_step "$img" <<'STEP' || reason="debugfs could not add /step to the image"
+[ "$(cat /sys/block/vdb/size)" = 8192 ] || fail "vdb has $(cat /sys/block/vdb/size) sectors, not 8192"
+[ "$(dd if=/dev/vdb bs=512 skip=8191 count=1 2>/dev/null | head -c 11)" = LAST-SECTOR ] || fail "the last sector reads wrong"
+n=$(dd if=/dev/vdb bs=512 skip=8192 count=1 2>/dev/null | wc -c)
+[ "$n" -eq 0 ] || fail "a read at the end of vdb gave $n bytes"
+[ "$(dd if=/dev/vdb bs=4096 skip=768 count=1 iflag=direct 2>/dev/null | head -c 8)" = MID-DISK ] || fail "block 768 reads wrong"
+echo "blk: shrink the image now"
+read -r line
+if dd if=/dev/vdb of=/dev/null bs=4096 skip=768 count=1 iflag=direct 2>/dev/null; then
+	fail "a read beyond the shrunk image succeeded"
+fi
+dd if=/dev/vdb of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null || fail "block 0 fails after the bad read"
+echo "blk: vdb still works"
+STEP
+	if [ -z "$reason" ]; then
+		blk_vm blk-past-end "$img" "$data"
+		: >"$log"
+		rc=0
+		# shellcheck disable=SC2094 # the writer waits for the guest's line in the log
+		{
+			wait_for blk-past-end 'blk: shrink the image now' && truncate -s 1M "$data" && echo "shrunk"
+		} | timeout -s KILL "$T" sh "$logs/blk-past-end.vm" >"$log" 2>&1 || rc=$?
+		reason=$(blk_why blk-past-end)
+	fi
+	result blk-past-end "$t0" "$reason"
+	rm -f "$img" "$data"
+}
+
+# Writes the guest has synced survive kill -9 of the VMM: the host replays the
+# journal (e2fsck) and finds the file and a consistent filesystem.
+scenario_blk_kill9() {
+	t0=$(now)
+	img=$logs/kill-root.ext4 log=$logs/blk-kill9.log
+	cp "$GUEST_ROOTFS" "$img"
+	reason=""
+	put_step "$img" <<'STEP' || reason="debugfs could not add /step to the image"
+seq 1 20000 >/kept.txt
+sync
+echo "blk: synced $(md5sum </kept.txt | cut -d' ' -f1)"
+sleep 1000
+STEP
+	if [ -z "$reason" ]; then
+		blk_vm blk-kill9 "$img"
+		: >"$log"
+		rc=0
+		sh "$logs/blk-kill9.vm" </dev/null >"$log" 2>&1 &
+		pid=$!
+		wait_for blk-kill9 'blk: synced' || reason="no 'blk: synced' from the guest"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || rc=$?  # and no "Killed" from the shell
+		[ -n "$reason" ] || [ $rc -eq 137 ] || reason="the VMM ended by itself (status $rc) before kill -9"
+	fi
+	if [ -z "$reason" ]; then
+		want=$(tr -d '\r' <"$log" | sed -n 's/^blk: synced //p')
+		e2fsck -y -E journal_only "$img" >>"$log" 2>&1 || true
+		fsck=0
+		e2fsck -fn "$img" >>"$log" 2>&1 || fsck=$?
+		if [ $fsck -ne 0 ]; then
+			reason="e2fsck -fn finds errors after the journal replay (status $fsck)"
+		elif [ "$(debugfs -R "cat /kept.txt" "$img" 2>/dev/null | md5)" != "$want" ]; then
+			reason="/kept.txt in the image is not what the guest synced"
+		fi
+	fi
+	result blk-kill9 "$t0" "$reason"
+	rm -f "$img"
+}
+
+# Root and three data drives: vda..vdd in configuration order, with their sizes,
+# contents and read-only flags; a write to vdc (the Sync I/O engine) lands in its image.
+scenario_blk_many_drives() {
+	t0=$(now)
+	img=$logs/many-root.ext4 b=$logs/b.img c=$logs/c.img d=$logs/d.img
+	cp "$GUEST_ROOTFS" "$img"
+	for x in b:1 c:3 d:2; do
+		dd if=/dev/zero of="$logs/${x%:*}.img" bs=1M count="${x#*:}" 2>/dev/null
+		printf "drive-%s" "${x%:*}" | dd of="$logs/${x%:*}.img" conv=notrunc 2>/dev/null
+	done
+	dsum=$(md5 <"$d")
+	reason=""
+	{ echo "root=$(($(wc -c <"$img") / 512))"; cat <<'STEP'; } | put_step "$img" || reason="debugfs could not add /step to the image"
+[ "$(cd /sys/block && echo vd*)" = "vda vdb vdc vdd" ] || fail "block devices: $(cd /sys/block && echo vd*)"
+check() { # DEV SECTORS MARKER RO
+	[ "$(cat /sys/block/$1/size)" = "$2" ] || fail "$1 has $(cat /sys/block/$1/size) sectors, not $2"
+	[ -z "$3" ] || [ "$(head -c 7 /dev/$1)" = "$3" ] || fail "$1 starts with '$(head -c 7 /dev/$1)', not $3"
+	[ "$(cat /sys/block/$1/ro)" = "$4" ] || fail "/sys/block/$1/ro is $(cat /sys/block/$1/ro), not $4"
+}
+check vda "$root" "" 0
+check vdb 2048 drive-b 0
+check vdc 6144 drive-c 0
+check vdd 4096 drive-d 1
+echo "guest wrote vdc" | dd of=/dev/vdc bs=512 seek=1 conv=sync,fsync 2>/dev/null || fail "cannot write vdc"
+STEP
+	[ -n "$reason" ] || { blk_vm blk-many-drives "$img" "$b" "$c:sync" "$d:ro" && blk_run blk-many-drives; reason=$(blk_why blk-many-drives); }
+	if [ -z "$reason" ] && [ "$(dd if="$c" bs=512 skip=1 count=1 2>/dev/null | head -c 15)" != "guest wrote vdc" ]; then
+		reason="the guest's write to vdc is not in c.img"
+	elif [ -z "$reason" ] && [ "$(md5 <"$d")" != "$dsum" ]; then
+		reason="the read-only d.img changed"
+	fi
+	result blk-many-drives "$t0" "$reason"
+	rm -f "$img" "$b" "$c" "$d"
+}
+
 if [ ! -x "${EMBER:-}" ]; then
 	echo "FAIL setup: no ember binary at '${EMBER:-}'"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 echo "tier3: $EMBER, guest $GUEST_VMLINUX, ${T}s per ember run"
-scenario_boot_vmlinux
-scenario_two_vcpus
-scenario_boot_bzimage
-scenario_reboot_exit
-scenario_serial_input
-scenario_boot_timer
-scenario_config_file
-scenario_api_getting_started
-scenario_ctrl_alt_del
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = boot ]; then
+	scenario_boot_vmlinux
+	scenario_two_vcpus
+	scenario_boot_bzimage
+	scenario_reboot_exit
+	scenario_serial_input
+	scenario_boot_timer
+	scenario_config_file
+	scenario_api_getting_started
+	scenario_ctrl_alt_del
+fi
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = block ]; then
+	scenario_blk_root_write
+	scenario_blk_root_reread
+	scenario_blk_read_only
+	scenario_blk_root_ro
+	scenario_blk_past_end
+	scenario_blk_kill9
+	scenario_blk_many_drives
+fi
 rm -rf "$logs"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
