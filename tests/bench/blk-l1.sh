@@ -53,11 +53,13 @@ run_qemu() {
 failed=""
 run() {
 	vmm=$1
+	t0=$(date +%s)
 	"run_$vmm" </dev/null >"$D/console" 2>&1
 	rc=$?
+	[ $(($(date +%s) - t0)) -lt "$LIMIT" ] || rc="timed out after $LIMIT s"
 	tr -d '\r' <"$D/console" | sed -n 's/^fio: job=\([^ ]*\) engine=\([^ ]*\) bw_kib=\([0-9]*\) iops=\([0-9]*\) lat_us=\([0-9]*\)$/\1 \4 \3 \5 \2/p' >"$D/run"
 	if [ "$(wc -l <"$D/run")" -ne 6 ]; then
-		echo "bench: blk: $vmm run failed (exit status $rc), console:"
+		echo "bench: blk: $vmm run failed (exit status: $rc), console:"
 		tr -d '\r' <"$D/console" | tail -n 40 | sed 's/^/bench:   | /'
 		failed="$failed $vmm"
 		VMMS=$(echo " $VMMS " | sed "s/ $vmm / /")
@@ -85,6 +87,8 @@ slashes() { echo "$1" | sed 's| | / |g'; }
 
 echo "bench: block I/O, fio in the guest on /dev/vda ($DISK_MIB MiB raw image), direct=1, engine ${engine:-?}, ${FIO_RUNTIME} s per job, $ROUNDS rounds"
 echo "bench: (min / median / max; 4k jobs in IOPS, 1m jobs in KiB/s; ratio of the medians)"
+# shellcheck disable=SC2002 # the file may not exist
+for v in ember qemu; do echo "bench:   $v: $(($(cat "$D/$v" 2>/dev/null | wc -l) / 6)) complete runs"; done
 for job in $JOBS; do
 	col=2; unit=IOPS
 	case $job in *-1m-*) col=3; unit=KiB/s ;; esac
