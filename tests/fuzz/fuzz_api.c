@@ -64,6 +64,13 @@ int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
 	return 0;
 }
 
+/* PATCH /drives: the configuration part only (no device to switch). */
+int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		    size_t errlen)
+{
+	return config_put_drive(vmm->cfg, id, body, true, err, errlen);
+}
+
 int i8042_send_ctrl_alt_del(struct i8042 *kbd)
 {
 	(void)kbd;
