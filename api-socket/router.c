@@ -137,7 +137,9 @@ static int h_network(struct call *c)
 
 	if (patch ? post_boot(c, "network-interfaces") : pre_boot(c, "network-interfaces"))
 		return 400;
-	return result(config_put_net(c->vmm->cfg, c->id, c->body, patch, c->err,
+	if (patch)
+		return result(vmm_patch_net(c->vmm, c->id, c->body, c->err, sizeof(c->err)));
+	return result(config_put_net(c->vmm->cfg, c->id, c->body, false, c->err,
 					sizeof(c->err)));
 }
 

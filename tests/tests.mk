@@ -21,6 +21,18 @@ $(BUILD)/guests/pvh.elf: tests/guests/pvh/pvh.S tests/guests/pvh/pvh.ld
 
 guests: $(GUEST_ELFS) $(BUILD)/guests/pvh.elf
 
+# ---- xfer: the byte mover of the tier-3 net/vsock scenarios and benchmarks --
+$(BUILD)/xfer: tests/guests/xfer/xfer.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (static)")
+	$(Q)$(CC) -static -O2 -s -std=gnu11 -Wall -Wextra -Werror -o $@ $<
+
+# Its self-test on this host: TCP, unix sockets, the Firecracker handshake
+# against a stand-in muxer, malformed handshakes, resets, timeouts.
+.PHONY: xfer-test
+xfer-test: $(BUILD)/xfer
+	$(Q)tests/guests/xfer/selftest.sh $(BUILD)/xfer
+
 # ---- tier 1: cmocka unit tests (rules in tests/unit/unit.mk) -------------
 -include tests/unit/unit.mk
 
@@ -37,7 +49,7 @@ $(BUILD)/apibench: tests/bench/apibench.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch $(BUILD)/apibench
+bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch $(BUILD)/apibench $(BUILD)/xfer
 	$(Q)tests/bench/run.sh
 
 # ---- the suite ------------------------------------------------------------
@@ -58,8 +70,8 @@ asan: $(ASAN_EMBER) guests
 	$(Q)$(UNIT_ENV) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
 	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
 
-tier3: $(BUILD)/ember
-	$(Q)tests/integration/tier3.sh
+tier3: $(BUILD)/ember $(BUILD)/xfer
+	$(Q)XFER=$(CURDIR)/$(BUILD)/xfer tests/integration/tier3.sh
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
 FUZZ_SECONDS ?= 60
@@ -99,11 +111,28 @@ define run-fuzzer
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
-fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(BUILD)/fuzz/fuzz_blk
+FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c virtio/vsock.c virtio/vsock_conn.c virtio/vsock_uds.c \
+		   virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c
+$(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(wildcard virtio/*.h vmm/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_SRCS) -l:liburing.a -lpthread
+
+FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c virtio/net.c virtio/net_tx.c virtio/net_rx.c virtio/net_io.c \
+		 virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
+$(BUILD)/fuzz/fuzz_net: $(FUZZ_NET_SRCS) $(wildcard virtio/*.h vmm/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_NET_SRCS) -l:liburing.a -lpthread
+
+fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(BUILD)/fuzz/fuzz_blk \
+      $(BUILD)/fuzz/fuzz_vsock $(BUILD)/fuzz/fuzz_net
 	$(call run-fuzzer,http,)
 	$(call run-fuzzer,api,tests/fuzz/corpus-api)
 	$(call run-fuzzer,virtq,tests/fuzz/corpus-virtq,-max_len=16500)
 	$(call run-fuzzer,blk,tests/fuzz/corpus-blk,-max_len=16500)
+	$(call run-fuzzer,vsock,tests/fuzz/corpus-vsock,-max_len=66000)
+	$(call run-fuzzer,net,tests/fuzz/corpus-net,-max_len=65600)
 
 kernel: deps
 	$(Q)kernels/build.sh

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include "boot_timer.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
 #include "serial.h"
 #include "vcpu.h"
 #include "vmm.h"
+#include "vsock.h"
 
 void metrics_init(struct metrics *m)
 {
@@ -117,6 +120,93 @@ static void blks_to_json(struct vm *vm, json_t *root)
 	json_object_set_new(root, "block", blk_to_json(&all, resets, ignored));
 }
 
+/* A stats struct's counters, by name, with the transport's two. */
+struct stat_field {
+	const char *name;
+	size_t off;
+};
+
+#define NET_F(name, field) { name, offsetof(struct net_stats, field) }
+static const struct stat_field net_fields[] = {
+	NET_F("rx_bytes_count", rx_bytes), NET_F("rx_packets_count", rx_frames),
+	NET_F("tx_bytes_count", tx_bytes), NET_F("tx_packets_count", tx_frames),
+	NET_F("tx_malformed_frames", tx_dropped_bad_hdr), NET_F("tx_runt_frames", tx_dropped_runt),
+	NET_F("tx_oversize_frames", tx_dropped_oversize),
+	NET_F("rx_malformed_frames", rx_dropped_bad_hdr), NET_F("rx_bad_length_frames", rx_dropped_bad_len),
+	NET_F("no_rx_avail_buffer", rx_waits_no_buffers),
+	NET_F("rx_rate_limiter_throttled", rx_throttled), NET_F("tx_rate_limiter_throttled", tx_throttled),
+	NET_F("tap_io_errors", io_errors), NET_F("stale_completions", stale_completions),
+};
+
+#define VSOCK_F(field) { #field, offsetof(struct vsock_stats, field) }
+static const struct stat_field vsock_fields[] = {
+	VSOCK_F(rx_queue_event_count), VSOCK_F(tx_queue_event_count), VSOCK_F(rx_packets_count),
+	VSOCK_F(rx_bytes_count), VSOCK_F(tx_packets_count), VSOCK_F(tx_bytes_count),
+	VSOCK_F(conns_added), VSOCK_F(conns_killed), VSOCK_F(conns_removed), VSOCK_F(conns_refused),
+	VSOCK_F(handshake_fails), VSOCK_F(connect_fails), VSOCK_F(bad_packets),
+	VSOCK_F(credit_violations), VSOCK_F(rst_dropped), VSOCK_F(rx_read_fails),
+	VSOCK_F(tx_write_fails), VSOCK_F(ring_errors),
+};
+
+static json_t *stats_to_json(const struct stat_field *f, size_t n, const void *stats,
+			     uint64_t needs_reset, uint64_t ignored)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < n; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const uint8_t *)stats + f[i].off, sizeof(v));
+		json_object_set_new(o, f[i].name, json_integer((json_int_t)v));
+	}
+	if (o) {
+		json_object_set_new(o, "device_needs_reset", json_integer((json_int_t)needs_reset));
+		json_object_set_new(o, "ignored_register_writes", json_integer((json_int_t)ignored));
+	}
+	return o;
+}
+
+/* "net" (all interfaces) and "net_<iface_id>" (each). */
+static void nets_to_json(struct vm *vm, json_t *root)
+{
+	struct net_stats all = { 0 };
+	uint64_t resets = 0, ignored = 0;
+	size_t n = sizeof(net_fields) / sizeof(net_fields[0]);
+	char key[80];
+
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		struct net_dev *d = vm->nets[i];
+		const uint64_t *src = (const uint64_t *)&d->stats;
+		uint64_t *dst = (uint64_t *)&all;
+
+		pthread_mutex_lock(&d->t.lock);
+		for (size_t k = 0; k < sizeof(all) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+		resets += d->t.needs_reset;
+		ignored += d->t.ignored_writes;
+		snprintf(key, sizeof(key), "net_%s", d->id);
+		json_object_set_new(root, key, stats_to_json(net_fields, n, &d->stats,
+							     d->t.needs_reset, d->t.ignored_writes));
+		pthread_mutex_unlock(&d->t.lock);
+	}
+	json_object_set_new(root, "net", stats_to_json(net_fields, n, &all, resets, ignored));
+}
+
+static void vsock_to_json(struct vm *vm, json_t *root)
+{
+	struct vsock_dev *v = vm->vsock;
+	struct vsock_stats none = { 0 };
+	size_t n = sizeof(vsock_fields) / sizeof(vsock_fields[0]);
+
+	if (v)
+		pthread_mutex_lock(&v->t.lock);
+	json_object_set_new(root, "vsock", stats_to_json(vsock_fields, n, v ? &v->stats : &none,
+							 v ? v->t.needs_reset : 0,
+							 v ? v->t.ignored_writes : 0));
+	if (v)
+		pthread_mutex_unlock(&v->t.lock);
+}
+
 static json_t *vm_to_json(struct vmm *vmm)
 {
 	json_t *root;
@@ -133,8 +223,11 @@ static json_t *vm_to_json(struct vmm *vmm)
 			 "rx_bytes", (json_int_t)__atomic_load_n(&vm->serial->rx_bytes, __ATOMIC_RELAXED),
 			 "boot_timer", "boot_time_us", (json_int_t)vm->boot_timer->boot_us,
 			 "boot_time_cpu_us", (json_int_t)vm->boot_timer->boot_cpu_us);
-	if (root)
+	if (root) {
 		blks_to_json(vm, root);
+		nets_to_json(vm, root);
+		vsock_to_json(vm, root);
+	}
 	return root;
 }
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "net.h"
+#include "vsock.h"
 #include "boot_timer.h"
 #include "i8042.h"
 #include "layout.h"
@@ -218,7 +220,31 @@ static int vm_add_drive(struct vm *vm, const struct drive_cfg *dr)
 	return ret ? ret : cmdline_add(vm, dr->read_only ? " ro" : " rw");
 }
 
-/* Drives, the root drive first (it becomes /dev/vda). */
+static int vm_add_net(struct vm *vm, const struct net_cfg *nc)
+{
+	struct net_dev *n = calloc(1, sizeof(*n));
+	int ret;
+
+	if (!n)
+		return -ENOMEM;
+	vm->nets[vm->nr_nets++] = n;
+	ret = net_create(n, nc, &vm->mem, vm->loop);
+	return ret ? ret : virtio_attach(vm, &n->t);
+}
+
+static int vm_add_vsock(struct vm *vm, const struct vsock_cfg *vc)
+{
+	int ret;
+
+	vm->vsock = calloc(1, sizeof(*vm->vsock));
+	if (!vm->vsock)
+		return -ENOMEM;
+	ret = vsock_create(vm->vsock, vc, &vm->mem, vm->loop);
+	return ret ? ret : virtio_attach(vm, &vm->vsock->t);
+}
+
+/* Drives, the root drive first (it becomes /dev/vda), then the network
+ * interfaces in the order given (eth0, eth1...), then vsock. */
 static int vm_add_virtio(struct vm *vm)
 {
 	const struct devices_cfg *d = &vm->cfg->devs;
@@ -230,6 +256,10 @@ static int vm_add_virtio(struct vm *vm)
 	for (unsigned int i = 0; !ret && i < d->nr_drives; i++)
 		if (!d->drives[i].is_root)
 			ret = vm_add_drive(vm, &d->drives[i]);
+	for (unsigned int i = 0; !ret && i < d->nr_nets; i++)
+		ret = vm_add_net(vm, &d->nets[i]);
+	if (!ret && d->vsock.set)
+		ret = vm_add_vsock(vm, &d->vsock);
 	return ret;
 }
 
@@ -353,6 +383,16 @@ void vm_destroy(struct vm *vm)
 		free(vm->blks[i]);
 	}
 	vm->nr_blks = 0;
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		net_destroy(vm->nets[i]);
+		free(vm->nets[i]);
+	}
+	vm->nr_nets = 0;
+	if (vm->vsock) {
+		vsock_destroy(vm->vsock);
+		free(vm->vsock);
+		vm->vsock = NULL;
+	}
 	if (vm->serial) {
 		i8042_destroy(vm->i8042);
 		serial_destroy(vm->serial);

@@ -27,6 +27,8 @@ struct serial;
 struct boot_timer;
 struct i8042;
 struct blk_dev;
+struct net_dev;
+struct vsock_dev;
 struct ev_loop;
 
 struct vm {
@@ -44,6 +46,9 @@ struct vm {
 	struct ev_loop *loop;      /* the vmm thread's: device completions, notifications */
 	struct blk_dev *blks[CONFIG_MAX_DRIVES];
 	unsigned int nr_blks;
+	struct net_dev *nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	struct vsock_dev *vsock;   /* NULL without a vsock section */
 	unsigned int nr_virtio;    /* virtio-mmio slots used */
 	char cmdline[LAYOUT_CMDLINE_MAX];  /* the user's plus what the devices need */
 

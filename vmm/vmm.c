@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "blk.h"
+#include "net.h"
 #include "log.h"
 #include "router.h"
 #include "serial.h"
@@ -228,16 +229,6 @@ static int vmm_watch_vm(struct vmm *vmm)
 	return ret;
 }
 
-/* Devices the configuration names but this ember cannot attach yet. */
-static void vmm_warn_unbacked(const struct devices_cfg *d)
-{
-	for (unsigned int i = 0; i < d->nr_nets; i++)
-		log_warn("network interface %s: virtio-net is not available yet, not attached",
-			 d->nets[i].id);
-	if (d->vsock.set)
-		log_warn("vsock: virtio-vsock is not available yet, not attached");
-}
-
 int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 {
 	int ret;
@@ -267,7 +258,6 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}
-	vmm_warn_unbacked(&vmm->cfg->devs);
 	term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
 	vmm->state = VMM_RUNNING;
@@ -311,6 +301,25 @@ int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *
 out:
 	free(old);
 	return ret;
+}
+
+int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		  size_t errlen)
+{
+	int ret = config_put_net(vmm->cfg, id, body, true, err, errlen);
+	const struct net_cfg *nc = NULL;
+
+	if (ret || !vmm->vm_built)
+		return ret;
+	for (unsigned int i = 0; i < vmm->cfg->devs.nr_nets; i++)
+		if (!strcmp(vmm->cfg->devs.nets[i].id, id))
+			nc = &vmm->cfg->devs.nets[i];
+	for (unsigned int i = 0; nc && i < vmm->vm.nr_nets; i++)
+		if (!strcmp(vmm->vm.nets[i]->id, id))
+			net_set_rate_limiters(vmm->vm.nets[i],
+					      json_object_get(body, "rx_rate_limiter") ? &nc->rx : NULL,
+					      json_object_get(body, "tx_rate_limiter") ? &nc->tx : NULL);
+	return 0;
 }
 
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen)

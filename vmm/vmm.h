@@ -46,6 +46,9 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen);
 struct json_t;
 int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
 		    size_t errlen);
+/* PATCH /network-interfaces/{id}: new rate limiters, applied live. */
+int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		  size_t errlen);
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen);
 int vmm_resume(struct vmm *vmm, char *err, size_t errlen);
 /* Serve events until the VM ends (or, before a start, a signal); returns

@@ -7,7 +7,10 @@
 #     memory overhead with a Linux guest: directly on a host with hardware
 #     KVM, inside the L1 machine otherwise (DESIGN.md §5);
 #  3. block I/O: fio in the guest on a virtio-blk disk, ember vs QEMU microvm
-#     (tests/bench/blk.sh, same place as 2).
+#     (tests/bench/blk.sh, same place as 2);
+#  4. network and vsock: iperf3 TCP over virtio-net on a tap and an xfer stream
+#     over vsock, ember vs QEMU microvm (vhost off and on) (tests/bench/net.sh,
+#     same place as 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/harness/common.sh
@@ -65,3 +68,6 @@ fi
 
 echo "== block I/O: fio in the guest, virtio-blk on io_uring, ember vs QEMU microvm"
 tests/bench/blk.sh
+
+echo "== network and vsock: iperf3 TCP over virtio-net on a tap, xfer over vsock, ember vs QEMU microvm"
+tests/bench/net.sh

@@ -71,6 +71,12 @@ int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *
 	return config_put_drive(vmm->cfg, id, body, true, err, errlen);
 }
 
+int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
+		  size_t errlen)
+{
+	return config_put_net(vmm->cfg, id, body, true, err, errlen);
+}
+
 int i8042_send_ctrl_alt_del(struct i8042 *kbd)
 {
 	(void)kbd;

@@ -3,7 +3,9 @@
 # busybox with its applet links and /sbin/init, a shell script that mounts
 # proc/sys/dev, runs the scenario's /step if the image has one, then syncs,
 # remounts / read-only (a clean journal, so the host can read the image with
-# debugfs without replaying it) and reboots, which ends the VMM.
+# debugfs without replaying it) and reboots, which ends the VMM.  /bin/xfer
+# (tests/guests/xfer/xfer.c, static) is the byte mover of the net and vsock
+# scenarios.
 # No root and no mounting: mkfs.ext4 -d copies a directory into the new image.
 #
 # Usage: tests/guests/mkrootfs.sh OUT.ext4 [SIZE_MIB]   (default 32 MiB)
@@ -19,7 +21,7 @@ size=${2:-32}
 
 # shellcheck source=tests/harness/common.sh
 source "$here/../harness/common.sh"  # need_pkgs
-need_pkgs busybox-static e2fsprogs
+need_pkgs busybox-static e2fsprogs gcc libc6-dev
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -28,6 +30,8 @@ cp /bin/busybox "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list-full); do
 	[[ -e $root/$applet || $applet == sbin/init ]] || ln -s /bin/busybox "$root/$applet"
 done
+
+gcc -static -O2 -s -std=gnu11 -Wall -Wextra -Werror -o "$root/bin/xfer" "$here/xfer/xfer.c"
 
 cat >"$root/sbin/init" <<'INIT'
 #!/bin/sh

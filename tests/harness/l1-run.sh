@@ -57,7 +57,8 @@ root=$work/root
 [[ -n $initrd ]] || initrd=$("$ROOT/tests/guests/mkinitramfs.sh" "$work/guest-initrd.cpio.gz")
 
 # --- L1 image ------------------------------------------------------------------
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,lib/modules,opt/ember/bin,opt/ember/guest}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,var,lib/modules,opt/ember/bin,opt/ember/guest}
+ln -s ../run "$root/var/run"  # ip netns keeps its namespaces in /var/run/netns
 cp /bin/busybox "$root/bin/"
 for applet in $(busybox --list-full); do
 	[[ -e $root/$applet ]] || ln -s /bin/busybox "$root/$applet"
@@ -74,7 +75,9 @@ add_module() {
 	cp "$ko" "$root/lib/modules/"
 	mods+=("$name")
 }
-for m in irqbypass kvm kvm-amd tun veth bridge; do add_module "$m"; done
+# vhost_net, vhost_vsock: QEMU's vhost=on and vhost-vsock-device (the net and
+# vsock references); vsock_loopback: AF_VSOCK within L1 itself; sch_tbf: tc.
+for m in irqbypass kvm kvm-amd tun veth bridge vhost_net vhost_vsock vsock_loopback sch_tbf; do add_module "$m"; done
 
 for b in ${embers[@]+"${embers[@]}"}; do cp "$b" "$root/opt/ember/bin/"; done
 cp "$kdir/vmlinux" "$kdir/bzImage" "$root/opt/ember/guest/"
@@ -90,6 +93,7 @@ add_program() {
 	local f
 	for f in "$1" $(ldd "$1" | grep -o '/[^ ]*'); do
 		mkdir -p "$root$(dirname "$f")"
+		rm -f "$root$f"  # a busybox applet link there would be written through
 		cp -L "$f" "$root$f"
 	done
 }

@@ -7,7 +7,7 @@ set -uo pipefail
 
 EMBER=${1:?ember binary} G=${2:?guest dir}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 pass=0 fail=0
 
 ok()  { echo "PASS $1"; pass=$((pass + 1)); }
@@ -82,6 +82,87 @@ python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])][-1]; b
 blk_cfg "$T/missing.img" false Async
 run 10 --no-api --config-file "$T/blk.json"
 expect virtio_blk_missing_image 1 "err:missing.img"
+
+# virtio-net driven by a tiny driver on a real tap in a network namespace: a
+# frame each way with tests/integration/net_peer.py on the tap, four frames
+# the device must drop (bad gso type, GSO not negotiated, checksum past the
+# frame, > 64 KiB) and count, a good frame after them, then a writable
+# transmit descriptor (DEVICE_NEEDS_RESET).
+net_ns=ember-t2-$$
+if ip netns add "$net_ns" 2>/dev/null; then
+	ip -n "$net_ns" tuntap add dev tap0 mode tap
+	ip netns exec "$net_ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
+	ip -n "$net_ns" link set tap0 up
+	cat >"$T/net.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/virtio_net.elf" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 },
+  "network-interfaces": [ { "iface_id": "eth0", "host_dev_name": "tap0",
+                            "guest_mac": "06:00:ac:10:00:02" } ],
+  "metrics": { "metrics_path": "$T/net-metrics.json" } }
+JSON
+	: >"$T/net-metrics.json"
+	rm -f "$T/peer.ready"
+	ip netns exec "$net_ns" python3 "$(dirname "$0")/net_peer.py" tap0 60 "$T/peer.ready" >"$T/peer" 2>&1 &
+	peer=$!
+	for _ in $(seq 50); do [ -s "$T/peer.ready" ] && break; sleep 0.1; done
+	timeout 60 ip netns exec "$net_ns" "$EMBER" --no-api --config-file "$T/net.json" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	wait "$peer"
+	cat "$T/peer" >>"$T/out"
+	expect virtio_net_tap 0 "out:net: init 0x0" "out:net: mac 0x6 0x0 0xac 0x10 0x0 0x2" \
+		"out:net: tx used 0x0" "out:peer: got EMBERNET-TX" "out:from 06:00:ac:10:00:02" \
+		"out:net: rx says EMBERNET-RX" "out:net: bad gso type used 0x0" \
+		"out:net: gso not negotiated used 0x0" "out:net: csum past frame used 0x0" \
+		"out:net: oversize used 0x0" "out:net: good tx used 0x0" "out:peer: got EMBERNET-OK" \
+		"out:net: device status 0x4f" "out:net: interrupt status 0x2" \
+		"err:net eth0: device needs reset" "err:guest requested a reset (i8042)"
+	has out "EMBERNET-BAD" && bad virtio_net_drops_mangled_frames "a mangled frame reached the tap" \
+		|| ok virtio_net_drops_mangled_frames
+	python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])][-1]; n=m["net_eth0"]; assert n["tx_malformed_frames"] == 3 and n["tx_oversize_frames"] == 1 and n["tx_packets_count"] == 2 and n["rx_packets_count"] >= 1 and n["device_needs_reset"] == 1 and m["net"]["tx_packets_count"] == 2, n' "$T/net-metrics.json" \
+		&& ok virtio_net_metrics || bad virtio_net_metrics "$(tail -c 600 "$T/net-metrics.json")"
+	# The interface on a host device that is not a tap (lo): a clear start-up error.
+	sed 's/"tap0"/"lo"/' "$T/net.json" >"$T/net-missing.json"
+	timeout 20 ip netns exec "$net_ns" "$EMBER" --no-api --config-file "$T/net-missing.json" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	expect virtio_net_not_a_tap 1 "err:lo"
+	ip netns del "$net_ns"
+else
+	echo "SKIP virtio_net_tap: cannot create a network namespace (not root?)"
+fi
+
+# virtio-vsock driven by a tiny driver speaking the packet protocol, against
+# tests/integration/vsock_peer.py on the unix sockets: malformed handshakes
+# closed, a host-initiated connection each way, a guest-initiated one to a
+# listener and one to nobody (RST), a SEQPACKET request (RST), then a
+# writable transmit descriptor (DEVICE_NEEDS_RESET).
+cat >"$T/vsock.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/virtio_vsock.elf" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 },
+  "vsock": { "guest_cid": 42, "uds_path": "$T/v.sock" },
+  "metrics": { "metrics_path": "$T/vsock-metrics.json" } }
+JSON
+: >"$T/vsock-metrics.json"
+rm -f "$T/peer.ready"
+python3 "$(dirname "$0")/vsock_peer.py" "$T/v.sock" 90 "$T/peer.ready" >"$T/peer" 2>&1 &
+peer=$!
+for _ in $(seq 50); do [ -s "$T/peer.ready" ] && break; sleep 0.1; done
+run 120 --no-api --config-file "$T/vsock.json"
+wait "$peer"
+peer_rc=$?
+cat "$T/peer" >>"$T/out"
+expect virtio_vsock 0 "out:vsock: init 0x0" "out:vsock: guest cid 0x2a" \
+	"out:peer: malformed 0 closed" "out:peer: malformed 1 closed" "out:peer: malformed 2 closed" \
+	"out:peer: malformed 3 closed" "out:peer: malformed 4 closed" "out:peer: malformed 5 closed" \
+	"out:vsock: request to port 0x1388" "out:vsock: request from cid 0x2" \
+	"out:peer: handshake answer b'OK " "out:vsock: payload PING-FROM-HOST" \
+	"out:peer: from the guest b'PONG-FROM-GUEST'" "out:vsock: connect to 6000 answered op 0x2" \
+	"out:peer: guest said b'HELLO-HOST'" "out:vsock: connect to 6001 answered op 0x3" \
+	"out:vsock: seqpacket request answered op 0x3" "out:vsock: device status 0x4f" \
+	"out:vsock: interrupt status 0x2" "err:guest requested a reset (i8042)"
+[ "$peer_rc" -eq 0 ] && ok vsock_peer_saw_every_step || bad vsock_peer_saw_every_step "peer status $peer_rc"
+python3 -c 'import json,sys; v=[json.loads(l) for l in open(sys.argv[1])][-1]["vsock"]; assert v["handshake_fails"] == 6 and v["connect_fails"] == 1 and v["bad_packets"] >= 1 and v["conns_added"] == 2 and v["device_needs_reset"] == 1, v' "$T/vsock-metrics.json" \
+	&& ok virtio_vsock_metrics || bad virtio_vsock_metrics "$(tail -c 600 "$T/vsock-metrics.json")"
+[ ! -e "$T/v.sock" ] && ok vsock_socket_removed_at_exit || bad vsock_socket_removed_at_exit "$T/v.sock is left behind"
 
 run 10 --kernel "$G/hello.elf" --mem-mib 32
 expect long_mode_entry 0 "out:hello from long mode" "out:cr0 0x8" "out:cs 0x8" \

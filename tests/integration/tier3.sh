@@ -10,9 +10,11 @@
 # Environment: EMBER, GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD (set by the L1
 # init or derived here), GUEST_ROOTFS (the ext4 root of the block scenarios, built
 # with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
-# TIER3_ONLY (boot or block: run that group of scenarios only; default all),
-# TIER3_VMM=qemu (run the block scenarios on QEMU's microvm instead of ember, to
-# check the scenarios themselves against a reference).
+# TIER3_ONLY (boot, block, net or vsock: run that group of scenarios only;
+# default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
+# microvm instead of ember, to check the scenarios themselves against a
+# reference), XFER (the host's xfer, tests/guests/xfer; built when unset).
+# The net and vsock scenarios are in tier3_net.sh, sourced from here.
 set -euo pipefail
 
 # --- host side: pick where to run -------------------------------------------------
@@ -28,11 +30,21 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		out=$work/out
 		"$root/tests/guests/mkrootfs.sh" "$work/root.ext4" >/dev/null
 		echo "TIER3_ONLY='${TIER3_ONLY:-}' TIER3_VMM='${TIER3_VMM:-}'" >"$work/env"
+		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS; do
+			eval "[ -z \"\${$v:-}\" ] || echo \"$v='\$$v'\"" >>"$work/env"
+		done
+		xfer=${XFER:-$work/xfer}
+		[ -n "${XFER:-}" ] || gcc -static -O2 -s -std=gnu11 -Wall -Wextra -Werror -o "$xfer" "$root/tests/guests/xfer/xfer.c"
 		curl=$(command -v curl) debugfs=$(command -v debugfs) e2fsck=$(command -v e2fsck)
+		need_pkgs iproute2
 		qemu=""
 		[ "${TIER3_VMM:-}" != qemu ] || qemu=--with-qemu
+		ember=""  # EMBER overrides build/ember (l1-run.sh's default); no arrays: L1 parses this too
+		[ -z "${EMBER:-}" ] || ember="--ember $EMBER"
 		rc=0
-		"$root/tests/harness/l1-run.sh" --bin "$curl" --bin "$debugfs" --bin "$e2fsck" $qemu \
+		"$root/tests/harness/l1-run.sh" --bin "$curl" --bin "$debugfs" --bin "$e2fsck" --bin /usr/sbin/ip $qemu \
+			$ember --file "$xfer:opt/ember/bin/xfer" \
+			--file "$here/tier3_net.sh:opt/ember/tier3_net.sh" \
 			--file "$work/root.ext4:opt/ember/guest/root.ext4" --file "$work/env:opt/ember/tier3.env" \
 			"$here/tier3.sh" | tee "$out" || rc=$?
 		summary=$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
@@ -49,11 +61,17 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	GUEST_INITRD=$("$root/tests/guests/mkinitramfs.sh" "$work/initrd.cpio.gz")
 	GUEST_ROOTFS=$("$root/tests/guests/mkrootfs.sh" "$work/root.ext4")
 	export GUEST_INITRD GUEST_ROOTFS
+	if [ -z "${XFER:-}" ]; then
+		gcc -static -O2 -s -std=gnu11 -Wall -Wextra -Werror -o "$work/xfer" "$root/tests/guests/xfer/xfer.c"
+		export XFER=$work/xfer
+	fi
+	export IPR=${IPR:-$(command -v ip)} TIER3_NET=$here/tier3_net.sh
 fi
 if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
 	# shellcheck source=/dev/null # written by the host side above
 	. /opt/ember/tier3.env
 	GUEST_ROOTFS=/opt/ember/guest/root.ext4
+	TIER3_NET=/opt/ember/tier3_net.sh
 fi
 
 # --- the scenarios (POSIX sh from here on) -----------------------------------------
@@ -506,6 +524,9 @@ STEP
 	rm -f "$img" "$b" "$c" "$d"
 }
 
+# shellcheck source=tests/integration/tier3_net.sh
+. "${TIER3_NET:?}"
+
 if [ ! -x "${EMBER:-}" ]; then
 	echo "FAIL setup: no ember binary at '${EMBER:-}'"
 	echo "0 passed, 1 failed"
@@ -531,6 +552,12 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = block ]; then
 	scenario_blk_past_end
 	scenario_blk_kill9
 	scenario_blk_many_drives
+fi
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = net ]; then
+	net_scenarios
+fi
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = vsock ]; then
+	vsock_scenarios
 fi
 rm -rf "$logs"
 echo "$passed passed, $failed failed"

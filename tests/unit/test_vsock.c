@@ -1,0 +1,1356 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_vsock.c - virtio-vsock (virtio/vsock*.c) end to end: a real struct
+ * vsock_dev listening on a unix socket in a mkdtemp directory, fake guest
+ * RAM and the vmm's event loop (which carries the device's io_uring
+ * completions and its timeout timer).  The test is both the guest driver
+ * (registers, split rings for rx/tx/event, packets built by hand) and the
+ * host processes (real unix sockets: clients of uds_path, listeners on
+ * uds_path_<port>).  Every check is exact: headers, ports, credit fields,
+ * bytes on the sockets and the device's counters.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_vsock.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "event.h"
+#include "log.h"
+#include "memory.h"
+#include "vsock.h"
+
+enum {
+	REG_DEVICE_ID = 0x008,
+	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
+	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
+	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
+	REG_QUEUE_READY = 0x044, REG_STATUS = 0x070,
+	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DEVICE_LOW = 0x0a0,
+	REG_CONFIG = 0x100,
+};
+
+#define LIVE (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
+	      VIRTIO_STATUS_DRIVER_OK)
+#define BIT(n) (1ULL << (n))
+
+#define CID        3
+#define RAM_SIZE   (8u << 20)
+#define QSIZE      64
+#define RXBUF_GPA  0x100000ull          /* rx buffer i at + i * RXBUF_STRIDE */
+#define RXBUF_STRIDE 0x2000ull
+#define RXBUF_LEN  (4096 + VSOCK_HDR_LEN)
+#define TXBUF_GPA  0x200000ull          /* tx header + payload, per descriptor slot */
+#define TXBUF_STRIDE 0x2000ull
+#define BIG_GPA    0x400000ull          /* large payloads */
+#define MISC_GPA   0x7f0000ull
+
+#define OP_REQUEST  VIRTIO_VSOCK_OP_REQUEST
+#define OP_RESPONSE VIRTIO_VSOCK_OP_RESPONSE
+#define OP_RST      VIRTIO_VSOCK_OP_RST
+#define OP_SHUTDOWN VIRTIO_VSOCK_OP_SHUTDOWN
+#define OP_RW       VIRTIO_VSOCK_OP_RW
+#define OP_CREDIT_UPDATE  VIRTIO_VSOCK_OP_CREDIT_UPDATE
+#define OP_CREDIT_REQUEST VIRTIO_VSOCK_OP_CREDIT_REQUEST
+#define SHUT_BOTH (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
+
+struct vq {
+	uint64_t desc, avail, used;
+	uint16_t avail_idx, last_used, next_desc;
+};
+
+struct pkt {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port, len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+};
+
+struct fx {
+	struct vsock_dev *v;
+	bool created;
+	struct guest_mem gm;
+	uint8_t *ram;
+	struct ev_loop loop;
+	char dir[64];
+	char uds[80];
+	struct vq q[3];
+	uint32_t guest_buf_alloc;   /* what the test's guest advertises */
+	uint32_t guest_fwd;
+	uint32_t rx_len;            /* rx buffers are posted again with this length */
+	int fds[8];                 /* test sockets closed at teardown */
+	unsigned int nr_fds;
+};
+
+/* ---- guest RAM and registers -------------------------------------------- */
+
+static void put(struct fx *f, uint64_t gpa, const void *p, uint64_t len)
+{
+	assert_int_equal(gm_write(&f->gm, gpa, p, len), 0);
+}
+
+static void get(struct fx *f, uint64_t gpa, void *p, uint64_t len)
+{
+	assert_int_equal(gm_read(&f->gm, gpa, p, len), 0);
+}
+
+static uint16_t get16(struct fx *f, uint64_t gpa)
+{
+	uint16_t v;
+
+	get(f, gpa, &v, 2);
+	return v;
+}
+
+static void put16(struct fx *f, uint64_t gpa, uint16_t v) { put(f, gpa, &v, 2); }
+
+static void wr(struct fx *f, uint64_t off, uint32_t v)
+{
+	virtio_mmio_ops.write(&f->v->t, off, (const uint8_t *)&v, 4);
+}
+
+static uint32_t rd(struct fx *f, uint64_t off)
+{
+	uint32_t v = 0xdeadbeef;
+
+	virtio_mmio_ops.read(&f->v->t, off, (uint8_t *)&v, 4);
+	return v;
+}
+
+static uint64_t device_features(struct fx *f)
+{
+	uint64_t lo, hi;
+
+	wr(f, REG_DEVICE_FEATURES_SEL, 0);
+	lo = rd(f, REG_DEVICE_FEATURES);
+	wr(f, REG_DEVICE_FEATURES_SEL, 1);
+	hi = rd(f, REG_DEVICE_FEATURES);
+	return lo | hi << 32;
+}
+
+static void desc(struct fx *f, struct vq *q, uint16_t i, uint64_t addr, uint32_t len,
+		 uint16_t flags, uint16_t next)
+{
+	uint8_t d[16];
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+	put(f, q->desc + 16ull * i, d, 16);
+}
+
+static void avail(struct fx *f, struct vq *q, uint16_t head)
+{
+	put16(f, q->avail + 4 + 2ull * (q->avail_idx % QSIZE), head);
+	q->avail_idx++;
+	put16(f, q->avail + 2, q->avail_idx);
+}
+
+/* The vmm thread on a QueueNotify (as on_queue_notify does). */
+static void kick(struct fx *f, unsigned int queue)
+{
+	pthread_mutex_lock(&f->v->t.lock);
+	if ((f->v->t.status & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(f->v->t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		f->v->t.ops->notify(&f->v->t, queue);
+	pthread_mutex_unlock(&f->v->t.lock);
+}
+
+static void run(struct fx *f, int ms)
+{
+	uint64_t end = time_mono_us() + (uint64_t)ms * 1000;
+
+	while (time_mono_us() < end)
+		assert_true(ev_run_once(&f->loop, 2) >= 0);
+}
+
+/* Make rx buffer i available (one writable descriptor). */
+static void rx_post(struct fx *f, uint16_t i, uint32_t len)
+{
+	desc(f, &f->q[0], i, RXBUF_GPA + RXBUF_STRIDE * i, len, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, &f->q[0], i);
+}
+
+static void driver_init(struct fx *f, unsigned int nr_rx)
+{
+	uint64_t feat = device_features(f);
+
+	wr(f, REG_STATUS, 0);
+	assert_int_equal(gm_fill(&f->gm, 0, 0, 0x10000), 0);
+	wr(f, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(f, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, REG_DRIVER_FEATURES_SEL, 0);
+	wr(f, REG_DRIVER_FEATURES, (uint32_t)feat);
+	wr(f, REG_DRIVER_FEATURES_SEL, 1);
+	wr(f, REG_DRIVER_FEATURES, (uint32_t)(feat >> 32));
+	wr(f, REG_STATUS, LIVE & ~VIRTIO_STATUS_DRIVER_OK);
+	for (unsigned int i = 0; i < 3; i++) {
+		f->q[i] = (struct vq){ .desc = 0x1000 + 0x3000ull * i, .avail = 0x2000 + 0x3000ull * i,
+				       .used = 0x3000 + 0x3000ull * i };
+		wr(f, REG_QUEUE_SEL, i);
+		assert_int_equal(rd(f, REG_QUEUE_NUM_MAX), VSOCK_QUEUE_SIZE);
+		wr(f, REG_QUEUE_NUM, QSIZE);
+		wr(f, REG_QUEUE_DESC_LOW, (uint32_t)f->q[i].desc);
+		wr(f, REG_QUEUE_DRIVER_LOW, (uint32_t)f->q[i].avail);
+		wr(f, REG_QUEUE_DEVICE_LOW, (uint32_t)f->q[i].used);
+		wr(f, REG_QUEUE_READY, 1);
+	}
+	wr(f, REG_STATUS, LIVE);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+	for (uint16_t i = 0; i < nr_rx; i++)
+		rx_post(f, i, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+}
+
+/* ---- packets -------------------------------------------------------------- */
+
+static struct pkt gpkt(struct fx *f, uint16_t op, uint32_t guest_port, uint32_t host_port)
+{
+	return (struct pkt){ .src_cid = CID, .dst_cid = VSOCK_HOST_CID, .src_port = guest_port,
+			     .dst_port = host_port, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op,
+			     .buf_alloc = f->guest_buf_alloc, .fwd_cnt = f->guest_fwd };
+}
+
+static void hdr_put(struct fx *f, uint64_t gpa, const struct pkt *p)
+{
+	struct virtio_vsock_hdr h = {
+		.src_cid = p->src_cid, .dst_cid = p->dst_cid, .src_port = p->src_port,
+		.dst_port = p->dst_port, .len = p->len, .type = p->type, .op = p->op,
+		.flags = p->flags, .buf_alloc = p->buf_alloc, .fwd_cnt = p->fwd_cnt,
+	};
+
+	put(f, gpa, &h, sizeof(h));
+}
+
+static void hdr_get(struct fx *f, uint64_t gpa, struct pkt *p)
+{
+	struct virtio_vsock_hdr h;
+
+	get(f, gpa, &h, sizeof(h));
+	*p = (struct pkt){ .src_cid = h.src_cid, .dst_cid = h.dst_cid, .src_port = h.src_port,
+			   .dst_port = h.dst_port, .len = h.len, .type = h.type, .op = h.op,
+			   .flags = h.flags, .buf_alloc = h.buf_alloc, .fwd_cnt = h.fwd_cnt };
+}
+
+/* A tx chain: header descriptor, then `dlen` payload bytes (at `data_gpa`
+ * when given, else next to the header) in a second one.  Not notified. */
+static void tx_queue_at(struct fx *f, const struct pkt *p, const void *data, uint32_t dlen,
+			uint64_t data_gpa)
+{
+	struct vq *q = &f->q[1];
+	uint16_t h = q->next_desc;
+	uint64_t gpa = TXBUF_GPA + TXBUF_STRIDE * (h / 2);
+
+	q->next_desc = (uint16_t)((q->next_desc + 2) % QSIZE);
+	hdr_put(f, gpa, p);
+	if (!data_gpa)
+		data_gpa = gpa + VSOCK_HDR_LEN;
+	if (dlen && data)
+		put(f, data_gpa, data, dlen);
+	desc(f, q, h, gpa, VSOCK_HDR_LEN, dlen ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(h + 1));
+	if (dlen)
+		desc(f, q, (uint16_t)(h + 1), data_gpa, dlen, 0, 0);
+	avail(f, q, h);
+}
+
+static void tx(struct fx *f, const struct pkt *p, const void *data, uint32_t dlen)
+{
+	tx_queue_at(f, p, data, dlen, 0);
+	kick(f, VSOCK_TXQ);
+}
+
+static void tx_op(struct fx *f, uint16_t op, uint32_t guest_port, uint32_t host_port,
+		  uint32_t flags)
+{
+	struct pkt p = gpkt(f, op, guest_port, host_port);
+
+	p.flags = flags;
+	tx(f, &p, NULL, 0);
+}
+
+static void tx_data(struct fx *f, uint32_t guest_port, uint32_t host_port, const void *data,
+		    uint32_t len)
+{
+	struct pkt p = gpkt(f, OP_RW, guest_port, host_port);
+
+	p.len = len;
+	tx(f, &p, data, len);
+}
+
+/* The next rx packet, if the device delivered one; the buffer is posted again. */
+static bool rx_poll(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
+{
+	struct vq *q = &f->q[0];
+	uint32_t id, len;
+
+	if (get16(f, q->used + 2) == q->last_used)
+		return false;
+	get(f, q->used + 4 + 8ull * (q->last_used % QSIZE), &id, 4);
+	get(f, q->used + 8 + 8ull * (q->last_used % QSIZE), &len, 4);
+	q->last_used++;
+	assert_true(id < QSIZE && len >= VSOCK_HDR_LEN);
+	hdr_get(f, RXBUF_GPA + RXBUF_STRIDE * id, p);
+	assert_int_equal(len, VSOCK_HDR_LEN + p->len);
+	assert_true(p->len <= max);
+	if (p->len)
+		get(f, RXBUF_GPA + RXBUF_STRIDE * id + VSOCK_HDR_LEN, data, p->len);
+	rx_post(f, (uint16_t)id, f->rx_len);
+	kick(f, VSOCK_RXQ);
+	return true;
+}
+
+static void rx_wait(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (rx_poll(f, p, data, max))
+			return;
+		assert_true(ev_run_once(&f->loop, 2) >= 0);
+	}
+	fail_msg("no rx packet");
+}
+
+/* The next rx packet is `op` for (guest_port, host_port), from the host. */
+static void rx_expect(struct fx *f, uint16_t op, uint32_t guest_port, uint32_t host_port,
+		      struct pkt *out)
+{
+	static uint8_t data[VSOCK_MAX_PKT];
+	struct pkt p;
+
+	rx_wait(f, &p, data, sizeof(data));
+	if (p.op != op)
+		fail_msg("rx op %u (len %u), expected %u", p.op, p.len, op);
+	assert_int_equal(p.src_cid, VSOCK_HOST_CID);
+	assert_int_equal(p.dst_cid, CID);
+	assert_int_equal(p.type, VIRTIO_VSOCK_TYPE_STREAM);
+	assert_int_equal(p.buf_alloc, VSOCK_BUF_ALLOC);
+	assert_int_equal(p.dst_port, guest_port);
+	if (host_port)
+		assert_int_equal(p.src_port, host_port);
+	if (out)
+		*out = p;
+}
+
+static void rx_none(struct fx *f, int ms)
+{
+	struct pkt p;
+	uint8_t data[RXBUF_LEN];
+
+	run(f, ms);
+	if (rx_poll(f, &p, data, sizeof(data)))
+		fail_msg("unexpected rx packet op %u len %u", p.op, p.len);
+}
+
+/* Guest payload of `len` bytes for the connection, over as many packets. */
+static void rx_data(struct fx *f, uint32_t guest_port, uint32_t host_port, uint8_t *buf,
+		    uint32_t len)
+{
+	for (uint32_t got = 0; got < len;) {
+		struct pkt p;
+
+		rx_wait(f, &p, buf + got, len - got);
+		if (p.op == OP_CREDIT_UPDATE)
+			continue;
+		assert_int_equal(p.op, OP_RW);
+		assert_int_equal(p.dst_port, guest_port);
+		assert_int_equal(p.src_port, host_port);
+		got += p.len;
+	}
+}
+
+/* ---- host sockets ----------------------------------------------------------- */
+
+static int keep_fd(struct fx *f, int fd)
+{
+	assert_true(fd >= 0);
+	assert_true(f->nr_fds < ARRAY_SIZE(f->fds));
+	f->fds[f->nr_fds++] = fd;
+	return fd;
+}
+
+static void drop_fd(struct fx *f, int fd)
+{
+	for (unsigned int i = 0; i < f->nr_fds; i++)
+		if (f->fds[i] == fd)
+			f->fds[i] = f->fds[--f->nr_fds];
+	close(fd);
+}
+
+static int cli_connect(struct fx *f)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void cli_write(int fd, const void *p, size_t n)
+{
+	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Read up to n bytes (fewer at EOF) while the device runs; *eof if seen. */
+static size_t cli_read(struct fx *f, int fd, void *buf, size_t n, bool *eof)
+{
+	size_t got = 0;
+
+	*eof = false;
+	for (int i = 0; i < 1000 && got < n; i++) {
+		ssize_t r = recv(fd, (uint8_t *)buf + got, n - got, MSG_DONTWAIT);
+
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			*eof = true;
+			break;
+		}
+		assert_true(ev_run_once(&f->loop, 2) >= 0);
+	}
+	return got;
+}
+
+static void cli_expect(struct fx *f, int fd, const char *want)
+{
+	char buf[256] = { 0 };
+	bool eof;
+
+	assert_int_equal(cli_read(f, fd, buf, strlen(want), &eof), strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void cli_expect_eof(struct fx *f, int fd)
+{
+	char c;
+	bool eof;
+
+	assert_int_equal(cli_read(f, fd, &c, 1, &eof), 0);
+	assert_true(eof);
+}
+
+/* Read and discard until EOF. */
+static void cli_drain_eof(struct fx *f, int fd)
+{
+	static uint8_t sink[VSOCK_MAX_PKT];
+	bool eof = false;
+
+	for (int i = 0; i < 100 && !eof; i++)
+		cli_read(f, fd, sink, sizeof(sink), &eof);
+	assert_true(eof);
+}
+
+/* A listener at <uds>_<port>. */
+static int host_listen(struct fx *f, uint32_t port)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", f->uds, port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 2048), 0);
+	return fd;
+}
+
+static int host_accept(struct fx *f, int lfd)
+{
+	for (int i = 0; i < 1000; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0)
+			return keep_fd(f, fd);
+		ev_run_once(&f->loop, 2);
+	}
+	fail_msg("nothing to accept");
+	return -1;
+}
+
+/* Host-initiated connection to guest port `gport`: the client socket, and
+ * *lport the local port ember chose. */
+static int host_conn(struct fx *f, uint32_t gport, uint32_t *lport)
+{
+	int fd = cli_connect(f);
+	char line[40];
+	struct pkt p;
+
+	snprintf(line, sizeof(line), "CONNECT %u\n", gport);
+	cli_write(fd, line, strlen(line));
+	rx_expect(f, OP_REQUEST, gport, 0, &p);
+	assert_true(p.src_port >= VSOCK_LOCAL_PORT0);
+	assert_int_equal(p.len, 0);
+	*lport = p.src_port;
+	tx_op(f, OP_RESPONSE, gport, p.src_port, 0);
+	snprintf(line, sizeof(line), "OK %u\n", p.src_port);
+	cli_expect(f, fd, line);
+	return fd;
+}
+
+/* Guest-initiated connection from guest port `gport` to host port `hport`
+ * (listening on `lfd`): the accepted socket. */
+static int guest_conn(struct fx *f, int lfd, uint32_t gport, uint32_t hport)
+{
+	tx_op(f, OP_REQUEST, gport, hport, 0);
+	rx_expect(f, OP_RESPONSE, gport, hport, NULL);
+	return host_accept(f, lfd);
+}
+
+/* ---- fixture ---------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->v = calloc(1, sizeof(*f->v));
+	f->ram = calloc(1, RAM_SIZE);
+	snprintf(f->dir, sizeof(f->dir), "%s/ember-vsock-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!f->v || !f->ram || ev_init(&f->loop) || !mkdtemp(f->dir))
+		return -1;
+	snprintf(f->uds, sizeof(f->uds), "%s/v.sock", f->dir);
+	gm_init_fake(&f->gm, f->ram, RAM_SIZE);
+	f->guest_buf_alloc = 1u << 20;
+	f->rx_len = RXBUF_LEN;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	for (unsigned int i = 0; i < f->nr_fds; i++)
+		close(f->fds[i]);
+	if (f->created)
+		vsock_destroy(f->v);
+	ev_close(&f->loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+	unit_drop_all();
+	free(f->ram);
+	free(f->v);
+	free(f);
+	return 0;
+}
+
+static void create(struct fx *f)
+{
+	struct vsock_cfg cfg = { .set = true, .guest_cid = CID, .uds_path = f->uds };
+
+	f->created = true;
+	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), 0);
+}
+
+/* The usual start: device up, 16 rx buffers. */
+static void start(struct fx *f)
+{
+	create(f);
+	driver_init(f, 16);
+}
+
+/* ---- device and config ---------------------------------------------------- */
+
+static void test_config_space(void **state)
+{
+	struct fx *f = *state;
+	uint64_t cid = 0;
+	uint32_t lo = 0, hi = 1;
+	struct stat st;
+
+	create(f);
+	assert_int_equal(stat(f->uds, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(rd(f, REG_DEVICE_ID), 19);
+	assert_int_equal(device_features(f), BIT(VIRTIO_F_VERSION_1) |
+			 BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC));
+	virtio_mmio_ops.read(&f->v->t, REG_CONFIG, (uint8_t *)&cid, 8);
+	assert_int_equal(cid, CID);
+	virtio_mmio_ops.read(&f->v->t, REG_CONFIG, (uint8_t *)&lo, 4);
+	virtio_mmio_ops.read(&f->v->t, REG_CONFIG + 4, (uint8_t *)&hi, 4);
+	assert_int_equal(lo, CID);
+	assert_int_equal(hi, 0);
+	cid = 99;
+	virtio_mmio_ops.write(&f->v->t, REG_CONFIG, (const uint8_t *)&cid, 8);
+	virtio_mmio_ops.read(&f->v->t, REG_CONFIG, (uint8_t *)&cid, 8);
+	assert_int_equal(cid, CID);
+	wr(f, REG_QUEUE_SEL, 2);
+	assert_int_equal(rd(f, REG_QUEUE_NUM_MAX), VSOCK_QUEUE_SIZE);
+	wr(f, REG_QUEUE_SEL, 3);
+	assert_int_equal(rd(f, REG_QUEUE_NUM_MAX), 0);
+	driver_init(f, 4);
+	rx_none(f, 10);
+}
+
+static void test_stale_socket_replaced_and_unlinked(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct stat st;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);                                  /* a stale socket file */
+	create(f);
+	vsock_destroy(f->v);
+	f->created = false;
+	assert_int_equal(stat(f->uds, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_uds_path_errors(void **state)
+{
+	struct fx *f = *state;
+	char longp[120];
+	struct vsock_cfg cfg = { .set = true, .guest_cid = CID, .uds_path = longp };
+	int fd;
+
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = 0;
+	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), -ENAMETOOLONG);
+	vsock_destroy(f->v);
+	/* a regular file is not a stale socket: left alone, create fails */
+	fd = open(f->uds, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	cfg.uds_path = f->uds;
+	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), -EADDRINUSE);
+	vsock_destroy(f->v);
+	assert_int_equal(access(f->uds, F_OK), 0);
+}
+
+/* ---- host-initiated ---------------------------------------------------------- */
+
+static void test_host_handshake_and_data(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[64];
+	uint32_t lport;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 1234, &lport);
+	assert_int_equal(f->v->stats.conns_added, 1);
+	/* host → guest */
+	cli_write(fd, "hello", 5);
+	rx_wait(f, &p, buf, sizeof(buf));
+	assert_int_equal(p.op, OP_RW);
+	assert_int_equal(p.len, 5);
+	assert_int_equal(p.src_port, lport);
+	assert_int_equal(p.dst_port, 1234);
+	assert_int_equal(p.fwd_cnt, 0);
+	assert_memory_equal(buf, "hello", 5);
+	/* guest → host */
+	tx_data(f, 1234, lport, "world!", 6);
+	cli_expect(f, fd, "world!");
+	/* fwd_cnt counts guest bytes written, not our "OK" line */
+	tx_op(f, OP_CREDIT_REQUEST, 1234, lport, 0);
+	rx_expect(f, OP_CREDIT_UPDATE, 1234, lport, &p);
+	assert_int_equal(p.fwd_cnt, 6);
+	assert_int_equal(f->v->stats.tx_bytes_count, 6);
+	assert_int_equal(f->v->stats.rx_bytes_count, 5);
+	/* a second connection to the same guest port gets another local port */
+	{
+		uint32_t lport2;
+
+		host_conn(f, 1234, &lport2);
+		assert_true(lport2 != lport);
+	}
+}
+
+static void test_host_bytes_after_connect_line(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[64];
+	char line[32];
+	struct pkt p;
+	int fd;
+
+	start(f);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 77\nearly", 16);
+	rx_expect(f, OP_REQUEST, 77, 0, &p);
+	tx_op(f, OP_RESPONSE, 77, p.src_port, 0);
+	snprintf(line, sizeof(line), "OK %u\n", p.src_port);
+	cli_expect(f, fd, line);
+	rx_data(f, 77, p.src_port, buf, 5);
+	assert_memory_equal(buf, "early", 5);
+}
+
+static void test_host_connect_refused_by_guest(void **state)
+{
+	struct fx *f = *state;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 9\n", 10);
+	rx_expect(f, OP_REQUEST, 9, 0, &p);
+	tx_op(f, OP_RST, 9, p.src_port, 0);      /* nobody listens in the guest */
+	cli_expect_eof(f, fd);
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+	rx_none(f, 10);                          /* no RST for a RST */
+}
+
+static void test_host_guest_never_answers(void **state)
+{
+	struct fx *f = *state;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	f->v->connect_ms = 50;
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 9\n", 10);
+	rx_expect(f, OP_REQUEST, 9, 0, &p);
+	cli_expect_eof(f, fd);
+	rx_expect(f, OP_RST, 9, p.src_port, NULL);
+	assert_int_equal(f->v->stats.connect_fails, 1);
+}
+
+static void test_malformed_handshakes(void **state)
+{
+	static const char *const bad[] = {
+		"CONNECT abc\n", "CONNEC 12\n", "connect 12\n", "CONNECT 4294967296\n",
+		"CONNECT -1\n", "CONNECT \n", "CONNECT  12\n", "CONNECT 12 \n", "\n",
+		"CONNECT 12\r\n", "CONNECT 1234567890123456789012345\n",
+		"CONNECT 1111111111111111111111111111111111111111",   /* no newline in 32 */
+	};
+	struct fx *f = *state;
+	uint32_t lport;
+
+	start(f);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		int fd = cli_connect(f);
+
+		cli_write(fd, bad[i], strlen(bad[i]));
+		cli_expect_eof(f, fd);
+		drop_fd(f, fd);
+		assert_int_equal(f->v->stats.handshake_fails, i + 1);
+	}
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+	rx_none(f, 5);                 /* the guest heard of none of them */
+	host_conn(f, 4294967295u, &lport);   /* the device still serves */
+}
+
+static void test_parse_connect(void **state)
+{
+	uint32_t port = 0;
+
+	(void)state;
+	assert_int_equal(vsock_parse_connect("CONNECT 0", 9, &port), 0);
+	assert_int_equal(port, 0);
+	assert_int_equal(vsock_parse_connect("CONNECT 4294967295", 18, &port), 0);
+	assert_int_equal(port, 4294967295u);
+	assert_int_equal(vsock_parse_connect("CONNECT 4294967296", 18, &port), -EINVAL);
+	assert_int_equal(vsock_parse_connect("CONNECT ", 8, &port), -EINVAL);
+	assert_int_equal(vsock_parse_connect("CONNECT 1x", 10, &port), -EINVAL);
+}
+
+static void test_handshake_timeout(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int silent, partial;
+
+	start(f);
+	f->v->handshake_ms = 60;
+	silent = cli_connect(f);
+	partial = cli_connect(f);
+	cli_write(partial, "CONN", 4);
+	cli_expect_eof(f, silent);
+	cli_expect_eof(f, partial);
+	assert_int_equal(f->v->stats.handshake_fails, 2);
+	rx_none(f, 5);
+	host_conn(f, 5, &lport);
+}
+
+static void test_handshake_after_eof(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT", 7);
+	shutdown(fd, SHUT_WR);
+	cli_expect_eof(f, fd);
+	assert_int_equal(f->v->stats.handshake_fails, 1);
+	host_conn(f, 5, &lport);
+}
+
+/* ---- guest-initiated --------------------------------------------------------- */
+
+static void test_guest_connect(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[16];
+	int lfd, sfd;
+
+	start(f);
+	lfd = host_listen(f, 5000);
+	sfd = guest_conn(f, lfd, 777, 5000);
+	tx_data(f, 777, 5000, "ping", 4);
+	cli_expect(f, sfd, "ping");
+	cli_write(sfd, "pong", 4);
+	rx_data(f, 777, 5000, buf, 4);
+	assert_memory_equal(buf, "pong", 4);
+	assert_int_equal(f->v->stats.conns_added, 1);
+}
+
+static void test_guest_connect_nobody_listening(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	tx_op(f, OP_REQUEST, 778, 5001, 0);
+	rx_expect(f, OP_RST, 778, 5001, NULL);
+	assert_int_equal(f->v->stats.connect_fails, 1);
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+}
+
+static void test_guest_connect_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int lfd, filler;
+
+	start(f);
+	f->v->connect_ms = 50;
+	lfd = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s_5002", f->uds);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	filler = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	assert_int_equal(connect(filler, (struct sockaddr *)&a, sizeof(a)), 0);  /* backlog full */
+	tx_op(f, OP_REQUEST, 779, 5002, 0);
+	rx_none(f, 20);                          /* still connecting */
+	rx_expect(f, OP_RST, 779, 5002, NULL);   /* given up after connect_ms */
+	assert_int_equal(f->v->stats.connect_fails, 1);
+	run(f, 20);
+	assert_int_equal(f->v->nr_conns, 0);     /* the cancelled connect completed */
+}
+
+static void test_guest_duplicate_request(void **state)
+{
+	struct fx *f = *state;
+	int lfd;
+
+	start(f);
+	lfd = host_listen(f, 5000);
+	guest_conn(f, lfd, 777, 5000);
+	tx_op(f, OP_REQUEST, 777, 5000, 0);      /* the same pair again */
+	rx_expect(f, OP_RST, 777, 5000, NULL);
+	assert_int_equal(f->v->stats.bad_packets, 1);
+}
+
+/* ---- closing ----------------------------------------------------------------- */
+
+static void test_unix_eof_is_shutdown(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[16];
+	uint32_t lport;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 10, &lport);
+	cli_write(fd, "bye", 3);
+	shutdown(fd, SHUT_WR);
+	rx_data(f, 10, lport, buf, 3);
+	rx_expect(f, OP_SHUTDOWN, 10, lport, &p);
+	assert_int_equal(p.flags, VIRTIO_VSOCK_SHUTDOWN_SEND);
+	/* half-closed: the guest may still write */
+	tx_data(f, 10, lport, "late", 4);
+	cli_expect(f, fd, "late");
+	/* the guest closes too: ember resets and closes */
+	tx_op(f, OP_SHUTDOWN, 10, lport, SHUT_BOTH);
+	rx_expect(f, OP_RST, 10, lport, NULL);
+	cli_expect_eof(f, fd);
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+}
+
+static void test_unix_abrupt_close_is_rst(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 11, &lport);
+	tx_data(f, 11, lport, "unread", 6);
+	run(f, 10);
+	drop_fd(f, fd);                          /* unread data: the peer sees a reset */
+	rx_expect(f, OP_RST, 11, lport, NULL);
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+	assert_int_equal(f->v->stats.conns_killed, 1);
+}
+
+static void test_guest_shutdown_send_then_both(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	uint8_t buf[8];
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 12, &lport);
+	tx_data(f, 12, lport, "last", 4);
+	tx_op(f, OP_SHUTDOWN, 12, lport, VIRTIO_VSOCK_SHUTDOWN_SEND);
+	cli_expect(f, fd, "last");
+	cli_expect_eof(f, fd);                   /* SHUT_WR after the data */
+	cli_write(fd, "back", 4);                /* the other way still works */
+	rx_data(f, 12, lport, buf, 4);
+	assert_memory_equal(buf, "back", 4);
+	tx_data(f, 12, lport, "x", 1);           /* data after SHUTDOWN(SEND) */
+	rx_expect(f, OP_RST, 12, lport, NULL);
+}
+
+static void test_guest_shutdown_both(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 13, &lport);
+	tx_data(f, 13, lport, "flushed", 7);
+	tx_op(f, OP_SHUTDOWN, 13, lport, SHUT_BOTH);
+	rx_expect(f, OP_RST, 13, lport, NULL);
+	cli_expect(f, fd, "flushed");            /* written before the close */
+	cli_expect_eof(f, fd);
+	run(f, 5);
+	assert_int_equal(f->v->nr_conns, 0);
+}
+
+static void test_guest_rst_closes(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd, lfd, sfd;
+
+	start(f);
+	fd = host_conn(f, 14, &lport);
+	lfd = host_listen(f, 6000);
+	sfd = guest_conn(f, lfd, 900, 6000);
+	tx_op(f, OP_RST, 14, lport, 0);
+	tx_op(f, OP_RST, 900, 6000, 0);
+	cli_expect_eof(f, fd);
+	cli_expect_eof(f, sfd);
+	rx_none(f, 10);
+	assert_int_equal(f->v->nr_conns, 0);
+	/* packets for the closed connection now get a RST */
+	tx_data(f, 14, lport, "zz", 2);
+	rx_expect(f, OP_RST, 14, lport, NULL);
+}
+
+/* ---- credit ---------------------------------------------------------------------- */
+
+static void test_credit_exhaustion_and_update(void **state)
+{
+	struct fx *f = *state;
+	uint8_t out[300], in[300];
+	uint32_t lport;
+	int fd;
+
+	for (unsigned int i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + 1);
+	start(f);
+	f->guest_buf_alloc = 100;
+	fd = host_conn(f, 20, &lport);
+	cli_write(fd, out, sizeof(out));
+	rx_data(f, 20, lport, in, 100);          /* exactly the credit */
+	rx_none(f, 30);                          /* then nothing */
+	assert_int_equal(f->v->conns[0].tx_cnt, 100);
+	f->guest_fwd = 100;                      /* the guest consumed it */
+	tx_op(f, OP_CREDIT_UPDATE, 20, lport, 0);
+	rx_data(f, 20, lport, in + 100, 100);
+	rx_none(f, 20);
+	f->guest_buf_alloc = 1000;               /* a bigger buffer also gives credit */
+	tx_op(f, OP_CREDIT_UPDATE, 20, lport, 0);
+	rx_data(f, 20, lport, in + 200, 100);
+	assert_memory_equal(in, out, sizeof(out));
+}
+
+static void test_credit_update_when_buffer_freed(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[VSOCK_MAX_PKT], sink[VSOCK_MAX_PKT];
+	uint32_t lport, fwd = 0;
+	struct pkt p;
+	bool eof;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 21, &lport);
+	memset(data, 0x5a, sizeof(data));
+	for (int i = 0; i < 2; i++) {
+		struct pkt q = gpkt(f, OP_RW, 21, lport);
+
+		q.len = VSOCK_MAX_PKT;
+		tx_queue_at(f, &q, data, VSOCK_MAX_PKT, BIG_GPA + (uint64_t)i * VSOCK_MAX_PKT);
+	}
+	kick(f, VSOCK_TXQ);
+	assert_int_equal(cli_read(f, fd, sink, sizeof(sink), &eof), sizeof(sink));
+	assert_int_equal(cli_read(f, fd, sink, sizeof(sink), &eof), sizeof(sink));
+	/* 128 KiB written: more than a quarter of the buffer, worth an update */
+	for (int i = 0; i < 100 && fwd < 2 * VSOCK_MAX_PKT; i++) {
+		rx_wait(f, &p, sink, sizeof(sink));
+		assert_int_equal(p.op, OP_CREDIT_UPDATE);
+		fwd = p.fwd_cnt;
+	}
+	assert_int_equal(fwd, 2 * VSOCK_MAX_PKT);
+}
+
+static void test_guest_beyond_credit_is_rst(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[VSOCK_MAX_PKT];
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 22, &lport);
+	(void)fd;
+	/* five 64 KiB packets in one go: the fifth is past 256 KiB */
+	for (int i = 0; i < 5; i++) {
+		struct pkt q = gpkt(f, OP_RW, 22, lport);
+
+		q.len = VSOCK_MAX_PKT;
+		tx_queue_at(f, &q, data, VSOCK_MAX_PKT, BIG_GPA + (uint64_t)i * VSOCK_MAX_PKT);
+	}
+	kick(f, VSOCK_TXQ);
+	rx_expect(f, OP_RST, 22, lport, NULL);
+	assert_int_equal(f->v->stats.credit_violations, 1);
+	cli_drain_eof(f, fd);
+}
+
+/* ---- hostile packets and rings ------------------------------------------------------- */
+
+static void test_bad_headers(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	uint64_t bad = 0;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	/* foreign CIDs: dropped, nothing answered */
+	p = gpkt(f, OP_REQUEST, 1, 2);
+	p.src_cid = CID + 1;
+	tx(f, &p, NULL, 0);
+	p = gpkt(f, OP_REQUEST, 1, 2);
+	p.dst_cid = 1;
+	tx(f, &p, NULL, 0);
+	rx_none(f, 10);
+	assert_int_equal(f->v->stats.bad_packets, bad += 2);
+	/* for no connection: RST */
+	p = gpkt(f, 99, 1, 2);                           /* unknown op */
+	tx(f, &p, NULL, 0);
+	rx_expect(f, OP_RST, 1, 2, NULL);
+	p = gpkt(f, OP_REQUEST, 1, 2);
+	p.type = VIRTIO_VSOCK_TYPE_SEQPACKET;            /* not offered */
+	tx(f, &p, NULL, 0);
+	rx_expect(f, OP_RST, 1, 2, NULL);
+	p = gpkt(f, OP_RST, 1, 2);
+	p.type = 0;                                      /* a bad RST is not answered */
+	tx(f, &p, NULL, 0);
+	rx_none(f, 5);
+	assert_int_equal(f->v->stats.bad_packets, bad += 3);
+	/* on a connection: the connection is reset */
+	struct { const char *name; uint16_t type, op; uint32_t len, room; } cases[] = {
+		{ "wrong type", 2, OP_RW, 0, 0 },
+		{ "unknown op", VIRTIO_VSOCK_TYPE_STREAM, 0, 0, 0 },
+		{ "len past the chain", VIRTIO_VSOCK_TYPE_STREAM, OP_RW, 100, 10 },
+		{ "len on a control op", VIRTIO_VSOCK_TYPE_STREAM, OP_CREDIT_REQUEST, 4, 4 },
+		{ "len past 64 KiB", VIRTIO_VSOCK_TYPE_STREAM, OP_RW, VSOCK_MAX_PKT + 1,
+		  VSOCK_MAX_PKT + 1 },
+		{ "RESPONSE when established", VIRTIO_VSOCK_TYPE_STREAM, OP_RESPONSE, 0, 0 },
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		fd = host_conn(f, 30 + i, &lport);
+		p = gpkt(f, cases[i].op, 30 + i, lport);
+		p.type = cases[i].type;
+		p.len = cases[i].len;
+		tx_queue_at(f, &p, NULL, cases[i].room, BIG_GPA);
+		kick(f, VSOCK_TXQ);
+		rx_expect(f, OP_RST, 30 + i, lport, NULL);
+		cli_expect_eof(f, fd);
+		drop_fd(f, fd);
+		assert_ret_case(cases[i].name, f->v->stats.bad_packets, bad += 1);
+	}
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+/* The device asked for a reset; a fresh initialisation makes it work again. */
+static void assert_needs_reset_then_recovers(struct fx *f, const char *what)
+{
+	uint32_t lport;
+
+	if (!(rd(f, REG_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		fail_msg("%s: no DEVICE_NEEDS_RESET", what);
+	driver_init(f, 16);
+	host_conn(f, 40, &lport);
+}
+
+static void test_hostile_rings(void **state)
+{
+	struct fx *f = *state;
+	struct vq *q;
+	struct pkt p;
+	int fd;
+
+	start(f);
+	/* tx: a writable descriptor */
+	q = &f->q[1];
+	p = gpkt(f, OP_CREDIT_REQUEST, 1, 2);
+	hdr_put(f, TXBUF_GPA, &p);
+	desc(f, q, 0, TXBUF_GPA, VSOCK_HDR_LEN, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, q, 0);
+	kick(f, VSOCK_TXQ);
+	assert_needs_reset_then_recovers(f, "writable tx descriptor");
+	/* tx: shorter than a header */
+	q = &f->q[1];
+	desc(f, q, 0, TXBUF_GPA, VSOCK_HDR_LEN - 1, 0, 0);
+	avail(f, q, 0);
+	kick(f, VSOCK_TXQ);
+	assert_needs_reset_then_recovers(f, "short tx chain");
+	/* tx: a header split over two descriptors is fine */
+	q = &f->q[1];
+	p = gpkt(f, OP_REQUEST, 50, 60);
+	hdr_put(f, TXBUF_GPA, &p);
+	desc(f, q, 0, TXBUF_GPA, 20, VIRTQ_DESC_F_NEXT, 1);
+	desc(f, q, 1, TXBUF_GPA + 20, VSOCK_HDR_LEN - 20, 0, 0);
+	avail(f, q, 0);
+	q->next_desc = 2;
+	kick(f, VSOCK_TXQ);
+	rx_expect(f, OP_RST, 50, 60, NULL);              /* nobody listens on 60 */
+	/* tx: a loop */
+	desc(f, q, 2, TXBUF_GPA, VSOCK_HDR_LEN, VIRTQ_DESC_F_NEXT, 2);
+	avail(f, q, 2);
+	kick(f, VSOCK_TXQ);
+	assert_needs_reset_then_recovers(f, "looping tx chain");
+	/* rx: a buffer too small for a header, while a packet waits */
+	driver_init(f, 0);
+	rx_post(f, 0, VSOCK_HDR_LEN - 1);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 1\n", 10);
+	run(f, 20);
+	assert_needs_reset_then_recovers(f, "short rx buffer");
+	/* rx: a device-readable buffer */
+	driver_init(f, 0);
+	desc(f, &f->q[0], 0, RXBUF_GPA, RXBUF_LEN, 0, 0);
+	avail(f, &f->q[0], 0);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 2\n", 10);
+	run(f, 20);
+	assert_needs_reset_then_recovers(f, "readable rx buffer");
+	/* rx: avail index far ahead of the ring */
+	put16(f, f->q[0].avail + 2, (uint16_t)(f->q[0].avail_idx + QSIZE + 1));
+	tx_op(f, OP_REQUEST, 1, 1, 0);
+	run(f, 20);
+	assert_needs_reset_then_recovers(f, "rx index jump");
+	assert_true(f->v->t.needs_reset >= 6);
+}
+
+static void test_header_only_rx_buffers(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[8];
+	uint32_t lport;
+	struct pkt p;
+	int fd;
+
+	create(f);
+	driver_init(f, 0);
+	f->rx_len = VSOCK_HDR_LEN;               /* room for control packets only */
+	for (uint16_t i = 0; i < 4; i++)
+		rx_post(f, i, f->rx_len);
+	fd = host_conn(f, 70, &lport);
+	cli_write(fd, "abc", 3);
+	rx_wait(f, &p, buf, sizeof(buf));
+	assert_int_equal(p.op, OP_CREDIT_UPDATE);  /* no room: credit info instead */
+	f->rx_len = RXBUF_LEN;
+	rx_post(f, 20, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+	rx_data(f, 70, lport, buf, 3);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+/* ---- limits and reset ------------------------------------------------------------------- */
+
+static void test_pending_handshake_limit(void **state)
+{
+	struct fx *f = *state;
+	int fds[VSOCK_MAX_PENDING];
+	unsigned int nr = 0;
+	uint32_t lport;
+	int extra;
+
+	start(f);
+	for (unsigned int i = 0; i < VSOCK_MAX_PENDING; i++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		nr++;
+		run(f, 1);
+	}
+	run(f, 20);
+	assert_int_equal(f->v->nr_pending, VSOCK_MAX_PENDING);
+	extra = cli_connect(f);                  /* one more: refused */
+	cli_expect_eof(f, extra);
+	assert_int_equal(f->v->stats.conns_refused, 1);
+	tx_op(f, OP_REQUEST, 5, 6, 0);           /* the guest is refused too */
+	rx_expect(f, OP_RST, 5, 6, NULL);
+	assert_int_equal(f->v->stats.conns_refused, 2);
+	for (unsigned int i = 0; i < nr; i++)
+		close(fds[i]);
+	run(f, 20);
+	assert_int_equal(f->v->nr_pending, 0);
+	host_conn(f, 5, &lport);
+}
+
+static void test_connection_limit(void **state)
+{
+	struct fx *f = *state;
+	int lfd;
+
+	start(f);
+	lfd = host_listen(f, 7000);
+	for (uint32_t i = 0; i < VSOCK_MAX_CONNS; i += 32) {
+		for (uint32_t j = i; j < i + 32; j++) {
+			struct pkt p = gpkt(f, OP_REQUEST, 10000 + j, 7000);
+
+			tx_queue_at(f, &p, NULL, 0, 0);
+		}
+		kick(f, VSOCK_TXQ);
+		for (uint32_t j = i; j < i + 32; j++) {
+			struct pkt p;
+			uint8_t buf[8];
+
+			rx_wait(f, &p, buf, sizeof(buf));
+			assert_int_equal(p.op, OP_RESPONSE);
+		}
+	}
+	assert_int_equal(f->v->nr_conns, VSOCK_MAX_CONNS);
+	assert_int_equal(f->v->stats.conns_added, VSOCK_MAX_CONNS);
+	tx_op(f, OP_REQUEST, 9999, 7000, 0);
+	rx_expect(f, OP_RST, 9999, 7000, NULL);
+	assert_int_equal(f->v->stats.conns_refused, 1);
+	(void)lfd;
+	/* closing one makes room again */
+	tx_op(f, OP_RST, 10000, 7000, 0);
+	run(f, 5);
+	tx_op(f, OP_REQUEST, 9999, 7000, 0);
+	rx_expect(f, OP_RESPONSE, 9999, 7000, NULL);
+}
+
+static void test_reset_with_connections_open(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int a, b, c, lfd, s;
+
+	start(f);
+	a = host_conn(f, 80, &lport);
+	tx_data(f, 80, lport, "pending", 7);
+	b = cli_connect(f);                      /* mid-handshake */
+	c = cli_connect(f);
+	cli_write(c, "CONNECT 81\n", 11);       /* REQUEST queued for the guest */
+	lfd = host_listen(f, 8000);
+	s = guest_conn(f, lfd, 82, 8000);
+	run(f, 10);
+	wr(f, REG_STATUS, 0);                    /* the driver resets the device */
+	cli_drain_eof(f, a);
+	cli_expect_eof(f, b);
+	cli_expect_eof(f, c);
+	cli_expect_eof(f, s);
+	run(f, 10);
+	assert_int_equal(f->v->nr_conns, 0);
+	assert_int_equal(f->v->nr_pending, 0);
+	assert_true(TAILQ_EMPTY(&f->v->ready));
+	driver_init(f, 16);
+	rx_none(f, 10);                          /* nothing from before the reset */
+	host_conn(f, 83, &lport);
+	tx_data(f, 80, lport - 1, "old", 3);     /* the old connection is gone */
+	rx_expect(f, OP_RST, 80, lport - 1, NULL);
+}
+
+static void test_event_queue_untouched(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+
+	start(f);
+	desc(f, &f->q[2], 0, MISC_GPA, 4, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, &f->q[2], 0);
+	kick(f, VSOCK_EVQ);
+	host_conn(f, 90, &lport);
+	assert_int_equal(get16(f, f->q[2].used + 2), 0);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_config_space),
+		T(test_stale_socket_replaced_and_unlinked),
+		T(test_uds_path_errors),
+		T(test_host_handshake_and_data),
+		T(test_host_bytes_after_connect_line),
+		T(test_host_connect_refused_by_guest),
+		T(test_host_guest_never_answers),
+		T(test_malformed_handshakes),
+		T(test_parse_connect),
+		T(test_handshake_timeout),
+		T(test_handshake_after_eof),
+		T(test_guest_connect),
+		T(test_guest_connect_nobody_listening),
+		T(test_guest_connect_timeout),
+		T(test_guest_duplicate_request),
+		T(test_unix_eof_is_shutdown),
+		T(test_unix_abrupt_close_is_rst),
+		T(test_guest_shutdown_send_then_both),
+		T(test_guest_shutdown_both),
+		T(test_guest_rst_closes),
+		T(test_credit_exhaustion_and_update),
+		T(test_credit_update_when_buffer_freed),
+		T(test_guest_beyond_credit_is_rst),
+		T(test_bad_headers),
+		T(test_hostile_rings),
+		T(test_header_only_rx_buffers),
+		T(test_pending_handshake_limit),
+		T(test_connection_limit),
+		T(test_reset_with_connections_open),
+		T(test_event_queue_untouched),
+	};
+
+	unit_init();
+	log_set_level(LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

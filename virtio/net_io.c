@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * net_io.c - virtio-net's io_uring engine (see net.h).
+ *
+ * One ring per device.  It is created disabled, the tap is registered as
+ * fixed file 0 and the completion eventfd is registered; then the ring is
+ * restricted to READV and WRITEV on fixed files only, and enabled: from then
+ * on it can touch nothing but the tap.  The tap is blocking, so a READV with
+ * no frame waiting is parked by the kernel (polled) and completes when one
+ * arrives.  Completions wake the vmm thread through the eventfd; each is
+ * handed to net_io_done under the transport's lock, then net_run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+
+#define NET_RING_ENTRIES (2 * NET_QUEUE_SIZE)
+
+struct net_uring {
+	struct io_uring ring;
+	int efd;
+	bool ring_up;
+	unsigned int queued;        /* SQEs prepared since the last submit */
+};
+
+static void uring_reap(struct net_dev *n)
+{
+	struct net_uring *u = n->io;
+	struct io_uring_cqe *cqe;
+
+	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
+		void *tag = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&u->ring, cqe);
+		net_io_done(n, tag, res);
+	}
+}
+
+bool net_io_queued(const struct net_dev *n)
+{
+	return n->io && n->io->queued;
+}
+
+void net_io_kick(struct net_dev *n, bool reap)
+{
+	struct net_uring *u = n->io;
+	int ret;
+
+	if (u->queued) {
+		ret = io_uring_submit(&u->ring);
+		if (ret < 0)
+			log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", n->name, strerror(-ret));
+		else
+			u->queued = 0;
+	}
+	if (reap)
+		uring_reap(n);
+}
+
+static struct io_uring_sqe *get_sqe(struct net_uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {  /* the submission queue is full: push it to the kernel first */
+		if (io_uring_submit(&u->ring) >= 0)
+			u->queued = 0;
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+static int queue_rw(struct net_dev *n, bool write, const struct iovec *iov, unsigned int nr,
+		    void *tag)
+{
+	struct net_uring *u = n->io;
+	struct io_uring_sqe *sqe = get_sqe(u);
+
+	if (!sqe)
+		return -EBUSY;
+	if (write)
+		io_uring_prep_writev(sqe, 0, iov, nr, 0);
+	else
+		io_uring_prep_readv(sqe, 0, iov, nr, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, tag);
+	u->queued++;
+	return 0;
+}
+
+int net_io_readv(struct net_dev *n, const struct iovec *iov, unsigned int nr, void *tag)
+{
+	return queue_rw(n, false, iov, nr, tag);
+}
+
+int net_io_writev(struct net_dev *n, const struct iovec *iov, unsigned int nr, void *tag)
+{
+	return queue_rw(n, true, iov, nr, tag);
+}
+
+/* vmm thread: the ring signalled completions. */
+static void uring_on_done(struct ev_source *src, uint32_t events)
+{
+	struct net_dev *n = src->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(n->io->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&n->t.lock);
+	net_io_kick(n, true);
+	net_run(n);
+	pthread_mutex_unlock(&n->t.lock);
+}
+
+/* Only the tap, only READV and WRITEV, only as fixed file 0. */
+static int uring_restrict(struct io_uring *ring)
+{
+	struct io_uring_restriction res[4];
+
+	memset(res, 0, sizeof(res));
+	res[0].opcode = IORING_RESTRICTION_SQE_OP;
+	res[0].sqe_op = IORING_OP_READV;
+	res[1].opcode = IORING_RESTRICTION_SQE_OP;
+	res[1].sqe_op = IORING_OP_WRITEV;
+	res[2].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[2].sqe_flags = IOSQE_FIXED_FILE;
+	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[3].sqe_flags = IOSQE_FIXED_FILE;
+	return io_uring_register_restrictions(ring, res, 4);
+}
+
+int net_io_init(struct net_dev *n)
+{
+	struct net_uring *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	n->io = u;
+	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->efd < 0)
+		return -errno;
+	ret = io_uring_queue_init(NET_RING_ENTRIES, &u->ring, IORING_SETUP_R_DISABLED);
+	if (ret)
+		return ret;
+	u->ring_up = true;
+	ret = io_uring_register_files(&u->ring, &n->fd, 1);
+	if (!ret)
+		ret = io_uring_register_eventfd(&u->ring, u->efd);
+	if (!ret)
+		ret = uring_restrict(&u->ring);
+	if (!ret)
+		ret = io_uring_enable_rings(&u->ring);
+	if (ret)
+		return ret;
+	n->done_src = (struct ev_source){ .fd = u->efd, .cb = uring_on_done, .opaque = n };
+	ret = ev_add(n->loop, &n->done_src, EPOLLIN);
+	if (ret)
+		n->done_src.cb = NULL;
+	return ret;
+}
+
+void net_io_destroy(struct net_dev *n)
+{
+	struct net_uring *u = n->io;
+
+	if (!u)
+		return;
+	if (n->done_src.cb)
+		ev_del(n->loop, &n->done_src);
+	n->done_src.cb = NULL;
+	if (u->ring_up)
+		io_uring_queue_exit(&u->ring);  /* cancels the parked read */
+	if (u->efd >= 0)
+		close(u->efd);
+	free(u);
+	n->io = NULL;
+}
