@@ -295,6 +295,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virti
 	    ops->queue_max > VIRTQ_MAX_SIZE)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
+	t->irq_efd = -1;  /* a failure below must not leave fd 0 to be closed */
 	t->name = name;
 	t->ops = ops;
 	t->dev = dev;

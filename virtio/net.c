@@ -213,13 +213,23 @@ static int net_activate(struct virtio_mmio *t)
 	return 0;
 }
 
-/* The driver reset the device: rx chains taken are forgotten, throttled
- * frames dropped; requests in the engine finish against the old epoch. */
+/* vCPU thread, `lock` held: the driver reset the device.  rx chains taken
+ * are forgotten, throttled frames dropped; requests in the engine finish
+ * against the old epoch, and the tap read (it writes into guest RAM) is
+ * cancelled and reaped before the guest runs again. */
 static void net_reset(struct virtio_mmio *t)
 {
 	struct net_dev *n = to_net(t);
+	int ret;
 
 	n->epoch++;
+	ret = net_io_cancel(n, &n->rx.read, &n->rx.read.busy, NET_RESET_WAIT_MS);
+	if (ret) {
+		n->stats.reset_read_timeouts++;
+		log_ratelimited(LOG_ERROR, "%s: reset: the tap read did not stop (%s): it may "
+				"still write into the old rx buffers", n->name,
+				ret == -ETIME ? "timed out" : strerror(-ret));
+	}
 	n->rx.first = n->rx.nr = n->rx.iovs = 0;
 	n->rx.bytes = 0;
 	n->rx.waiting = n->rx.stalled = n->rx.held = false;
@@ -435,6 +445,12 @@ int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_
 	if (!cfg->host_dev || strlen(cfg->host_dev) >= IFNAMSIZ) {
 		log_error("%s: host_dev_name must be 1 to %d characters", n->name, IFNAMSIZ - 1);
 		return -EINVAL;
+	}
+	/* As root, TUNSETIFF would create a missing tap: one nobody configured. */
+	if (!if_nametoindex(cfg->host_dev)) {
+		log_error("%s: no network device %s in ember's network namespace: create the tap first",
+			  n->name, cfg->host_dev);
+		return -ENODEV;
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);  /* blocking: io_uring parks reads */
 	if (fd < 0) {

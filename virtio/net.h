@@ -9,8 +9,8 @@
  *
  * Host I/O runs on one io_uring per device (net_io.c), created disabled, the
  * tap registered as fixed file 0, restricted to READV/WRITEV on that fixed
- * file only, then enabled; completions wake the vmm thread through an
- * eventfd in its loop.
+ * file and ASYNC_CANCEL (of its own requests, for the reset), then enabled;
+ * completions wake the vmm thread through an eventfd in its loop.
  *  - TX: each chain's 12-byte header is copied out of guest RAM once and
  *    validated (flags, gso_type against the negotiated HOST_* features,
  *    csum_start/csum_offset and hdr_len inside the frame, 14..65550-byte
@@ -37,15 +37,32 @@
  *    guest's buffers, no further reads) until its timerfd fires.
  *  - Reset: pre-taken rx chains are forgotten, throttled frames dropped, and
  *    io_uring requests in flight belong to the old generation (epoch): their
- *    completions are discarded.  A READV parked on the tap at the reset stays
- *    in the ring (the ring may not cancel) and takes the next frame, which is
- *    dropped; only then does the new generation start reading.
+ *    completions are discarded.  The tap READV (at most one is ever in
+ *    flight) writes into guest memory, so the reset op cancels it and reaps
+ *    its completion before it returns (the vCPU's status=0 write completes
+ *    only then): once the guest runs again no read can touch its old rx
+ *    buffers (virtio 1.2 §2.4), which a Linux driver frees right after the
+ *    reset.  A read that took a frame before the cancel landed (the guest
+ *    still stopped in its MMIO write) completes normally and the frame is
+ *    dropped as stale; one that was cancelled leaves its frame in the tap
+ *    for the next generation.  The wait is bounded (NET_RESET_WAIT_MS); if
+ *    the bound is hit the reset is logged and counted (reset_read_timeouts)
+ *    and the read's completion, whenever it comes, is stale as before.
+ *    WRITEVs in flight are not cancelled: they only read guest memory (a
+ *    frame the guest wrote before the reset), so they finish on the tap on
+ *    their own time, their completions stale; the chains are not returned.
  *
  * Threads: the vmm thread runs the data path with the transport's `lock`
  * held (the transport calls `notify` with it held); the vCPU threads reach
  * the device only through the transport (config reads, activate, reset), also
- * under `lock`.  net_create/net_destroy: the vmm thread before vCPUs run /
- * after they stop.
+ * under `lock`.  Every io_uring SQ/CQ access is made with `lock` held, so
+ * the reset op (a vCPU thread) submits the cancel and reaps on the ring
+ * itself: only io_uring_enter, no hand-off to the vmm thread.  Meanwhile
+ * the vmm thread at most waits for `lock` (bounded by the reset's wait);
+ * the cancelled read's completion needs nothing from it that a blocked
+ * futex or epoll wait prevents (the kernel runs a request's task work by
+ * interrupting such a wait).  net_create/net_destroy: the vmm thread before
+ * vCPUs run / after they stop.
  */
 #ifndef EMBER_VIRTIO_NET_H
 #define EMBER_VIRTIO_NET_H
@@ -73,6 +90,7 @@
 #define NET_RX_MAX_IOV    1024                /* UIO_MAXIOV: one READV */
 #define NET_MAX_TX        (2 * NET_QUEUE_SIZE) /* in flight, across a reset */
 #define NET_INLINE_IOV    4
+#define NET_RESET_WAIT_MS 200                 /* reset: bound on the read's cancel */
 
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == NET_HDR_LEN, "virtio_net_hdr_v1 layout");
 
@@ -120,6 +138,7 @@ struct net_stats {
 	uint64_t rx_throttled, tx_throttled; /* frames the rate limiters delayed */
 	uint64_t io_errors;                  /* tap read/write failed */
 	uint64_t stale_completions;          /* completions of a previous generation */
+	uint64_t reset_read_timeouts;        /* resets whose read did not stop in time */
 };
 
 struct net_uring;
@@ -223,7 +242,7 @@ void net_rx_start(struct net_dev *n);
 void net_rx_done(struct net_dev *n, int res);
 void net_rx_deliver(struct net_dev *n);
 
-/* ---- the io_uring engine (net_io.c), vmm thread, `lock` held ---------- */
+/* ---- the io_uring engine (net_io.c), `lock` held, vmm thread unless said */
 
 int net_io_init(struct net_dev *n);
 void net_io_destroy(struct net_dev *n);
@@ -236,6 +255,10 @@ bool net_io_queued(const struct net_dev *n);
 /* Submit what is queued; reap: true also hands every completion already
  * there to net_io_done (requests the kernel finished inline). */
 void net_io_kick(struct net_dev *n, bool reap);
+/* `lock` held, vmm or vCPU thread (the reset op): cancel the request(s)
+ * tagged `tag` and hand completions to net_io_done until *busy is false,
+ * waiting at most `ms`.  0, -ETIME (still busy), or -errno. */
+int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int ms);
 /* Engine → device: the request tagged `tag` finished with `res` (bytes or
  * -errno). */
 void net_io_done(struct net_dev *n, void *tag, int res);

@@ -4,11 +4,18 @@
  *
  * One ring per device.  It is created disabled, the tap is registered as
  * fixed file 0 and the completion eventfd is registered; then the ring is
- * restricted to READV and WRITEV on fixed files only, and enabled: from then
- * on it can touch nothing but the tap.  The tap is blocking, so a READV with
- * no frame waiting is parked by the kernel (polled) and completes when one
+ * restricted to READV, WRITEV and ASYNC_CANCEL, every SQE on a fixed file,
+ * and enabled: from then on it can touch nothing but the tap (a cancel only
+ * names a request of this ring).  The tap is blocking, so a READV with no
+ * frame waiting is parked by the kernel (polled) and completes when one
  * arrives.  Completions wake the vmm thread through the eventfd; each is
  * handed to net_io_done under the transport's lock, then net_run.
+ *
+ * Every access to the ring's SQ and CQ happens with the transport's lock
+ * held: the vmm thread's completion handler, net_run's kicks (notify, the
+ * rate limiter timers) and net_io_cancel, called by the reset op on a vCPU
+ * thread.  That lock is what makes the ring single-user; liburing's ring
+ * helpers are not thread-safe on their own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +24,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -28,9 +36,12 @@ struct net_uring {
 	struct io_uring ring;
 	int efd;
 	bool ring_up;
+	bool can_wait;              /* IORING_FEAT_EXT_ARG: waits with a timeout */
 	unsigned int queued;        /* SQEs prepared since the last submit */
 };
 
+/* Hand every completion there to net_io_done; a cancel's own completion
+ * (tagged with the engine) is only looked at. */
 static void uring_reap(struct net_dev *n)
 {
 	struct net_uring *u = n->io;
@@ -41,7 +52,10 @@ static void uring_reap(struct net_dev *n)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&u->ring, cqe);
-		net_io_done(n, tag, res);
+		if (tag != u)
+			net_io_done(n, tag, res);
+		else if (res && res != -ENOENT && res != -EALREADY)
+			log_ratelimited(LOG_WARN, "%s: io_uring cancel: %s", n->name, strerror(-res));
 	}
 }
 
@@ -106,6 +120,55 @@ int net_io_writev(struct net_dev *n, const struct iovec *iov, unsigned int nr, v
 	return queue_rw(n, true, iov, nr, tag);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Cancel the requests tagged `tag` (ASYNC_CANCEL by user_data: the kernel
+ * either stops one that has not run, -ECANCELED, or finds it finished or
+ * finishing) and reap every completion until *busy is false.  Only
+ * io_uring_enter: submit, then waits bounded by `ms` (EXT_ARG timeouts). */
+int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int ms)
+{
+	struct net_uring *u = n->io;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	uint64_t end = mono_ns() + (uint64_t)ms * 1000000ULL;
+	int ret;
+
+	if (!u || !*busy)
+		return 0;
+	sqe = get_sqe(u);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel(sqe, tag, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;  /* required on every SQE; ignored by a cancel */
+	io_uring_sqe_set_data(sqe, u);
+	u->queued++;
+	for (;;) {
+		int64_t left;
+		struct __kernel_timespec ts;
+
+		if (u->queued && io_uring_submit(&u->ring) >= 0)
+			u->queued = 0;  /* what was queued before goes first, then the cancel */
+		uring_reap(n);
+		if (!*busy)
+			return 0;
+		left = (int64_t)(end - mono_ns());
+		if (left <= 0 || !u->can_wait)
+			return -ETIME;
+		ts.tv_sec = left / 1000000000LL;
+		ts.tv_nsec = left % 1000000000LL;
+		ret = io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
+		if (ret && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			return ret;
+	}
+}
+
 /* vmm thread: the ring signalled completions. */
 static void uring_on_done(struct ev_source *src, uint32_t events)
 {
@@ -121,21 +184,24 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&n->t.lock);
 }
 
-/* Only the tap, only READV and WRITEV, only as fixed file 0. */
+/* Only the tap: READV and WRITEV as fixed file 0, and ASYNC_CANCEL (of
+ * this ring's own requests, for the reset); every SQE flagged fixed-file. */
 static int uring_restrict(struct io_uring *ring)
 {
-	struct io_uring_restriction res[4];
+	struct io_uring_restriction res[5];
 
 	memset(res, 0, sizeof(res));
 	res[0].opcode = IORING_RESTRICTION_SQE_OP;
 	res[0].sqe_op = IORING_OP_READV;
 	res[1].opcode = IORING_RESTRICTION_SQE_OP;
 	res[1].sqe_op = IORING_OP_WRITEV;
-	res[2].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[2].sqe_flags = IOSQE_FIXED_FILE;
-	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[2].opcode = IORING_RESTRICTION_SQE_OP;
+	res[2].sqe_op = IORING_OP_ASYNC_CANCEL;
+	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
 	res[3].sqe_flags = IOSQE_FIXED_FILE;
-	return io_uring_register_restrictions(ring, res, 4);
+	res[4].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[4].sqe_flags = IOSQE_FIXED_FILE;
+	return io_uring_register_restrictions(ring, res, 5);
 }
 
 int net_io_init(struct net_dev *n)
@@ -153,6 +219,10 @@ int net_io_init(struct net_dev *n)
 	if (ret)
 		return ret;
 	u->ring_up = true;
+	u->can_wait = u->ring.features & IORING_FEAT_EXT_ARG;
+	if (!u->can_wait)
+		log_warn("%s: the kernel lacks IORING_FEAT_EXT_ARG: a reset cannot wait for the "
+			 "tap read it cancels", n->name);
 	ret = io_uring_register_files(&u->ring, &n->fd, 1);
 	if (!ret)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);

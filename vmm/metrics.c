@@ -136,6 +136,7 @@ static const struct stat_field net_fields[] = {
 	NET_F("no_rx_avail_buffer", rx_waits_no_buffers),
 	NET_F("rx_rate_limiter_throttled", rx_throttled), NET_F("tx_rate_limiter_throttled", tx_throttled),
 	NET_F("tap_io_errors", io_errors), NET_F("stale_completions", stale_completions),
+	NET_F("reset_read_timeouts", reset_read_timeouts),
 };
 
 #define VSOCK_F(field) { #field, offsetof(struct vsock_stats, field) }

@@ -125,6 +125,13 @@ JSON
 	timeout 20 ip netns exec "$net_ns" "$EMBER" --no-api --config-file "$T/net-missing.json" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
 	expect virtio_net_not_a_tap 1 "err:lo"
+	# A tap that does not exist is not created behind the user's back.
+	sed 's/"tap0"/"nosuchtap"/' "$T/net.json" >"$T/net-missing.json"
+	timeout 20 ip netns exec "$net_ns" "$EMBER" --no-api --config-file "$T/net-missing.json" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	expect virtio_net_missing_tap 1 "err:no network device nosuchtap"
+	ip -n "$net_ns" link show nosuchtap >/dev/null 2>&1 && bad virtio_net_missing_tap_not_created "ember created it" \
+		|| ok virtio_net_missing_tap_not_created
 	ip netns del "$net_ns"
 else
 	echo "SKIP virtio_net_tap: cannot create a network namespace (not root?)"

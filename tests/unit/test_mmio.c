@@ -7,6 +7,9 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mmio.h"
@@ -277,6 +280,34 @@ static void test_cmdline(void **state)
 	assert_int_equal(virtio_mmio_cmdline(buf, 10, 0xc0001000, 5), -ENOSPC);
 }
 
+/* Regression: an eventfd failure in virtio_mmio_init left irq_efd at 0, so
+ * the destroy after it closed fd 0 (stdin). */
+static void test_init_failure_keeps_fd0(void **state)
+{
+	struct fixture f = { 0 };
+	struct rlimit old, lim;
+	int probe = eventfd(0, EFD_CLOEXEC), ret;
+
+	(void)state;
+	if (probe == 0) {   /* no stdin here: give fd 0 something to lose */
+		close(probe);
+		assert_int_equal(open("/dev/null", O_RDONLY), 0);
+		probe = eventfd(0, EFD_CLOEXEC);
+	}
+	assert_true(probe > 0);
+	close(probe);   /* the lowest free fd: the first notify eventfd gets it */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)probe + 1;   /* room for one eventfd, not two */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	ret = virtio_mmio_init(&f.t, "dummy", &dummy_ops, &f, 0, NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(ret, -EMFILE);
+	assert_int_equal(f.t.irq_efd, -1);
+	virtio_mmio_destroy(&f.t);
+	assert_true(fcntl(0, F_GETFD) >= 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_space_and_access_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_reset_only_when_live, setup, teardown),
 		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_init_failure_keeps_fd0),
 	};
 
 	unit_init();
