@@ -41,10 +41,8 @@ bool vsock_live(const struct vsock_dev *v)
 
 /* ---- chains --------------------------------------------------------------- */
 
-/* Copy `len` bytes from byte `off` of the chain's readable (!writable) or
- * writable area to / from `buf`. */
-static int chain_copy(struct vsock_dev *v, const struct virtq_chain *c, bool writable,
-		      uint64_t off, void *buf, uint64_t len)
+int vsock_chain_copy(struct vsock_dev *v, const struct virtq_chain *c, bool writable,
+		     uint64_t off, void *buf, uint64_t len)
 {
 	unsigned int first = writable ? c->nr_readable : 0;
 	unsigned int end = writable ? c->nr_bufs : c->nr_readable;
@@ -123,8 +121,8 @@ static void pkt_rw(struct vsock_dev *v, struct vsock_conn *c, const struct virtq
 	}
 	tail = (c->s_head + c->s_len) % cap;
 	first = cap - tail < p->len ? cap - tail : p->len;
-	if (chain_copy(v, ch, false, VSOCK_HDR_LEN, c->sbuf + tail, first) ||
-	    chain_copy(v, ch, false, VSOCK_HDR_LEN + first, c->sbuf, p->len - first)) {
+	if (vsock_chain_copy(v, ch, false, VSOCK_HDR_LEN, c->sbuf + tail, first) ||
+	    vsock_chain_copy(v, ch, false, VSOCK_HDR_LEN + first, c->sbuf, p->len - first)) {
 		vsock_conn_close(v, c, true);
 		return;
 	}
@@ -180,31 +178,6 @@ static void pkt_conn(struct vsock_dev *v, struct vsock_conn *c, const struct vir
 	}
 }
 
-/* The guest connects to host port p->dst_port. */
-static void pkt_request(struct vsock_dev *v, const struct vsock_pkt *p)
-{
-	struct vsock_conn *c = NULL;
-
-	if (v->nr_pending < VSOCK_MAX_PENDING)
-		c = vsock_conn_alloc(v, VSOCK_CONNECTING);
-	if (!c) {
-		v->stats.conns_refused++;
-		log_ratelimited(LOG_WARN, "%s: connection to port %u refused: too many connections",
-				v->name, p->dst_port);
-		vsock_orphan_rst(v, p->dst_port, p->src_port);
-		return;
-	}
-	c->host_port = p->dst_port;
-	c->guest_port = p->src_port;
-	c->peer_buf_alloc = p->buf_alloc;
-	c->peer_fwd_cnt = p->fwd_cnt;
-	vsock_conn_hash(v, c);
-	if (vsock_uds_connect(v, c)) {
-		v->stats.connect_fails++;
-		vsock_conn_close(v, c, true);
-	}
-}
-
 static void pkt_handle(struct vsock_dev *v, const struct virtq_chain *ch,
 		       const struct vsock_pkt *p)
 {
@@ -228,10 +201,18 @@ static void pkt_handle(struct vsock_dev *v, const struct virtq_chain *ch,
 			vsock_orphan_rst(v, p->dst_port, p->src_port);
 		return;
 	}
+	if (c && c->state == VSOCK_CLOSING) {
+		/* The pair still owes the guest a RST: that RST is the answer, a
+		 * second connection on the pair would see it after its RESPONSE. */
+		v->stats.conns_refused += p->op == VIRTIO_VSOCK_OP_REQUEST;
+		log_ratelimited(LOG_INFO, "%s: op %u for port %u while its reset is owed: dropped",
+				v->name, p->op, p->dst_port);
+		return;
+	}
 	if (c)
 		pkt_conn(v, c, ch, p);
 	else if (p->op == VIRTIO_VSOCK_OP_REQUEST)
-		pkt_request(v, p);
+		vsock_conn_guest_request(v, p->dst_port, p->src_port, p->buf_alloc, p->fwd_cnt);
 	else if (p->op != VIRTIO_VSOCK_OP_RST)
 		vsock_orphan_rst(v, p->dst_port, p->src_port);
 }
@@ -243,7 +224,7 @@ static int tx_one(struct vsock_dev *v, const struct virtq_chain *ch)
 	struct vsock_pkt p;
 
 	if (ch->nr_readable != ch->nr_bufs || ch->readable_len < VSOCK_HDR_LEN ||
-	    chain_copy(v, ch, false, 0, &h, sizeof(h)))
+	    vsock_chain_copy(v, ch, false, 0, &h, sizeof(h)))
 		return -EPROTO;
 	pkt_decode(&h, &p);
 	v->stats.tx_packets_count++;
@@ -251,155 +232,36 @@ static int tx_one(struct vsock_dev *v, const struct virtq_chain *ch)
 	return 0;
 }
 
+/* At most a ring's worth of chains per call: a vCPU refilling the ring
+ * must not keep the vmm thread here.  When the budget runs out the
+ * notifications stay as they are and the completion eventfd brings the
+ * thread back (vsock_resume) once the loop served the others. */
 static void tx_process(struct vsock_dev *v)
 {
 	struct virtq *q = &v->t.queues[VSOCK_TXQ];
-	int ret;
+	unsigned int budget = q->size;
+	int ret = 0;
 
+	v->tx_more = false;
 	do {
-		while ((ret = virtq_pop(q, &v->chain)) > 0) {
+		while (budget && (ret = virtq_pop(q, &v->chain)) > 0) {
 			if (tx_one(v, &v->chain) || virtq_push(q, v->chain.head, 0)) {
 				virtio_mmio_needs_reset(&v->t, "tx chain is not a vsock packet");
 				return;
 			}
 			v->need_irq_tx = true;
+			budget--;
 		}
 		if (ret < 0) {
 			virtio_mmio_needs_reset(&v->t, "tx virtqueue violation");
 			return;
 		}
-	} while (virtq_enable_notify(q));
-}
-
-/* ---- rx: packets to the guest --------------------------------------------- */
-
-static void hdr_fill(struct vsock_dev *v, struct virtio_vsock_hdr *h, uint32_t host_port,
-		     uint32_t guest_port, uint16_t op)
-{
-	memset(h, 0, sizeof(*h));
-	h->src_cid = htole64(VSOCK_HOST_CID);
-	h->dst_cid = htole64(v->guest_cid);
-	h->src_port = htole32(host_port);
-	h->dst_port = htole32(guest_port);
-	h->type = htole16(VIRTIO_VSOCK_TYPE_STREAM);
-	h->op = htole16(op);
-	h->buf_alloc = htole32(VSOCK_BUF_ALLOC);
-}
-
-/* The next packet `c` owes the guest (an op, 0 for none); *len its payload
- * for a chain with `room` payload bytes. */
-static uint16_t conn_next(const struct vsock_conn *c, uint64_t room, uint32_t *len)
-{
-	uint32_t credit = vsock_conn_peer_credit(c), n = c->r_len;
-
-	*len = 0;
-	if (c->pend & VSOCK_PEND_RST)
-		return VIRTIO_VSOCK_OP_RST;
-	if (c->pend & VSOCK_PEND_REQUEST)
-		return VIRTIO_VSOCK_OP_REQUEST;
-	if (c->pend & VSOCK_PEND_RESPONSE)
-		return VIRTIO_VSOCK_OP_RESPONSE;
-	if (c->state == VSOCK_ESTABLISHED && n && credit && room) {
-		n = n < credit ? n : credit;
-		n = n < room ? n : (uint32_t)room;
-		*len = n < VSOCK_MAX_PKT ? n : VSOCK_MAX_PKT;
-		return VIRTIO_VSOCK_OP_RW;
-	}
-	if ((c->pend & VSOCK_PEND_SHUTDOWN) && !c->r_len)
-		return VIRTIO_VSOCK_OP_SHUTDOWN;
-	if ((c->pend & VSOCK_PEND_CREDIT) || (c->state == VSOCK_ESTABLISHED && n && credit))
-		return VIRTIO_VSOCK_OP_CREDIT_UPDATE;  /* data, but no room in this chain */
-	return 0;
-}
-
-bool vsock_conn_has_rx(const struct vsock_conn *c)
-{
-	uint32_t len;
-
-	return conn_next(c, VSOCK_MAX_PKT, &len) != 0;
-}
-
-/* Write the packet `c` owes into the rx chain; its used length. */
-static uint32_t rx_conn(struct vsock_dev *v, struct vsock_conn *c, const struct virtq_chain *ch)
-{
-	struct virtio_vsock_hdr h;
-	uint32_t len;
-	uint16_t op = conn_next(c, ch->writable_len - VSOCK_HDR_LEN, &len);
-
-	hdr_fill(v, &h, c->host_port, c->guest_port, op);
-	h.fwd_cnt = htole32(c->fwd_cnt);
-	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
-		h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_SEND);
-	h.len = htole32(len);
-	if (chain_copy(v, ch, true, 0, &h, sizeof(h)) ||
-	    (len && chain_copy(v, ch, true, VSOCK_HDR_LEN, c->rbuf + c->r_off, len)))
-		return 0;
-	c->fwd_adv = c->fwd_cnt;
-	c->pend &= (uint8_t)~VSOCK_PEND_CREDIT;
-	if (op == VIRTIO_VSOCK_OP_RST) {
-		c->pend = 0;
-		v->stats.conns_killed++;
-	}
-	c->pend &= (uint8_t)~(op == VIRTIO_VSOCK_OP_REQUEST ? VSOCK_PEND_REQUEST :
-			      op == VIRTIO_VSOCK_OP_RESPONSE ? VSOCK_PEND_RESPONSE :
-			      op == VIRTIO_VSOCK_OP_SHUTDOWN ? VSOCK_PEND_SHUTDOWN : 0);
-	c->shut_sent |= op == VIRTIO_VSOCK_OP_SHUTDOWN;
-	c->r_off += len;
-	c->r_len -= len;
-	c->tx_cnt += len;
-	v->stats.rx_bytes_count += len;
-	return VSOCK_HDR_LEN + len;
-}
-
-static uint32_t rx_orphan(struct vsock_dev *v, const struct virtq_chain *ch)
-{
-	struct virtio_vsock_hdr h;
-
-	v->nr_orphan--;
-	hdr_fill(v, &h, v->orphan[v->nr_orphan].host_port, v->orphan[v->nr_orphan].guest_port,
-		 VIRTIO_VSOCK_OP_RST);
-	return chain_copy(v, ch, true, 0, &h, sizeof(h)) ? 0 : VSOCK_HDR_LEN;
-}
-
-/* Fill one popped rx chain; -EPROTO if it cannot hold a packet. */
-static int rx_one(struct vsock_dev *v, const struct virtq_chain *ch)
-{
-	struct vsock_conn *c = TAILQ_FIRST(&v->ready);
-	uint32_t used;
-
-	if (ch->nr_readable || ch->writable_len < VSOCK_HDR_LEN)
-		return -EPROTO;
-	if (v->nr_orphan) {
-		used = rx_orphan(v, ch);
-	} else {
-		used = rx_conn(v, c, ch);
-		TAILQ_REMOVE(&v->ready, c, rlink);  /* round robin: to the back */
-		c->listed = false;
-		vsock_conn_pump(v, c);
-		vsock_conn_update(v, c);
-	}
-	if (!used)
-		return -EPROTO;
-	v->stats.rx_packets_count++;
-	return virtq_push(&v->t.queues[VSOCK_RXQ], ch->head, used);
-}
-
-static void rx_deliver(struct vsock_dev *v)
-{
-	struct virtq *q = &v->t.queues[VSOCK_RXQ];
-	int ret;
-
-	while (v->nr_orphan || !TAILQ_EMPTY(&v->ready)) {
-		ret = virtq_pop(q, &v->chain);
-		if (ret == 0 && virtq_enable_notify(q))
-			continue;
-		if (ret > 0 && !(ret = rx_one(v, &v->chain)))
-			v->need_irq_rx = true;
-		if (ret < 0)
-			virtio_mmio_needs_reset(&v->t, "rx chain cannot take a vsock packet");
-		if (ret <= 0)
+		if (!budget) {
+			v->tx_more = true;
+			vsock_uds_wake(v);
 			return;
-	}
+		}
+	} while (virtq_enable_notify(q));
 }
 
 static void irq_flush(struct vsock_dev *v)
@@ -417,15 +279,26 @@ static void irq_flush(struct vsock_dev *v)
 
 void vsock_flush(struct vsock_dev *v)
 {
+	unsigned int budget = v->t.queues[VSOCK_RXQ].size;
+
 	vsock_settle_reset(v);
 	for (int round = 0; round < 16; round++) {
-		if (vsock_live(v))
-			rx_deliver(v);
+		vsock_conn_resume_recv(v);
+		if (vsock_live(v) && budget)
+			vsock_rx_deliver(v, &budget);
 		if (!vsock_uds_kick(v))
 			break;
 	}
 	if (vsock_live(v))
 		irq_flush(v);
+}
+
+void vsock_resume(struct vsock_dev *v)
+{
+	vsock_settle_reset(v);
+	if (v->tx_more && vsock_live(v))
+		tx_process(v);
+	vsock_flush(v);
 }
 
 /* ---- the device -------------------------------------------------------------- */
@@ -454,6 +327,7 @@ static void vsock_reset(struct virtio_mmio *t)
 
 	v->reset_pending = true;
 	v->nr_orphan = 0;
+	v->tx_more = false;
 	v->need_irq_rx = v->need_irq_tx = false;
 	vsock_uds_wake(v);
 }
@@ -512,15 +386,19 @@ int vsock_create(struct vsock_dev *v, const struct vsock_cfg *cfg, const struct 
 	v->connect_ms = VSOCK_CONNECT_MS;
 	v->next_port = VSOCK_LOCAL_PORT0;
 	TAILQ_INIT(&v->ready);
+	TAILQ_INIT(&v->rwait);
 	if (!cfg->uds_path || strlen(cfg->uds_path) + 12 > sizeof(v->uds_path)) {
 		log_error("%s: uds_path missing or too long for a unix socket (with _<port>)",
 			  v->name);
 		return -ENAMETOOLONG;
 	}
-	v->conns = calloc(VSOCK_MAX_CONNS, sizeof(*v->conns));
+	v->max_conns = vsock_host_conn_limit(v);
+	if (!v->max_conns)
+		return -EMFILE;
+	v->conns = calloc(v->max_conns, sizeof(*v->conns));
 	if (!v->conns)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+	for (unsigned int i = 0; i < v->max_conns; i++)
 		v->conns[i].slot = (uint16_t)i;
 	ret = virtio_mmio_init(&v->t, v->name, &vsock_ops, v, features, gm);
 	if (ret)
@@ -528,8 +406,8 @@ int vsock_create(struct vsock_dev *v, const struct vsock_cfg *cfg, const struct 
 	ret = vsock_uds_init(v, cfg->uds_path);
 	if (ret)
 		return ret;
-	log_info("%s: guest CID %llu, host socket %s", v->name,
-		 (unsigned long long)v->guest_cid, v->uds_path);
+	log_info("%s: guest CID %llu, host socket %s, up to %u connections", v->name,
+		 (unsigned long long)v->guest_cid, v->uds_path, v->max_conns);
 	return 0;
 }
 
@@ -543,7 +421,7 @@ void vsock_destroy(struct vsock_dev *v)
 	if (v->t.ops)
 		virtio_mmio_destroy(&v->t);
 	v->t.ops = NULL;
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+	for (unsigned int i = 0; i < v->max_conns; i++) {
 		free(v->conns[i].sbuf);
 		free(v->conns[i].rbuf);
 	}

@@ -29,20 +29,37 @@
  * guest writing past that credit gets its connection reset.  Guest data is
  * copied into a per-connection send ring (at most VSOCK_BUF_ALLOC: what the
  * credit promised) and written from there; unix-socket data is received
- * into a per-connection staging buffer (VSOCK_RBUF_SIZE, and never more than
- * the guest's credit allows) and copied into rx buffers as they come.  So
- * a slow unix peer or a guest without rx buffers only stops that traffic;
- * the vmm thread never blocks.  Control packets a connection owes the guest
- * are one flag each (VSOCK_PEND_*), never a list.
+ * into a staging buffer (VSOCK_RBUF_SIZE, and never more than the guest's
+ * credit allows) and copied into rx buffers as they come.  A connection
+ * waits for data with a 1-byte MSG_PEEK receive and holds a staging buffer
+ * only while it has data for the guest; all of a device's staging buffers
+ * together stay within VSOCK_RBUF_BUDGET (a connection over it waits on
+ * v->rwait until others drain).  So what a hostile guest or unix client can
+ * make ember hold is bounded: max_conns send rings (1024 x 64 KiB = 64 MiB)
+ * plus the staging budget (8 MiB), ~72 MiB in the worst case.  A slow unix
+ * peer or a guest without rx buffers only stops that traffic; the vmm
+ * thread never blocks.  Control packets a connection owes the guest are
+ * one flag each (VSOCK_PEND_*), never a list.
+ *
+ * Fairness: one call handles at most a queue's size of tx chains (and one
+ * flush as many rx chains); the rest is resumed through the completion
+ * eventfd, after the event loop served the other devices.  Host handshakes
+ * and guest connects have separate pending budgets, so neither side can
+ * lock the other out.
  *
  * Host I/O runs on one io_uring per device (vsock_uds.c): created disabled,
- * a sparse fixed-file table of VSOCK_MAX_CONNS + 1 slots (connection i in
- * slot i, the listener in the last), restricted to RECV, SEND, ACCEPT,
+ * a sparse fixed-file table of max_conns + 1 slots (connection i in slot i,
+ * the listener in the last), restricted to RECV, SEND, ACCEPT,
  * CONNECT, SHUTDOWN and ASYNC_CANCEL on fixed files only, plus
  * FILES_UPDATE, then enabled.  Sockets live only in that table: ember keeps
  * no other descriptor of a connection, and removing it from the table
  * closes it.  Completions arrive through an eventfd in the vmm loop; a
- * timerfd enforces the handshake and connect timeouts.
+ * timerfd enforces the handshake and connect timeouts.  The table counts
+ * against RLIMIT_NOFILE: vsock_create raises the soft limit towards the
+ * hard one if needed and, if that is still too small, lowers max_conns to
+ * what fits beside VSOCK_FD_RESERVE descriptors for the rest of ember (and
+ * logs it).  An SQE that cannot be had (ring full) is owed, not forgotten:
+ * cancels and the listener's ACCEPT are retried on the next kick.
  *
  * Threads: everything runs on the vmm thread with the transport's lock held.
  * The device reset op (a vCPU thread, lock held) only marks the reset and
@@ -70,10 +87,13 @@
 #define VSOCK_HOST_CID     2
 #define VSOCK_HDR_LEN      44
 #define VSOCK_MAX_PKT      (64 * 1024)      /* payload of one packet, either way */
-#define VSOCK_BUF_ALLOC    (256 * 1024)     /* ember's receive buffer per connection */
+#define VSOCK_BUF_ALLOC    (64 * 1024)      /* ember's receive buffer (send ring) per connection */
 #define VSOCK_RBUF_SIZE    (64 * 1024)      /* unix → guest staging per connection */
-#define VSOCK_MAX_CONNS    1024             /* connections, closing ones included */
-#define VSOCK_MAX_PENDING  64               /* handshakes and connects in progress */
+#define VSOCK_RBUF_BUDGET  (8 * 1024 * 1024) /* all staging buffers of a device */
+#define VSOCK_MAX_CONNS    1024             /* connections, closing ones included (at most) */
+#define VSOCK_FD_RESERVE   64               /* descriptors left to the rest of ember */
+#define VSOCK_MAX_HOST_PENDING  64          /* host handshakes and requests in progress */
+#define VSOCK_MAX_GUEST_PENDING 64          /* guest connects in progress */
 #define VSOCK_LINE_MAX     32               /* "CONNECT <port>\n" */
 #define VSOCK_HANDSHAKE_MS 2000             /* for the CONNECT line */
 #define VSOCK_CONNECT_MS   2000             /* for the guest's answer / our connect */
@@ -104,15 +124,22 @@ enum vsock_state {
 #define VSOCK_IO_SHUT    8
 #define VSOCK_IO_CANCEL  16
 #define VSOCK_IO_ACCEPT  32
+#define VSOCK_IO_PEEK    64     /* 1-byte MSG_PEEK: wait for data without a buffer */
 
 struct vsock_conn {
 	enum vsock_state state;
 	uint16_t slot;                  /* in conns[] and in the ring's file table */
 	uint8_t pend;                   /* VSOCK_PEND_* */
 	uint8_t io;                     /* VSOCK_IO_* in flight */
+	uint8_t cancel_owed;            /* VSOCK_IO_* whose cancel found no SQE */
+	uint8_t peek;                   /* the MSG_PEEK byte */
 	uint32_t gen;                   /* incarnation of the slot (user_data) */
 	uint32_t host_port, guest_port;
 	bool hashed, listed, pending, has_file;
+	bool from_host;                 /* host-initiated: counts as a host pending */
+	bool readable;                  /* the peek saw data: receive it */
+	bool r_inline;                  /* staged bytes are in line[] (after CONNECT) */
+	bool rwaiting;                  /* on v->rwait for a staging buffer */
 	bool guest_shut_rcv, guest_shut_send;   /* the guest's SHUTDOWN flags */
 	bool host_eof;                  /* the unix side will send no more */
 	bool shut_sent;                 /* our SHUTDOWN(SEND) reached the guest */
@@ -126,7 +153,7 @@ struct vsock_conn {
 	uint32_t fwd_cnt;               /* ... and written to the unix socket */
 	uint32_t fwd_adv;               /* fwd_cnt last told to the guest */
 	/* unix → guest */
-	uint8_t *rbuf;                  /* VSOCK_RBUF_SIZE */
+	uint8_t *rbuf;                  /* VSOCK_RBUF_SIZE, only while data is staged */
 	uint32_t r_off, r_len;          /* staged bytes */
 	uint32_t tx_cnt;                /* payload bytes sent to the guest */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
@@ -136,6 +163,7 @@ struct vsock_conn {
 	struct sockaddr_un addr;
 	struct vsock_conn *hnext;       /* hash chain */
 	TAILQ_ENTRY(vsock_conn) rlink;  /* on the rx ready list */
+	TAILQ_ENTRY(vsock_conn) wlink;  /* on v->rwait */
 };
 
 /* Counters (all uint64_t: metrics.c sums them field by field).  rx is
@@ -147,7 +175,7 @@ struct vsock_stats {
 	uint64_t conns_added;          /* connections established (either side) */
 	uint64_t conns_killed;         /* closed with a RST to the guest */
 	uint64_t conns_removed;        /* slots released */
-	uint64_t conns_refused;        /* over VSOCK_MAX_CONNS / VSOCK_MAX_PENDING */
+	uint64_t conns_refused;        /* over max_conns / a pending budget, pair busy */
 	uint64_t handshake_fails;      /* malformed or late CONNECT lines */
 	uint64_t connect_fails;        /* guest-initiated: nobody listening, timeout */
 	uint64_t bad_packets;          /* invalid headers, dropped or answered RST */
@@ -167,10 +195,13 @@ struct vsock_dev {
 	char uds_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ev_loop *loop;
 	unsigned int handshake_ms, connect_ms;   /* VSOCK_*_MS; tests shorten them */
-	struct vsock_conn *conns;       /* VSOCK_MAX_CONNS slots */
-	struct vsock_conn *hash[VSOCK_HASH_SIZE];
+	unsigned int max_conns;         /* VSOCK_MAX_CONNS, or fewer (RLIMIT_NOFILE) */
+	struct vsock_conn *conns;       /* max_conns slots */
+	struct vsock_conn *hash[VSOCK_HASH_SIZE];   /* live, and closing ones owing a RST */
 	TAILQ_HEAD(, vsock_conn) ready; /* connections with a packet for the guest */
-	unsigned int nr_conns, nr_pending;
+	TAILQ_HEAD(, vsock_conn) rwait; /* connections waiting for a staging buffer */
+	unsigned int nr_conns, nr_host_pending, nr_guest_pending;
+	size_t rbuf_used;               /* bytes of staging buffers held */
 	uint32_t next_port;
 	struct { uint32_t host_port, guest_port; } orphan[VSOCK_ORPHAN_RST];
 	unsigned int nr_orphan;
@@ -181,6 +212,8 @@ struct vsock_dev {
 	struct ev_source timer_src;     /* timerfd: timeouts */
 	uint64_t timer_at_us;           /* 0: disarmed */
 	bool need_irq_rx, need_irq_tx;
+	bool tx_more;                   /* tx work left when the budget ran out */
+	unsigned int fail_sqes;         /* tests: refuse the next N SQEs, as a full ring */
 	bool reset_pending;             /* the driver reset: connections still to drop */
 	struct vsock_stats stats;
 	struct virtq_chain chain;       /* scratch for virtq_pop */
@@ -204,6 +237,16 @@ void vsock_destroy(struct vsock_dev *v);
 /* vsock.c: deliver what connections owe the guest into rx buffers, publish
  * used rings and interrupt; run the engine until it is quiet. */
 void vsock_flush(struct vsock_dev *v);
+/* The completion eventfd fired: resume tx work a budget cut short, flush. */
+void vsock_resume(struct vsock_dev *v);
+/* Copy `len` bytes at byte `off` of the chain's readable (!writable) or
+ * writable buffers from / to `buf`; -EFAULT if the chain is too short. */
+int vsock_chain_copy(struct vsock_dev *v, const struct virtq_chain *c, bool writable,
+		     uint64_t off, void *buf, uint64_t len);
+
+/* vsock_rx.c: fill at most *budget rx chains (counted down); when work is
+ * left at 0, wake the vmm thread to come back for it. */
+void vsock_rx_deliver(struct vsock_dev *v, unsigned int *budget);
 /* Is the driver up (DRIVER_OK, no NEEDS_RESET)? */
 bool vsock_live(const struct vsock_dev *v);
 /* After a device reset (vCPU thread), drop the old connections: the vmm
@@ -224,6 +267,11 @@ void vsock_conn_update(struct vsock_dev *v, struct vsock_conn *c);
 void vsock_conn_pump(struct vsock_dev *v, struct vsock_conn *c);
 /* Guest credit in bytes (what ember may still send). */
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c);
+/* The guest connects to host_port (OP_REQUEST for no live connection). */
+void vsock_conn_guest_request(struct vsock_dev *v, uint32_t host_port, uint32_t guest_port,
+			      uint32_t buf_alloc, uint32_t fwd_cnt);
+/* Give staging buffers to connections waiting for one, as the budget allows. */
+void vsock_conn_resume_recv(struct vsock_dev *v);
 /* A complete "CONNECT <port>" line (without '\n') arrived: ask the guest. */
 void vsock_conn_host_request(struct vsock_dev *v, struct vsock_conn *c, uint32_t port);
 /* Host-initiated: the guest answered our OP_REQUEST with OP_RESPONSE. */
@@ -243,6 +291,10 @@ void vsock_orphan_rst(struct vsock_dev *v, uint32_t host_port, uint32_t guest_po
 
 /* vsock_uds.c: the unix-socket side and its io_uring. */
 int vsock_uds_init(struct vsock_dev *v, const char *path);
+/* Put `fd` in the connection's slot of the file table and close `fd`. */
+int vsock_uds_install(struct vsock_dev *v, struct vsock_conn *c, int fd);
+/* Wait for data: a 1-byte MSG_PEEK receive into c->peek. */
+int vsock_uds_peek(struct vsock_dev *v, struct vsock_conn *c);
 void vsock_uds_destroy(struct vsock_dev *v);
 /* Guest-initiated: connect the slot's new socket to <uds_path>_<port>. */
 int vsock_uds_connect(struct vsock_dev *v, struct vsock_conn *c);
@@ -257,7 +309,20 @@ void vsock_uds_wake(struct vsock_dev *v);
 unsigned int vsock_uds_kick(struct vsock_dev *v);
 /* A connection entered a timed state: make sure the timer will fire. */
 void vsock_uds_arm_timer(struct vsock_dev *v, uint64_t deadline_us);
-/* Parse "CONNECT <port>" (no newline): 0 and *port, or -EINVAL. */
+
+/* vsock_host.c: the listener, the descriptor limit and the handshake. */
+/* Bind and listen on `path` (a stale socket there is unlinked first). */
+int vsock_host_listen(struct vsock_dev *v, const char *path);
+/* The connection limit RLIMIT_NOFILE allows (raising the soft limit if
+ * needed); 0 if not even one connection fits. */
+unsigned int vsock_host_conn_limit(struct vsock_dev *v);
+/* The listener accepted `fd`: start reading its CONNECT line. */
+void vsock_host_accepted(struct vsock_dev *v, int fd);
+/* Bytes of the CONNECT line arrived (res: count or -errno). */
+void vsock_host_line(struct vsock_dev *v, struct vsock_conn *c, int res);
+/* Parse "CONNECT <port>" (no newline): the keyword in any case, spaces or
+ * tabs between the words, optional trailing blanks and '\r'; a decimal
+ * port that fits 32 bits.  0 and *port, or -EINVAL. */
 int vsock_parse_connect(const char *line, uint32_t len, uint32_t *port);
 
 #endif

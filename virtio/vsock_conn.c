@@ -6,9 +6,10 @@
  *
  * A connection's life: HANDSHAKE (host) or CONNECTING (guest) → [REQUEST
  * (host)] → ESTABLISHED → CLOSING → FREE.  Closing removes the socket at
- * once and forgets the ports; the slot is released when the host I/O still
- * in flight has completed (cancelled) and the RST owed to the guest, if
- * any, has been delivered.
+ * once; the ports stay hashed until the RST owed to the guest, if any, has
+ * been delivered (so no new connection takes the pair before the guest
+ * heard the old one die), and the slot is released when the host I/O still
+ * in flight has completed (cancelled) as well.
  *
  * Graceful close: the guest's SHUTDOWN(SEND) is passed on as SHUT_WR once
  * its data is written; the unix side's EOF as SHUTDOWN(SEND) once its data
@@ -66,16 +67,19 @@ static void conn_unhash(struct vsock_dev *v, struct vsock_conn *c)
 	c->hashed = false;
 }
 
-/* Count (or stop counting) `c` against VSOCK_MAX_PENDING, with a deadline. */
+/* Count (or stop counting) `c` against its side's pending budget, with a
+ * deadline. */
 static void conn_set_pending(struct vsock_dev *v, struct vsock_conn *c, bool on,
 			     unsigned int timeout_ms)
 {
+	unsigned int *nr = c->from_host ? &v->nr_host_pending : &v->nr_guest_pending;
+
 	if (on) {
 		c->deadline_us = time_mono_us() + timeout_ms * 1000ull;
 		vsock_uds_arm_timer(v, c->deadline_us);
 	}
 	if (on != c->pending) {
-		v->nr_pending = on ? v->nr_pending + 1 : v->nr_pending - 1;
+		*nr = on ? *nr + 1 : *nr - 1;
 		c->pending = on;
 	}
 }
@@ -86,9 +90,9 @@ struct vsock_conn *vsock_conn_alloc(struct vsock_dev *v, enum vsock_state state)
 	uint32_t gen;
 	uint16_t slot;
 
-	if (v->nr_conns >= VSOCK_MAX_CONNS)
+	if (v->nr_conns >= v->max_conns)
 		return NULL;
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !c; i++)
+	for (unsigned int i = 0; i < v->max_conns && !c; i++)
 		if (v->conns[i].state == VSOCK_FREE)
 			c = &v->conns[i];
 	if (!c)
@@ -99,18 +103,39 @@ struct vsock_conn *vsock_conn_alloc(struct vsock_dev *v, enum vsock_state state)
 	c->slot = slot;
 	c->gen = gen;
 	c->state = state;
+	c->from_host = state == VSOCK_HANDSHAKE;
 	v->nr_conns++;
 	conn_set_pending(v, c, true, state == VSOCK_HANDSHAKE ? v->handshake_ms : v->connect_ms);
 	return c;
+}
+
+static void rwait_remove(struct vsock_dev *v, struct vsock_conn *c)
+{
+	if (c->rwaiting)
+		TAILQ_REMOVE(&v->rwait, c, wlink);
+	c->rwaiting = false;
+}
+
+/* Give an empty staging buffer back to the device's budget. */
+static void rbuf_put(struct vsock_dev *v, struct vsock_conn *c)
+{
+	if (!c->rbuf || c->r_len || (c->io & VSOCK_IO_RECV))
+		return;
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->r_off = 0;
+	v->rbuf_used -= VSOCK_RBUF_SIZE;
 }
 
 static void conn_free(struct vsock_dev *v, struct vsock_conn *c)
 {
 	if (c->listed)
 		TAILQ_REMOVE(&v->ready, c, rlink);
+	rwait_remove(v, c);
+	c->r_len = 0;
+	rbuf_put(v, c);
 	free(c->sbuf);
-	free(c->rbuf);
-	c->sbuf = c->rbuf = NULL;
+	c->sbuf = NULL;
 	c->listed = false;
 	c->state = VSOCK_FREE;
 	c->gen++;
@@ -122,6 +147,8 @@ void vsock_conn_update(struct vsock_dev *v, struct vsock_conn *c)
 {
 	bool want;
 
+	if (c->state == VSOCK_CLOSING && !(c->pend & VSOCK_PEND_RST))
+		conn_unhash(v, c);  /* the guest heard: the pair is free again */
 	if (c->state == VSOCK_CLOSING && !c->pend && !c->io) {
 		conn_free(v, c);
 		return;
@@ -148,8 +175,10 @@ void vsock_conn_close(struct vsock_dev *v, struct vsock_conn *c, bool rst)
 	if (c->state == VSOCK_FREE || c->state == VSOCK_CLOSING)
 		return;
 	tell = rst && guest_knows(c);
-	conn_unhash(v, c);
+	if (!tell)
+		conn_unhash(v, c);
 	conn_set_pending(v, c, false, 0);
+	rwait_remove(v, c);
 	vsock_uds_release(v, c);
 	c->state = VSOCK_CLOSING;
 	c->pend = tell ? VSOCK_PEND_RST : 0;
@@ -159,7 +188,7 @@ void vsock_conn_close(struct vsock_dev *v, struct vsock_conn *c, bool rst)
 
 void vsock_conn_drop_all(struct vsock_dev *v)
 {
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+	for (unsigned int i = 0; i < v->max_conns; i++) {
 		struct vsock_conn *c = &v->conns[i];
 
 		vsock_conn_close(v, c, false);
@@ -186,7 +215,8 @@ uint64_t vsock_conn_expire(struct vsock_dev *v, uint64_t now_us)
 {
 	uint64_t next = 0;
 
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS && v->nr_pending; i++) {
+	for (unsigned int i = 0; i < v->max_conns && v->nr_host_pending + v->nr_guest_pending;
+	     i++) {
 		struct vsock_conn *c = &v->conns[i];
 
 		if (!c->pending)
@@ -210,7 +240,7 @@ uint64_t vsock_conn_expire(struct vsock_dev *v, uint64_t now_us)
 
 void vsock_conn_host_request(struct vsock_dev *v, struct vsock_conn *c, uint32_t port)
 {
-	for (unsigned int i = 0; i <= VSOCK_MAX_CONNS; i++) {
+	for (unsigned int i = 0; i <= v->max_conns; i++) {
 		uint32_t p = v->next_port++;
 
 		if (!v->next_port)
@@ -227,6 +257,32 @@ void vsock_conn_host_request(struct vsock_dev *v, struct vsock_conn *c, uint32_t
 		}
 	}
 	vsock_conn_close(v, c, false);
+}
+
+void vsock_conn_guest_request(struct vsock_dev *v, uint32_t host_port, uint32_t guest_port,
+			      uint32_t buf_alloc, uint32_t fwd_cnt)
+{
+	struct vsock_conn *c = NULL;
+
+	if (v->nr_guest_pending < VSOCK_MAX_GUEST_PENDING)
+		c = vsock_conn_alloc(v, VSOCK_CONNECTING);
+	if (!c) {
+		v->stats.conns_refused++;
+		log_ratelimited(LOG_WARN, "%s: connection to port %u refused: too many %s", v->name,
+				host_port, v->nr_conns < v->max_conns ? "connects in progress"
+								       : "connections");
+		vsock_orphan_rst(v, host_port, guest_port);
+		return;
+	}
+	c->host_port = host_port;
+	c->guest_port = guest_port;
+	c->peer_buf_alloc = buf_alloc;
+	c->peer_fwd_cnt = fwd_cnt;
+	vsock_conn_hash(v, c);
+	if (vsock_uds_connect(v, c)) {
+		v->stats.connect_fails++;
+		vsock_conn_close(v, c, true);
+	}
 }
 
 void vsock_conn_accepted(struct vsock_dev *v, struct vsock_conn *c)
@@ -274,24 +330,69 @@ uint32_t vsock_conn_peer_credit(const struct vsock_conn *c)
 	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
+/* Could the connection take unix-socket data now? */
+static bool conn_wants_recv(const struct vsock_conn *c)
+{
+	return !(c->io & (VSOCK_IO_RECV | VSOCK_IO_PEEK)) && !c->host_eof && !c->guest_shut_rcv &&
+	       !c->r_inline && c->r_len < VSOCK_RBUF_SIZE &&
+	       vsock_conn_peer_credit(c) > c->r_len;
+}
+
+/* A staging buffer within the device's budget, else wait on v->rwait. */
+static bool rbuf_get(struct vsock_dev *v, struct vsock_conn *c)
+{
+	if (c->rbuf)
+		return true;
+	if (v->rbuf_used + VSOCK_RBUF_SIZE > VSOCK_RBUF_BUDGET) {
+		if (!c->rwaiting)
+			TAILQ_INSERT_TAIL(&v->rwait, c, wlink);
+		c->rwaiting = true;
+		return false;
+	}
+	c->rbuf = malloc(VSOCK_RBUF_SIZE);
+	if (!c->rbuf) {
+		vsock_conn_close(v, c, true);
+		return false;
+	}
+	v->rbuf_used += VSOCK_RBUF_SIZE;
+	return true;
+}
+
+/* Wait for data with a peek (no buffer held), then receive it into a
+ * staging buffer taken from the budget. */
 static void conn_recv(struct vsock_dev *v, struct vsock_conn *c)
 {
-	uint32_t credit = vsock_conn_peer_credit(c), room, n;
+	uint32_t credit = vsock_conn_peer_credit(c), n;
 
-	if ((c->io & VSOCK_IO_RECV) || c->host_eof || c->guest_shut_rcv || credit <= c->r_len)
-		return;
-	if (!c->rbuf && !(c->rbuf = malloc(VSOCK_RBUF_SIZE))) {
-		vsock_conn_close(v, c, true);
+	if (c->r_inline && !c->r_len)
+		c->r_inline = false;  /* the bytes after the CONNECT line are out */
+	if (!c->readable || !conn_wants_recv(c)) {
+		rbuf_put(v, c);
+		if (conn_wants_recv(c) && vsock_uds_peek(v, c))
+			vsock_conn_close(v, c, true);
 		return;
 	}
+	if (!rbuf_get(v, c))
+		return;
 	if (c->r_off) {
 		memmove(c->rbuf, c->rbuf + c->r_off, c->r_len);
 		c->r_off = 0;
 	}
-	room = VSOCK_RBUF_SIZE - c->r_len;
-	n = credit - c->r_len < room ? credit - c->r_len : room;
-	if (n && vsock_uds_recv(v, c, c->rbuf + c->r_len, n))
+	n = VSOCK_RBUF_SIZE - c->r_len;
+	n = credit - c->r_len < n ? credit - c->r_len : n;
+	if (vsock_uds_recv(v, c, c->rbuf + c->r_len, n))
 		vsock_conn_close(v, c, true);
+}
+
+void vsock_conn_resume_recv(struct vsock_dev *v)
+{
+	struct vsock_conn *c;
+
+	while ((c = TAILQ_FIRST(&v->rwait)) && v->rbuf_used + VSOCK_RBUF_SIZE <= VSOCK_RBUF_BUDGET) {
+		rwait_remove(v, c);
+		vsock_conn_pump(v, c);
+		vsock_conn_update(v, c);
+	}
 }
 
 static void conn_send(struct vsock_dev *v, struct vsock_conn *c)
@@ -311,7 +412,7 @@ static void conn_credit(struct vsock_conn *c)
 	uint32_t freed = c->fwd_cnt - c->fwd_adv;
 	uint32_t seen_free = VSOCK_BUF_ALLOC - (c->rx_cnt - c->fwd_adv);
 
-	if (freed && (freed >= VSOCK_BUF_ALLOC / 4 || seen_free < VSOCK_MAX_PKT))
+	if (freed && (freed >= VSOCK_BUF_ALLOC / 4 || seen_free < VSOCK_BUF_ALLOC / 4))
 		c->pend |= VSOCK_PEND_CREDIT;
 }
 
@@ -347,6 +448,7 @@ void vsock_conn_pump(struct vsock_dev *v, struct vsock_conn *c)
 
 static void recv_done(struct vsock_dev *v, struct vsock_conn *c, int res)
 {
+	c->readable = false;  /* peek again before the next receive */
 	if (res < 0) {
 		v->stats.rx_read_fails++;
 		log_ratelimited(LOG_INFO, "%s: port %u: unix socket: %s", v->name, c->host_port,
@@ -385,14 +487,17 @@ static void send_done(struct vsock_dev *v, struct vsock_conn *c, int res)
 void vsock_conn_io_done(struct vsock_dev *v, struct vsock_conn *c, unsigned int kind, int res)
 {
 	if (c->state != VSOCK_CLOSING) {
-		if (kind == VSOCK_IO_RECV)
-			recv_done(v, c, res);
+		if (kind == VSOCK_IO_RECV || (kind == VSOCK_IO_PEEK && res <= 0))
+			recv_done(v, c, res);  /* a peek's EOF or error is the socket's */
+		else if (kind == VSOCK_IO_PEEK)
+			c->readable = true;
 		else if (kind == VSOCK_IO_SEND)
 			send_done(v, c, res);
 		else if (kind == VSOCK_IO_CONNECT)
 			connect_done(v, c, res);
 		else if (kind == VSOCK_IO_SHUT && res < 0)
 			vsock_conn_close(v, c, true);
+		vsock_conn_pump(v, c);
 	}
 	vsock_conn_update(v, c);
 }

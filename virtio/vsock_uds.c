@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vsock_uds.c - virtio-vsock's host side: the listener on uds_path, the
- * "CONNECT <port>\n" handshake, per-connection unix sockets and the io_uring
- * that does all their I/O.  See vsock.h.
+ * vsock_uds.c - virtio-vsock's host side: per-connection unix sockets, the
+ * listener's ACCEPT and the io_uring that does all their I/O (the listener
+ * itself and the handshake are in vsock_host.c).  See vsock.h.
  *
  * The ring is created disabled; its sparse file table holds connection i in
- * slot i and the listener in slot VSOCK_MAX_CONNS; the completion eventfd is
+ * slot i and the listener in slot max_conns; the completion eventfd is
  * registered; the ring is restricted to RECV, SEND, ACCEPT, CONNECT,
  * SHUTDOWN and ASYNC_CANCEL with IOSQE_FIXED_FILE required, and to
  * FILES_UPDATE as its only register op; then it is enabled.  An accepted or
@@ -15,6 +15,11 @@
  *
  * user_data: generation << 32 | slot << 8 | VSOCK_IO_* kind; completions
  * of an older generation of a slot are ignored.
+ *
+ * A full ring: uring_sqe submits to make room and, if the kernel does not
+ * take the queue, moves completions aside (stash, handled by the next kick)
+ * and tries again.  If there is still no SQE, a cancel or the ACCEPT is
+ * owed and retried on every kick (and by the timer) until it is queued.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,26 +30,29 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "vsock.h"
 
-#define LISTEN_SLOT   VSOCK_MAX_CONNS
+#define LISTEN_SLOT(v) ((v)->max_conns)
 #define RING_SQ       256
 #define RING_CQ       4096
-#define LISTEN_BACKLOG 128
+#define RING_STASH    256
 #define ACCEPT_RETRY_US 100000
+#define OWED_RETRY_US 10000
 
 struct vsock_uring {
 	struct io_uring ring;
 	int efd;
 	bool ring_up;
 	bool accepting;              /* an ACCEPT is in flight */
+	bool accept_owed;            /* accept_arm found no SQE */
+	bool cancels_owed;           /* some connection's cancel found no SQE */
 	bool draining;               /* vsock_destroy: accept nothing more */
-	unsigned int queued;         /* SQEs prepared since the last submit */
+	unsigned int nr_stash;
+	struct { uint64_t data; int res; } stash[RING_STASH];   /* completions set aside */
 	struct ev_source done_src;
 };
 
@@ -53,24 +61,40 @@ static uint64_t udata(const struct vsock_conn *c, unsigned int kind)
 	return (uint64_t)c->gen << 32 | (uint64_t)c->slot << 8 | kind;
 }
 
+/* Set completions aside so that the kernel has room to post more. */
+static void uring_stash(struct vsock_uring *u)
+{
+	struct io_uring_cqe *cqe;
+
+	while (u->nr_stash < RING_STASH && !io_uring_peek_cqe(&u->ring, &cqe)) {
+		u->stash[u->nr_stash].data = io_uring_cqe_get_data64(cqe);
+		u->stash[u->nr_stash++].res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+	}
+}
+
 static struct io_uring_sqe *uring_sqe(struct vsock_dev *v)
 {
 	struct vsock_uring *u = v->uring;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = NULL;
+	bool fail = v->fail_sqes;
 
 	if (!u)
 		return NULL;
-	sqe = io_uring_get_sqe(&u->ring);
-	if (!sqe && io_uring_submit(&u->ring) >= 0) {  /* full: hand it to the kernel */
-		u->queued = 0;
+	if (fail)
+		v->fail_sqes--;
+	else
+		sqe = io_uring_get_sqe(&u->ring);
+	for (int i = 0; !sqe && !fail && i < 2; i++) {  /* full: hand it to the kernel */
+		if (i)
+			uring_stash(u);
+		io_uring_submit(&u->ring);
 		sqe = io_uring_get_sqe(&u->ring);
 	}
 	if (!sqe) {
 		v->stats.ring_errors++;
 		log_ratelimited(LOG_WARN, "%s: io_uring submission queue full", v->name);
-		return NULL;
 	}
-	u->queued++;
 	return sqe;
 }
 
@@ -103,6 +127,17 @@ int vsock_uds_recv(struct vsock_dev *v, struct vsock_conn *c, void *buf, uint32_
 	return 0;
 }
 
+int vsock_uds_peek(struct vsock_dev *v, struct vsock_conn *c)
+{
+	struct io_uring_sqe *sqe = conn_sqe(v, c, VSOCK_IO_PEEK);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_recv(sqe, c->slot, &c->peek, 1, MSG_PEEK);
+	sqe_finish(sqe, udata(c, VSOCK_IO_PEEK));
+	return 0;
+}
+
 int vsock_uds_send(struct vsock_dev *v, struct vsock_conn *c, const void *buf, uint32_t len)
 {
 	struct io_uring_sqe *sqe = conn_sqe(v, c, VSOCK_IO_SEND);
@@ -125,8 +160,7 @@ int vsock_uds_shut_wr(struct vsock_dev *v, struct vsock_conn *c)
 	return 0;
 }
 
-/* Put `fd` in the connection's slot and drop our descriptor. */
-static int conn_install(struct vsock_dev *v, struct vsock_conn *c, int fd)
+int vsock_uds_install(struct vsock_dev *v, struct vsock_conn *c, int fd)
 {
 	int ret = io_uring_register_files_update(&v->uring->ring, c->slot, &fd, 1);
 
@@ -157,7 +191,7 @@ int vsock_uds_connect(struct vsock_dev *v, struct vsock_conn *c)
 	if (!v->uring)
 		return -ENODEV;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || conn_install(v, c, fd))
+	if (fd < 0 || vsock_uds_install(v, c, fd))
 		return -EMFILE;
 	sqe = conn_sqe(v, c, VSOCK_IO_CONNECT);
 	if (!sqe)
@@ -167,20 +201,35 @@ int vsock_uds_connect(struct vsock_dev *v, struct vsock_conn *c)
 	return 0;
 }
 
-void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c)
+/* Queue the cancels `c` owes; what finds no SQE stays owed. */
+static void conn_cancel(struct vsock_dev *v, struct vsock_conn *c)
 {
-	static const unsigned int kinds[] = { VSOCK_IO_RECV, VSOCK_IO_SEND, VSOCK_IO_CONNECT,
-					      VSOCK_IO_SHUT };
-	int none = -1;
-
-	for (unsigned int i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	c->cancel_owed &= c->io;
+	for (unsigned int kind = 1; kind < VSOCK_IO_ACCEPT << 2 && c->cancel_owed; kind <<= 1) {
 		struct io_uring_sqe *sqe;
 
-		if (!(c->io & kinds[i]) || !(sqe = uring_sqe(v)))
+		if (!(c->cancel_owed & kind) || kind == VSOCK_IO_CANCEL || kind == VSOCK_IO_ACCEPT)
 			continue;
-		io_uring_prep_cancel64(sqe, udata(c, kinds[i]), 0);
+		sqe = uring_sqe(v);
+		if (!sqe) {
+			v->uring->cancels_owed = true;  /* retried by vsock_uds_kick */
+			vsock_uds_arm_timer(v, time_mono_us() + OWED_RETRY_US);
+			return;
+		}
+		io_uring_prep_cancel64(sqe, udata(c, kind), 0);
 		sqe_finish(sqe, udata(c, VSOCK_IO_CANCEL));
+		c->cancel_owed &= (uint8_t)~kind;
 	}
+}
+
+void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c)
+{
+	int none = -1;
+
+	if (!v->uring)
+		return;
+	c->cancel_owed = c->io;
+	conn_cancel(v, c);
 	if (c->has_file && io_uring_register_files_update(&v->uring->ring, c->slot, &none, 1) < 0)
 		v->stats.ring_errors++;
 	c->has_file = false;
@@ -190,31 +239,35 @@ void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c)
 
 static void accept_arm(struct vsock_dev *v)
 {
+	struct vsock_uring *u = v->uring;
 	struct io_uring_sqe *sqe;
 
-	if (v->uring->accepting || !(sqe = uring_sqe(v)))
+	if (u->accepting || u->draining)
 		return;
-	io_uring_prep_accept(sqe, LISTEN_SLOT, NULL, NULL, SOCK_CLOEXEC);
-	sqe_finish(sqe, (uint64_t)LISTEN_SLOT << 8 | VSOCK_IO_ACCEPT);
-	v->uring->accepting = true;
-}
-
-static void hs_start(struct vsock_dev *v, int fd)
-{
-	struct vsock_conn *c = NULL;
-
-	if (v->nr_pending < VSOCK_MAX_PENDING)
-		c = vsock_conn_alloc(v, VSOCK_HANDSHAKE);
-	if (!c) {
-		v->stats.conns_refused++;
-		log_ratelimited(LOG_WARN, "%s: host connection refused: too many connections",
-				v->name);
-		close(fd);
+	sqe = uring_sqe(v);
+	u->accept_owed = !sqe;  /* retried by vsock_uds_kick */
+	if (!sqe) {
+		vsock_uds_arm_timer(v, time_mono_us() + OWED_RETRY_US);
 		return;
 	}
-	if (conn_install(v, c, fd) ||
-	    vsock_uds_recv(v, c, c->line, VSOCK_LINE_MAX))
-		vsock_conn_close(v, c, false);
+	io_uring_prep_accept(sqe, LISTEN_SLOT(v), NULL, NULL, SOCK_CLOEXEC);
+	sqe_finish(sqe, (uint64_t)LISTEN_SLOT(v) << 8 | VSOCK_IO_ACCEPT);
+	u->accepting = true;
+}
+
+/* Retry what a full ring made us owe. */
+static void owed_retry(struct vsock_dev *v)
+{
+	struct vsock_uring *u = v->uring;
+
+	if (u->accept_owed)
+		accept_arm(v);
+	if (!u->cancels_owed)
+		return;
+	u->cancels_owed = false;
+	for (unsigned int i = 0; i < v->max_conns && !u->cancels_owed; i++)
+		if (v->conns[i].cancel_owed)
+			conn_cancel(v, &v->conns[i]);
 }
 
 static void accept_done(struct vsock_dev *v, int res)
@@ -225,7 +278,7 @@ static void accept_done(struct vsock_dev *v, int res)
 		return;
 	}
 	if (res >= 0) {
-		hs_start(v, res);
+		vsock_host_accepted(v, res);
 	} else if (res != -ECANCELED) {
 		log_ratelimited(LOG_WARN, "%s: accept: %s", v->name, strerror(-res));
 		v->accept_retry = true;  /* e.g. out of descriptors: not in a tight loop */
@@ -234,67 +287,6 @@ static void accept_done(struct vsock_dev *v, int res)
 	}
 	if (res != -ECANCELED)
 		accept_arm(v);
-}
-
-int vsock_parse_connect(const char *line, uint32_t len, uint32_t *port)
-{
-	static const char verb[] = "CONNECT ";
-	uint64_t val = 0;
-	uint32_t i = sizeof(verb) - 1;
-
-	if (len <= i || memcmp(line, verb, i) || len - i > 10)
-		return -EINVAL;
-	for (; i < len; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return -EINVAL;
-		val = val * 10 + (uint64_t)(line[i] - '0');
-	}
-	if (val > UINT32_MAX)
-		return -EINVAL;
-	*port = (uint32_t)val;
-	return 0;
-}
-
-static void hs_fail(struct vsock_dev *v, struct vsock_conn *c, const char *why)
-{
-	v->stats.handshake_fails++;
-	log_ratelimited(LOG_WARN, "%s: host connection closed: %s", v->name, why);
-	vsock_conn_close(v, c, false);
-}
-
-/* Bytes of the CONNECT line arrived (res: count or -errno). */
-static void hs_recv_done(struct vsock_dev *v, struct vsock_conn *c, int res)
-{
-	char *nl;
-	uint32_t port, extra;
-
-	if (res <= 0) {
-		hs_fail(v, c, res ? strerror(-res) : "end of file before the CONNECT line");
-		return;
-	}
-	c->line_len += (uint32_t)res;
-	nl = memchr(c->line, '\n', c->line_len);
-	if (!nl) {
-		if (c->line_len == VSOCK_LINE_MAX)
-			hs_fail(v, c, "no newline in the first 32 bytes");
-		else if (vsock_uds_recv(v, c, c->line + c->line_len, VSOCK_LINE_MAX - c->line_len))
-			vsock_conn_close(v, c, false);
-		return;
-	}
-	if (vsock_parse_connect(c->line, (uint32_t)(nl - c->line), &port)) {
-		hs_fail(v, c, "not \"CONNECT <port>\"");
-		return;
-	}
-	extra = c->line_len - (uint32_t)(nl + 1 - c->line);
-	if (extra) {  /* the client did not wait for OK: those bytes are for the guest */
-		if (!(c->rbuf = malloc(VSOCK_RBUF_SIZE))) {
-			vsock_conn_close(v, c, false);
-			return;
-		}
-		memcpy(c->rbuf, nl + 1, extra);
-		c->r_len = extra;
-	}
-	vsock_conn_host_request(v, c, port);
 }
 
 /* ---- completions, the timer --------------------------------------------------- */
@@ -308,14 +300,15 @@ static void complete(struct vsock_dev *v, uint64_t data, int res)
 		accept_done(v, res);
 		return;
 	}
-	if (kind == VSOCK_IO_CANCEL || slot >= VSOCK_MAX_CONNS)
+	if (kind == VSOCK_IO_CANCEL || slot >= v->max_conns)
 		return;
 	c = &v->conns[slot];
 	if (c->gen != (uint32_t)(data >> 32) || !(c->io & kind))
 		return;
 	c->io &= (uint8_t)~kind;
+	c->cancel_owed &= (uint8_t)~kind;
 	if (kind == VSOCK_IO_RECV && c->state == VSOCK_HANDSHAKE) {
-		hs_recv_done(v, c, res);
+		vsock_host_line(v, c, res);
 		vsock_conn_update(v, c);
 	} else {
 		vsock_conn_io_done(v, c, kind, res);
@@ -330,15 +323,18 @@ unsigned int vsock_uds_kick(struct vsock_dev *v)
 
 	if (!u)
 		return 0;
-	if (u->queued) {
+	owed_retry(v);
+	if (io_uring_sq_ready(&u->ring)) {
 		int ret = io_uring_submit(&u->ring);
 
 		if (ret < 0) {
 			v->stats.ring_errors++;
 			log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", v->name, strerror(-ret));
-		} else {
-			u->queued = 0;
 		}
+	}
+	for (; u->nr_stash; n++) {
+		u->nr_stash--;
+		complete(v, u->stash[u->nr_stash].data, u->stash[u->nr_stash].res);
 	}
 	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
@@ -368,7 +364,7 @@ static void on_done(struct ev_source *src, uint32_t events)
 	if (read(v->uring->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&v->t.lock);
-	vsock_flush(v);
+	vsock_resume(v);
 	pthread_mutex_unlock(&v->t.lock);
 }
 
@@ -408,31 +404,6 @@ static void on_timer(struct ev_source *src, uint32_t events)
 
 /* ---- set-up -------------------------------------------------------------------- */
 
-static int listen_on(struct vsock_dev *v, const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
-
-	snprintf(v->uds_path, sizeof(v->uds_path), "%s", path);
-	memcpy(addr.sun_path, v->uds_path, sizeof(v->uds_path));
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && unlink(path))
-		log_warn("%s: cannot remove the stale socket %s: %s", v->name, path,
-			 strerror(errno));
-	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		int ret = -errno;
-
-		log_error("%s: cannot bind %s: %s", v->name, path, strerror(errno));
-		return ret;
-	}
-	v->listening = true;
-	if (listen(v->listen_fd, LISTEN_BACKLOG)) {
-		log_error("%s: cannot listen on %s: %s", v->name, path, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 /* Only the operations and files the device needs. */
 static int uring_restrict(struct io_uring *ring)
 {
@@ -465,9 +436,9 @@ static int uring_setup(struct vsock_dev *v, struct vsock_uring *u)
 	if (ret)
 		return ret;
 	u->ring_up = true;
-	ret = io_uring_register_files_sparse(&u->ring, VSOCK_MAX_CONNS + 1);
+	ret = io_uring_register_files_sparse(&u->ring, v->max_conns + 1);
 	if (!ret)
-		ret = io_uring_register_files_update(&u->ring, LISTEN_SLOT, &v->listen_fd, 1);
+		ret = io_uring_register_files_update(&u->ring, LISTEN_SLOT(v), &v->listen_fd, 1);
 	if (ret >= 0)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (!ret)
@@ -502,7 +473,7 @@ static int events_setup(struct vsock_dev *v, struct vsock_uring *u)
 int vsock_uds_init(struct vsock_dev *v, const char *path)
 {
 	struct vsock_uring *u;
-	int ret = listen_on(v, path);
+	int ret = vsock_host_listen(v, path);
 
 	if (ret)
 		return ret;
@@ -535,7 +506,7 @@ static void uring_drain(struct vsock_dev *v)
 
 	u->draining = true;
 	if (sqe) {
-		io_uring_prep_cancel64(sqe, (uint64_t)LISTEN_SLOT << 8 | VSOCK_IO_ACCEPT, 0);
+		io_uring_prep_cancel64(sqe, (uint64_t)LISTEN_SLOT(v) << 8 | VSOCK_IO_ACCEPT, 0);
 		sqe_finish(sqe, VSOCK_IO_CANCEL);
 	}
 	for (int i = 0; i < 100 && busy; i++) {
@@ -544,7 +515,7 @@ static void uring_drain(struct vsock_dev *v)
 
 		vsock_uds_kick(v);
 		busy = u->accepting;
-		for (unsigned int s = 0; s < VSOCK_MAX_CONNS && !busy; s++)
+		for (unsigned int s = 0; s < v->max_conns && !busy; s++)
 			busy = v->conns && v->conns[s].io;
 		if (busy)
 			io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);

@@ -135,6 +135,8 @@ static void host_connect(const uint8_t *s)
 	clients[nr_clients++] = fd;
 	if (s[1] & 0x80)            /* a malformed line */
 		n = snprintf(line, sizeof(line), "CONNECT %ux\n", s[1]);
+	else if (s[1] & 0x40)       /* Firecracker's lenient forms */
+		n = snprintf(line, sizeof(line), "connect\t %u \r\n", s[1] & 0x3f);
 	else
 		n = snprintf(line, sizeof(line), "CONNECT %u\n", s[1]);
 	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) < 0)
@@ -213,7 +215,7 @@ static void finish(void)
 	wr(REG_STATUS, 0);
 	CHECK(dev->reset_pending && dev->nr_orphan == 0);
 	run_loop(1);                        /* the vmm thread drops the connections */
-	CHECK(!dev->reset_pending && dev->nr_pending == 0 && TAILQ_EMPTY(&dev->ready));
+	CHECK(!dev->reset_pending && dev->nr_host_pending + dev->nr_guest_pending == 0 && TAILQ_EMPTY(&dev->ready));
 	for (unsigned int i = 0; i < nr_clients; i++)
 		close(clients[i]);
 	nr_clients = 0;
@@ -222,6 +224,7 @@ static void finish(void)
 	for (int i = 0; i < 200 && dev->nr_conns; i++)
 		ev_run_once(&loop, 1);
 	CHECK(dev->nr_conns == 0);
+	CHECK(dev->rbuf_used == 0 && TAILQ_EMPTY(&dev->rwait));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -14,9 +14,12 @@
 #include <fcntl.h>
 #include <linux/virtio_vsock.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -83,6 +86,7 @@ struct fx {
 	uint32_t guest_buf_alloc;   /* what the test's guest advertises */
 	uint32_t guest_fwd;
 	uint32_t rx_len;            /* rx buffers are posted again with this length */
+	bool hold_rx;               /* ... or not posted again at all */
 	int fds[8];                 /* test sockets closed at teardown */
 	unsigned int nr_fds;
 };
@@ -300,8 +304,10 @@ static bool rx_poll(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
 	assert_true(p->len <= max);
 	if (p->len)
 		get(f, RXBUF_GPA + RXBUF_STRIDE * id + VSOCK_HDR_LEN, data, p->len);
-	rx_post(f, (uint16_t)id, f->rx_len);
-	kick(f, VSOCK_RXQ);
+	if (!f->hold_rx) {
+		rx_post(f, (uint16_t)id, f->rx_len);
+		kick(f, VSOCK_RXQ);
+	}
 	return true;
 }
 
@@ -724,9 +730,10 @@ static void test_host_guest_never_answers(void **state)
 static void test_malformed_handshakes(void **state)
 {
 	static const char *const bad[] = {
-		"CONNECT abc\n", "CONNEC 12\n", "connect 12\n", "CONNECT 4294967296\n",
-		"CONNECT -1\n", "CONNECT \n", "CONNECT  12\n", "CONNECT 12 \n", "\n",
-		"CONNECT 12\r\n", "CONNECT 1234567890123456789012345\n",
+		"CONNECT abc\n", "CONNEC 12\n", "CONNECT 4294967296\n", "CONNECT -1\n",
+		"CONNECT \n", "\n", "CONNECT 12 13\n", "CONNECT12\n", "CONNECTX 12\n",
+		" CONNECT 12\n", "CONNECT +12\n", "CONNECT 0x12\n", "CONNECT 12\r\r\n",
+		"CONNECT 1234567890123456789012345\n",
 		"CONNECT 1111111111111111111111111111111111111111",   /* no newline in 32 */
 	};
 	struct fx *f = *state;
@@ -747,18 +754,65 @@ static void test_malformed_handshakes(void **state)
 	host_conn(f, 4294967295u, &lport);   /* the device still serves */
 }
 
+static int parse(const char *line, uint32_t *port)
+{
+	return vsock_parse_connect(line, (uint32_t)strlen(line), port);
+}
+
 static void test_parse_connect(void **state)
 {
+	static const char *const good[] = {
+		"CONNECT 52", "connect 52", "Connect\t52", "CONNECT  \t 52", "CONNECT 52 ",
+		"CONNECT 52\r", "CONNECT 52 \t\r", "cOnNeCt 000052",
+	};
+	static const char *const bad[] = {
+		"CONNECT", "CONNECT ", "CONNECT 1x", "CONNECT 4294967296", "CONNECT 99999999999",
+		"CONNECT -1", "CONNECT +1", "CONNECT 1 2", "CONNECT52", "CONNECTS 52",
+		" CONNECT 52", "CONNECT 52\r\r", "CONNECT 52\r ", "CONNECT \r", "CONNEC 52",
+	};
 	uint32_t port = 0;
 
 	(void)state;
-	assert_int_equal(vsock_parse_connect("CONNECT 0", 9, &port), 0);
+	assert_int_equal(parse("CONNECT 0", &port), 0);
 	assert_int_equal(port, 0);
-	assert_int_equal(vsock_parse_connect("CONNECT 4294967295", 18, &port), 0);
+	assert_int_equal(parse("CONNECT 4294967295", &port), 0);
 	assert_int_equal(port, 4294967295u);
-	assert_int_equal(vsock_parse_connect("CONNECT 4294967296", 18, &port), -EINVAL);
-	assert_int_equal(vsock_parse_connect("CONNECT ", 8, &port), -EINVAL);
-	assert_int_equal(vsock_parse_connect("CONNECT 1x", 10, &port), -EINVAL);
+	for (unsigned int i = 0; i < ARRAY_SIZE(good); i++) {
+		port = 0;
+		assert_ret_case(good[i], parse(good[i], &port), 0);
+		assert_ret_case(good[i], port, 52);
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_ret_case(bad[i], parse(bad[i], &port), -EINVAL);
+	assert_int_equal(vsock_parse_connect("CONNECT 5\0", 10, &port), -EINVAL);
+}
+
+/* Firecracker's users write the line as Firecracker reads it: the keyword
+ * in any case, blanks between the words, a trailing blank or CR. */
+static void test_connect_line_firecracker_forms(void **state)
+{
+	static const char *const forms[] = {
+		"connect 61\n", "Connect\t61\n", "CONNECT   61\n", "CONNECT 61 \n",
+		"CONNECT 61\r\n", "CONNECT\t 61\t \r\n",
+	};
+	struct fx *f = *state;
+
+	start(f);
+	for (unsigned int i = 0; i < ARRAY_SIZE(forms); i++) {
+		int fd = cli_connect(f);
+		char line[32];
+		struct pkt p;
+
+		cli_write(fd, forms[i], strlen(forms[i]));
+		rx_expect(f, OP_REQUEST, 61, 0, &p);
+		tx_op(f, OP_RESPONSE, 61, p.src_port, 0);
+		snprintf(line, sizeof(line), "OK %u\n", p.src_port);
+		cli_expect(f, fd, line);
+		drop_fd(f, fd);
+		rx_expect(f, OP_SHUTDOWN, 61, p.src_port, NULL);
+	}
+	assert_int_equal(f->v->stats.handshake_fails, 0);
+	assert_int_equal(f->v->stats.conns_added, ARRAY_SIZE(forms));
 }
 
 static void test_handshake_timeout(void **state)
@@ -1003,22 +1057,22 @@ static void test_credit_update_when_buffer_freed(void **state)
 	start(f);
 	fd = host_conn(f, 21, &lport);
 	memset(data, 0x5a, sizeof(data));
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < VSOCK_BUF_ALLOC / VSOCK_MAX_PKT; i++) {
 		struct pkt q = gpkt(f, OP_RW, 21, lport);
 
 		q.len = VSOCK_MAX_PKT;
 		tx_queue_at(f, &q, data, VSOCK_MAX_PKT, BIG_GPA + (uint64_t)i * VSOCK_MAX_PKT);
 	}
 	kick(f, VSOCK_TXQ);
-	assert_int_equal(cli_read(f, fd, sink, sizeof(sink), &eof), sizeof(sink));
-	assert_int_equal(cli_read(f, fd, sink, sizeof(sink), &eof), sizeof(sink));
-	/* 128 KiB written: more than a quarter of the buffer, worth an update */
-	for (int i = 0; i < 100 && fwd < 2 * VSOCK_MAX_PKT; i++) {
+	for (int i = 0; i < VSOCK_BUF_ALLOC / VSOCK_MAX_PKT; i++)
+		assert_int_equal(cli_read(f, fd, sink, sizeof(sink), &eof), sizeof(sink));
+	/* the whole buffer written: worth an update */
+	for (int i = 0; i < 100 && fwd < VSOCK_BUF_ALLOC; i++) {
 		rx_wait(f, &p, sink, sizeof(sink));
 		assert_int_equal(p.op, OP_CREDIT_UPDATE);
 		fwd = p.fwd_cnt;
 	}
-	assert_int_equal(fwd, 2 * VSOCK_MAX_PKT);
+	assert_int_equal(fwd, VSOCK_BUF_ALLOC);
 }
 
 static void test_guest_beyond_credit_is_rst(void **state)
@@ -1031,8 +1085,8 @@ static void test_guest_beyond_credit_is_rst(void **state)
 	start(f);
 	fd = host_conn(f, 22, &lport);
 	(void)fd;
-	/* five 64 KiB packets in one go: the fifth is past 256 KiB */
-	for (int i = 0; i < 5; i++) {
+	/* 64 KiB packets in one go: the last is past VSOCK_BUF_ALLOC */
+	for (int i = 0; i < VSOCK_BUF_ALLOC / VSOCK_MAX_PKT + 1; i++) {
 		struct pkt q = gpkt(f, OP_RW, 22, lport);
 
 		q.len = VSOCK_MAX_PKT;
@@ -1200,37 +1254,97 @@ static void test_header_only_rx_buffers(void **state)
 
 /* ---- limits and reset ------------------------------------------------------------------- */
 
-static void test_pending_handshake_limit(void **state)
+/* `n` silent unix clients of uds_path: handshakes pending. */
+static void silent_clients(struct fx *f, int *fds, unsigned int n)
 {
-	struct fx *f = *state;
-	int fds[VSOCK_MAX_PENDING];
-	unsigned int nr = 0;
-	uint32_t lport;
-	int extra;
-
-	start(f);
-	for (unsigned int i = 0; i < VSOCK_MAX_PENDING; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 
 		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
 		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
-		nr++;
 		run(f, 1);
 	}
 	run(f, 20);
-	assert_int_equal(f->v->nr_pending, VSOCK_MAX_PENDING);
+}
+
+static void test_pending_handshake_limit(void **state)
+{
+	struct fx *f = *state;
+	int fds[VSOCK_MAX_HOST_PENDING];
+	uint32_t lport;
+	int extra;
+
+	start(f);
+	silent_clients(f, fds, VSOCK_MAX_HOST_PENDING);
+	assert_int_equal(f->v->nr_host_pending, VSOCK_MAX_HOST_PENDING);
 	extra = cli_connect(f);                  /* one more: refused */
 	cli_expect_eof(f, extra);
 	assert_int_equal(f->v->stats.conns_refused, 1);
-	tx_op(f, OP_REQUEST, 5, 6, 0);           /* the guest is refused too */
-	rx_expect(f, OP_RST, 5, 6, NULL);
-	assert_int_equal(f->v->stats.conns_refused, 2);
-	for (unsigned int i = 0; i < nr; i++)
+	for (unsigned int i = 0; i < VSOCK_MAX_HOST_PENDING; i++)
 		close(fds[i]);
 	run(f, 20);
-	assert_int_equal(f->v->nr_pending, 0);
+	assert_int_equal(f->v->nr_host_pending, 0);
 	host_conn(f, 5, &lport);
+}
+
+/* Silent unix clients must not lock the guest out of connecting, nor
+ * guest connects that hang the host clients out. */
+static void test_pending_budgets_are_per_direction(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fds[VSOCK_MAX_HOST_PENDING], lfd, busy, filler;
+	uint32_t lport;
+
+	start(f);
+	f->v->connect_ms = 5000;
+	lfd = host_listen(f, 7200);
+	silent_clients(f, fds, VSOCK_MAX_HOST_PENDING);
+	tx_op(f, OP_REQUEST, 300, 7200, 0);      /* the guest still connects */
+	rx_expect(f, OP_RESPONSE, 300, 7200, NULL);
+	for (unsigned int i = 0; i < VSOCK_MAX_HOST_PENDING; i++)
+		close(fds[i]);
+	run(f, 20);
+	assert_int_equal(f->v->nr_host_pending, 0);
+	/* guest connects hanging on a full backlog fill the guest budget */
+	busy = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s_7300", f->uds);
+	assert_int_equal(bind(busy, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(busy, 0), 0);
+	filler = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	assert_int_equal(connect(filler, (struct sockaddr *)&a, sizeof(a)), 0);
+	for (uint32_t i = 0; i < VSOCK_MAX_GUEST_PENDING; i++)
+		tx_op(f, OP_REQUEST, 400 + i, 7300, 0);
+	run(f, 20);
+	assert_int_equal(f->v->nr_guest_pending, VSOCK_MAX_GUEST_PENDING);
+	tx_op(f, OP_REQUEST, 500, 7300, 0);      /* one more: refused */
+	rx_expect(f, OP_RST, 500, 7300, NULL);
+	host_conn(f, 6, &lport);                 /* the host still connects */
+	assert_int_equal(f->v->stats.conns_refused, 1);
+	(void)lfd;
+}
+
+/* Guest-initiated connections to `port` (listening) until `n` are open. */
+static void fill_connections(struct fx *f, uint32_t n, uint32_t port)
+{
+	for (uint32_t i = 0; i < n; i += 32) {
+		uint32_t end = i + 32 < n ? i + 32 : n;
+
+		for (uint32_t j = i; j < end; j++) {
+			struct pkt p = gpkt(f, OP_REQUEST, 10000 + j, port);
+
+			tx_queue_at(f, &p, NULL, 0, 0);
+		}
+		kick(f, VSOCK_TXQ);
+		for (uint32_t j = i; j < end; j++) {
+			struct pkt p;
+			uint8_t buf[8];
+
+			rx_wait(f, &p, buf, sizeof(buf));
+			assert_int_equal(p.op, OP_RESPONSE);
+		}
+	}
 }
 
 static void test_connection_limit(void **state)
@@ -1240,23 +1354,9 @@ static void test_connection_limit(void **state)
 
 	start(f);
 	lfd = host_listen(f, 7000);
-	for (uint32_t i = 0; i < VSOCK_MAX_CONNS; i += 32) {
-		for (uint32_t j = i; j < i + 32; j++) {
-			struct pkt p = gpkt(f, OP_REQUEST, 10000 + j, 7000);
-
-			tx_queue_at(f, &p, NULL, 0, 0);
-		}
-		kick(f, VSOCK_TXQ);
-		for (uint32_t j = i; j < i + 32; j++) {
-			struct pkt p;
-			uint8_t buf[8];
-
-			rx_wait(f, &p, buf, sizeof(buf));
-			assert_int_equal(p.op, OP_RESPONSE);
-		}
-	}
-	assert_int_equal(f->v->nr_conns, VSOCK_MAX_CONNS);
-	assert_int_equal(f->v->stats.conns_added, VSOCK_MAX_CONNS);
+	fill_connections(f, f->v->max_conns, 7000);
+	assert_int_equal(f->v->nr_conns, f->v->max_conns);
+	assert_int_equal(f->v->stats.conns_added, f->v->max_conns);
 	tx_op(f, OP_REQUEST, 9999, 7000, 0);
 	rx_expect(f, OP_RST, 9999, 7000, NULL);
 	assert_int_equal(f->v->stats.conns_refused, 1);
@@ -1266,6 +1366,72 @@ static void test_connection_limit(void **state)
 	run(f, 5);
 	tx_op(f, OP_REQUEST, 9999, 7000, 0);
 	rx_expect(f, OP_RESPONSE, 9999, 7000, NULL);
+}
+
+/* ---- descriptor limits ------------------------------------------------------------------- */
+
+/* A soft RLIMIT_NOFILE of 1024 (a common default) used to make the fixed
+ * file table fail with EMFILE: the device raises it. */
+static void test_starts_under_low_nofile_soft_limit(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit old, rl;
+	const rlim_t want = VSOCK_MAX_CONNS + 1 + VSOCK_FD_RESERVE;
+	uint32_t lport;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = old.rlim_max < 1024 ? old.rlim_max : 1024;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	f->created = true;
+	assert_ret(vsock_create(f->v, &(struct vsock_cfg){ .set = true, .guest_cid = CID,
+				.uds_path = f->uds }, &f->gm, &f->loop), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (old.rlim_max >= want) {
+		assert_int_equal(rl.rlim_cur, want);
+		assert_int_equal(f->v->max_conns, VSOCK_MAX_CONNS);
+	} else {
+		assert_int_equal(f->v->max_conns, old.rlim_max - VSOCK_FD_RESERVE - 1);
+	}
+	driver_init(f, 16);
+	host_conn(f, 5, &lport);
+}
+
+/* A hard limit too small for the table: the connection limit shrinks to
+ * fit beside the reserve, and is enforced.  In a child: an unprivileged
+ * process cannot raise its hard limit again. */
+static void test_conn_limit_fits_low_nofile_hard_limit(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit rl = { .rlim_cur = 300, .rlim_max = 300 };
+	int status = -1;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint32_t lport;
+		int lfd, cli;
+
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		assert_int_equal(ev_init(&f->loop), 0);  /* not the parent's epoll */
+		start(f);
+		assert_int_equal(f->v->max_conns, 300 - VSOCK_FD_RESERVE - 1);
+		host_conn(f, 5, &lport);
+		lfd = host_listen(f, 7000);
+		fill_connections(f, f->v->max_conns - 1, 7000);
+		tx_op(f, OP_REQUEST, 9999, 7000, 0);
+		rx_expect(f, OP_RST, 9999, 7000, NULL);
+		cli = cli_connect(f);            /* the host is refused as well */
+		cli_expect_eof(f, cli);
+		assert_int_equal(f->v->stats.conns_refused, 2);
+		(void)lfd;
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_reset_with_connections_open(void **state)
@@ -1290,7 +1456,7 @@ static void test_reset_with_connections_open(void **state)
 	cli_expect_eof(f, s);
 	run(f, 10);
 	assert_int_equal(f->v->nr_conns, 0);
-	assert_int_equal(f->v->nr_pending, 0);
+	assert_int_equal(f->v->nr_host_pending + f->v->nr_guest_pending, 0);
 	assert_true(TAILQ_EMPTY(&f->v->ready));
 	driver_init(f, 16);
 	rx_none(f, 10);                          /* nothing from before the reset */
@@ -1313,6 +1479,252 @@ static void test_event_queue_untouched(void **state)
 	assert_int_equal(rd(f, REG_STATUS), LIVE);
 }
 
+/* ---- work budgets ----------------------------------------------------------------------- */
+
+/* A vCPU stand-in: makes the queue's used heads available again as soon as
+ * the device returns them, for `ms`. */
+struct feeder {
+	struct fx *f;
+	unsigned int queue;
+	int ms;
+	volatile bool stop;
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *fd = arg;
+	struct vq *q = &fd->f->q[fd->queue];
+	volatile uint16_t *used_idx = (volatile uint16_t *)(fd->f->ram + q->used + 2);
+	volatile uint16_t *used = (volatile uint16_t *)(fd->f->ram + q->used + 4);
+	volatile uint16_t *ring = (volatile uint16_t *)(fd->f->ram + q->avail + 4);
+	volatile uint16_t *aidx = (volatile uint16_t *)(fd->f->ram + q->avail + 2);
+	uint64_t end = time_mono_us() + (uint64_t)fd->ms * 1000;
+	uint16_t a = q->avail_idx, seen = q->last_used;
+
+	while (time_mono_us() < end) {
+		uint16_t u = *used_idx;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		for (; seen != u; seen++) {
+			ring[a % QSIZE] = used[4 * (seen % QSIZE)];   /* the id of used[seen] */
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			*aidx = ++a;
+		}
+	}
+	q->avail_idx = a;
+	q->last_used = seen;
+	fd->stop = true;
+	return NULL;
+}
+
+/* Notify `queue` while the feeder runs; the most packets one notify moved. */
+static uint64_t notify_under_feeder(struct fx *f, unsigned int queue, uint64_t *count)
+{
+	struct feeder fd = { .f = f, .queue = queue, .ms = 300 };
+	uint64_t most = 0;
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, feed, &fd), 0);
+	while (!fd.stop) {
+		uint64_t before = *count;
+
+		kick(f, queue);
+		most = *count - before > most ? *count - before : most;
+	}
+	pthread_join(th, NULL);
+	return most;
+}
+
+/* One tx notify used to run as long as the vCPU refilled the ring. */
+static void test_tx_notify_work_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint64_t most;
+
+	start(f);
+	for (uint16_t i = 0; i < QSIZE; i++) {   /* RSTs for nothing: no answer */
+		struct pkt p = gpkt(f, OP_RST, 5000 + i, 6000);
+
+		hdr_put(f, TXBUF_GPA + 0x100ull * i, &p);
+		desc(f, &f->q[1], i, TXBUF_GPA + 0x100ull * i, VSOCK_HDR_LEN, 0, 0);
+		avail(f, &f->q[1], i);
+	}
+	most = notify_under_feeder(f, VSOCK_TXQ, &f->v->stats.tx_packets_count);
+	assert_true(most <= QSIZE);
+	run(f, 20);                              /* the rest, without a notify */
+	assert_int_equal(get16(f, f->q[1].used + 2), f->q[1].avail_idx);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+/* Nor may one rx notify, with data waiting and header-only buffers (one
+ * CREDIT_UPDATE each) coming back as fast as they are used. */
+static void test_rx_notify_work_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	uint64_t most;
+	int fd;
+
+	create(f);
+	driver_init(f, 0);
+	f->rx_len = VSOCK_HDR_LEN;               /* no room for data, ever */
+	for (uint16_t i = 0; i < QSIZE; i++)
+		rx_post(f, i, VSOCK_HDR_LEN);
+	fd = host_conn(f, 70, &lport);
+	f->hold_rx = true;                       /* from now on the feeder posts */
+	cli_write(fd, "abc", 3);
+	run(f, 10);
+	most = notify_under_feeder(f, VSOCK_RXQ, &f->v->stats.rx_packets_count);
+	assert_true(most <= QSIZE);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+/* ---- memory ------------------------------------------------------------------------------- */
+
+static void test_buf_alloc_is_64k(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[VSOCK_MAX_PKT + 1], sink[VSOCK_MAX_PKT];
+	uint32_t lport;
+	struct pkt p;
+	bool eof;
+	int fd;
+
+	start(f);
+	fd = cli_connect(f);
+	cli_write(fd, "CONNECT 23\n", 11);
+	rx_expect(f, OP_REQUEST, 23, 0, &p);
+	assert_int_equal(p.buf_alloc, 64 * 1024);
+	lport = p.src_port;
+	tx_op(f, OP_RESPONSE, 23, lport, 0);
+	p = gpkt(f, OP_RW, 23, lport);
+	p.len = 64 * 1024;                       /* 64 KiB + 1: past the credit */
+	tx_queue_at(f, &p, data, p.len, BIG_GPA);
+	p.len = 1;
+	tx_queue_at(f, &p, data, p.len, 0);
+	kick(f, VSOCK_TXQ);
+	rx_expect(f, OP_RST, 23, lport, NULL);
+	assert_int_equal(f->v->stats.credit_violations, 1);
+	(void)cli_read(f, fd, sink, sizeof(sink), &eof);
+}
+
+/* Connections with data the guest does not take hold staging buffers only
+ * within the device budget; the others wait and are served once those
+ * drain. */
+static void test_staging_memory_is_budgeted(void **state)
+{
+	enum { N = VSOCK_RBUF_BUDGET / VSOCK_RBUF_SIZE + 4, LEN = 100 };
+	struct fx *f = *state;
+	static int fds[N];
+	static uint32_t got[N], lports[N];
+	uint32_t total = 0, held = 0;
+	uint8_t msg[LEN], buf[RXBUF_LEN];
+
+	memset(msg, 'm', sizeof(msg));
+	create(f);
+	driver_init(f, 1);
+	for (unsigned int i = 0; i < N; i++) {
+		fds[i] = host_conn(f, 1000 + i, &lports[i]);
+		f->nr_fds = 0;                   /* closed here, not by the fixture */
+	}
+	f->hold_rx = true;                       /* the guest stops taking packets */
+	for (unsigned int i = 0; i < N; i++)
+		cli_write(fds[i], msg, LEN);
+	run(f, 50);
+	for (unsigned int i = 0; i < f->v->max_conns; i++)
+		held += f->v->conns[i].rbuf != NULL;
+	assert_int_equal(held, VSOCK_RBUF_BUDGET / VSOCK_RBUF_SIZE);
+	assert_int_equal(f->v->rbuf_used, VSOCK_RBUF_BUDGET);
+	f->hold_rx = false;
+	for (uint16_t i = 1; i <= 16; i++)      /* buffer 0 holds a packet not yet read */
+		rx_post(f, i, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+	for (int tries = 0; tries < 5000 && total < N * LEN; tries++) {
+		struct pkt p;
+
+		if (!rx_poll(f, &p, buf, sizeof(buf))) {
+			assert_true(ev_run_once(&f->loop, 2) >= 0);
+			continue;
+		}
+		if (p.op != OP_RW)
+			continue;
+		assert_true(p.dst_port >= 1000 && p.dst_port < 1000 + N);
+		got[p.dst_port - 1000] += p.len;
+		total += p.len;
+	}
+	for (unsigned int i = 0; i < N; i++)
+		assert_ret_case("bytes per connection", got[i], LEN);
+	run(f, 10);
+	assert_int_equal(f->v->rbuf_used, 0);
+	for (unsigned int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+/* ---- ring full ------------------------------------------------------------------------------ */
+
+/* A close whose cancel found no SQE used to leave the receive in flight on
+ * a removed file: the slot stayed CLOSING, the socket open, forever. */
+static void test_close_with_ring_full_cancels_later(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	fd = host_conn(f, 24, &lport);
+	run(f, 5);                               /* waiting for unix data */
+	f->v->fail_sqes = 1;
+	tx_op(f, OP_RST, 24, lport, 0);
+	cli_expect_eof(f, fd);
+	run(f, 20);
+	assert_int_equal(f->v->nr_conns, 0);
+	assert_int_equal(f->v->fail_sqes, 0);
+}
+
+/* An ACCEPT that found no SQE used to leave the listener unarmed. */
+static void test_accept_rearmed_after_ring_full(void **state)
+{
+	struct fx *f = *state;
+	uint32_t lport;
+	int fd;
+
+	start(f);
+	f->v->fail_sqes = 2;                     /* the handshake's receive, the re-arm */
+	fd = cli_connect(f);
+	cli_expect_eof(f, fd);
+	assert_int_equal(f->v->fail_sqes, 0);
+	host_conn(f, 25, &lport);
+}
+
+/* ---- port pairs ----------------------------------------------------------------------------- */
+
+/* A REQUEST on the port pair of a closing connection that still owes the
+ * guest its RST used to open a second connection: the guest could see the
+ * new RESPONSE and then the old RST. */
+static void test_request_for_pair_owing_rst_refused(void **state)
+{
+	struct fx *f = *state;
+	int lfd;
+
+	create(f);
+	driver_init(f, 1);
+	lfd = host_listen(f, 6100);
+	f->hold_rx = true;
+	guest_conn(f, lfd, 901, 6100);           /* takes the only rx buffer */
+	tx_op(f, OP_SHUTDOWN, 901, 6100, SHUT_BOTH);   /* RST owed, no buffer */
+	tx_op(f, OP_REQUEST, 901, 6100, 0);      /* the same pair again */
+	run(f, 10);
+	assert_int_equal(f->v->stats.conns_refused, 1);
+	f->hold_rx = false;
+	for (uint16_t i = 0; i < 4; i++)
+		rx_post(f, i, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+	rx_expect(f, OP_RST, 901, 6100, NULL);
+	rx_none(f, 20);                          /* no RESPONSE, no second RST */
+	tx_op(f, OP_REQUEST, 901, 6100, 0);      /* once told, the pair is free */
+	rx_expect(f, OP_RESPONSE, 901, 6100, NULL);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -1327,6 +1739,7 @@ int main(void)
 		T(test_host_guest_never_answers),
 		T(test_malformed_handshakes),
 		T(test_parse_connect),
+		T(test_connect_line_firecracker_forms),
 		T(test_handshake_timeout),
 		T(test_handshake_after_eof),
 		T(test_guest_connect),
@@ -1346,6 +1759,16 @@ int main(void)
 		T(test_header_only_rx_buffers),
 		T(test_pending_handshake_limit),
 		T(test_connection_limit),
+		T(test_pending_budgets_are_per_direction),
+		T(test_starts_under_low_nofile_soft_limit),
+		T(test_conn_limit_fits_low_nofile_hard_limit),
+		T(test_tx_notify_work_is_bounded),
+		T(test_rx_notify_work_is_bounded),
+		T(test_buf_alloc_is_64k),
+		T(test_staging_memory_is_budgeted),
+		T(test_close_with_ring_full_cancels_later),
+		T(test_accept_rearmed_after_ring_full),
+		T(test_request_for_pair_owing_rst_refused),
 		T(test_reset_with_connections_open),
 		T(test_event_queue_untouched),
 	};
