@@ -92,7 +92,7 @@
 #define VSOCK_RBUF_BUDGET  (8 * 1024 * 1024) /* all staging buffers of a device */
 #define VSOCK_MAX_CONNS    1024             /* connections, closing ones included (at most) */
 #define VSOCK_FD_RESERVE   64               /* descriptors left to the rest of ember */
-#define VSOCK_MAX_HOST_PENDING  64          /* host handshakes and requests in progress */
+#define VSOCK_MAX_HOST_PENDING  64          /* host connections owing their CONNECT line */
 #define VSOCK_MAX_GUEST_PENDING 64          /* guest connects in progress */
 #define VSOCK_LINE_MAX     32               /* "CONNECT <port>\n" */
 #define VSOCK_HANDSHAKE_MS 2000             /* for the CONNECT line */
@@ -136,6 +136,7 @@ struct vsock_conn {
 	uint32_t gen;                   /* incarnation of the slot (user_data) */
 	uint32_t host_port, guest_port;
 	bool hashed, listed, pending, has_file;
+	bool line_wait;                 /* host-initiated, CONNECT line not yet read */
 	bool from_host;                 /* host-initiated: counts as a host pending */
 	bool readable;                  /* the peek saw data: receive it */
 	bool r_inline;                  /* staged bytes are in line[] (after CONNECT) */
@@ -201,6 +202,7 @@ struct vsock_dev {
 	TAILQ_HEAD(, vsock_conn) ready; /* connections with a packet for the guest */
 	TAILQ_HEAD(, vsock_conn) rwait; /* connections waiting for a staging buffer */
 	unsigned int nr_conns, nr_host_pending, nr_guest_pending;
+	unsigned int nr_host_lines;     /* host connections still owing their CONNECT line */
 	size_t rbuf_used;               /* bytes of staging buffers held */
 	uint32_t next_port;
 	struct { uint32_t host_port, guest_port; } orphan[VSOCK_ORPHAN_RST];

@@ -73,7 +73,15 @@ static void conn_set_pending(struct vsock_dev *v, struct vsock_conn *c, bool on,
 			     unsigned int timeout_ms)
 {
 	unsigned int *nr = c->from_host ? &v->nr_host_pending : &v->nr_guest_pending;
+	/* The host budget guards against silent clients: a connection whose
+	 * line was read and that waits for the guest's answer costs only the
+	 * guest's time, and its deadline still holds. */
+	bool line = on && c->from_host && c->state == VSOCK_HANDSHAKE;
 
+	if (line != c->line_wait) {
+		v->nr_host_lines = line ? v->nr_host_lines + 1 : v->nr_host_lines - 1;
+		c->line_wait = line;
+	}
 	if (on) {
 		c->deadline_us = time_mono_us() + timeout_ms * 1000ull;
 		vsock_uds_arm_timer(v, c->deadline_us);

@@ -92,7 +92,7 @@ void vsock_host_accepted(struct vsock_dev *v, int fd)
 {
 	struct vsock_conn *c = NULL;
 
-	if (v->nr_host_pending < VSOCK_MAX_HOST_PENDING)
+	if (v->nr_host_lines < VSOCK_MAX_HOST_PENDING)
 		c = vsock_conn_alloc(v, VSOCK_HANDSHAKE);
 	if (!c) {
 		v->stats.conns_refused++;

@@ -222,13 +222,31 @@ static void conn_cancel(struct vsock_dev *v, struct vsock_conn *c)
 	}
 }
 
+/* Let the unix peer see the end at once: a fixed file removed from the
+ * table is put only once every request submitted before the removal has
+ * completed — on any connection, so a receive parked elsewhere would keep
+ * this socket open indefinitely.  A shutdown does not wait for that. */
+static void conn_shutdown_now(struct vsock_dev *v, struct vsock_conn *c)
+{
+	struct io_uring_sqe *sqe = conn_sqe(v, c, VSOCK_IO_SHUT);
+
+	if (!sqe)
+		return;  /* then the end waits for the deferred put */
+	io_uring_prep_shutdown(sqe, c->slot, SHUT_RDWR);
+	sqe_finish(sqe, udata(c, VSOCK_IO_SHUT));
+	if (io_uring_submit(&v->uring->ring) < 0)  /* before the slot is emptied */
+		v->stats.ring_errors++;
+}
+
 void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c)
 {
 	int none = -1;
 
 	if (!v->uring)
 		return;
-	c->cancel_owed = c->io;
+	if (c->has_file && c->state != VSOCK_CONNECTING)
+		conn_shutdown_now(v, c);
+	c->cancel_owed = c->io & (uint8_t)~VSOCK_IO_SHUT;
 	conn_cancel(v, c);
 	if (c->has_file && io_uring_register_files_update(&v->uring->ring, c->slot, &none, 1) < 0)
 		v->stats.ring_errors++;

@@ -1288,6 +1288,44 @@ static void test_pending_handshake_limit(void **state)
 	host_conn(f, 5, &lport);
 }
 
+/* Regression: host connections whose CONNECT line was read and that wait
+ * for the guest's answer are not silent clients: 200 at once (more than the
+ * silent-client budget) are all taken, answered and told OK. */
+static void test_many_host_connects_waiting_for_guest(void **state)
+{
+	enum { N = 200 };
+	static int fds[N];
+	struct fx *f = *state;
+	char line[40];
+	struct pkt p;
+	bool eof;
+
+	start(f);
+	for (unsigned int i = 0; i < N; i++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		snprintf(line, sizeof(line), "CONNECT %u\n", 1000 + i);
+		cli_write(fds[i], line, strlen(line));
+		run(f, 1);
+	}
+	for (unsigned int i = 0; i < N; i++) {   /* the guest answers each REQUEST */
+		rx_wait(f, &p, NULL, 0);
+		assert_int_equal(p.op, OP_REQUEST);
+		assert_true(p.dst_port >= 1000 && p.dst_port < 1000 + N);
+		tx_op(f, OP_RESPONSE, p.dst_port, p.src_port, 0);
+	}
+	assert_int_equal(f->v->stats.conns_refused, 0);
+	assert_int_equal(f->v->nr_conns, N);
+	assert_int_equal(f->v->nr_host_lines, 0);
+	for (unsigned int i = 0; i < N; i++) {
+		assert_true(cli_read(f, fds[i], line, 3, &eof) == 3 && !memcmp(line, "OK ", 3));
+		close(fds[i]);
+	}
+}
+
 /* Silent unix clients must not lock the guest out of connecting, nor
  * guest connects that hang the host clients out. */
 static void test_pending_budgets_are_per_direction(void **state)
@@ -1758,6 +1796,7 @@ int main(void)
 		T(test_hostile_rings),
 		T(test_header_only_rx_buffers),
 		T(test_pending_handshake_limit),
+		T(test_many_host_connects_waiting_for_guest),
 		T(test_connection_limit),
 		T(test_pending_budgets_are_per_direction),
 		T(test_starts_under_low_nofile_soft_limit),
