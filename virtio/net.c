@@ -107,11 +107,13 @@ int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned
 
 /* ---- interrupts and rate limiter timers ---------------------------------- */
 
-/* One interrupt for everything completed since the last call. */
+/* Publish the tx chains returned, then one interrupt for everything
+ * completed since the last call. */
 static void net_flush_irqs(struct net_dev *n)
 {
 	bool irq = false;
 
+	net_tx_flush(n);
 	for (unsigned int i = 0; i < 2; i++) {
 		if (n->need_irq[i] && virtq_should_interrupt(&n->t.queues[i]))
 			irq = true;
@@ -189,21 +191,20 @@ void net_run(struct net_dev *n)
 		if (!net_io_queued(n))
 			break;
 		/* Reap what the kernel finished inline, then go again; the last
-		 * round leaves completions to the eventfd. */
-		net_io_kick(n, round < NET_RUN_ROUNDS);
-		if (round >= NET_RUN_ROUNDS)
+		 * round leaves completions to the eventfd.  A failed submit is
+		 * retried from the engine's timer. */
+		if (net_io_kick(n, round < NET_RUN_ROUNDS) || round >= NET_RUN_ROUNDS)
 			break;
 	}
 	net_flush_irqs(n);
 }
 
+/* A tap read error is retried from the engine's timer (with backoff), not
+ * by the guest's notifications. */
 static void net_notify(struct virtio_mmio *t, unsigned int queue)
 {
-	struct net_dev *n = to_net(t);
-
-	if (queue == NET_RXQ)
-		n->rx.stalled = false;  /* new buffers: try the tap again */
-	net_run(n);
+	(void)queue;
+	net_run(to_net(t));
 }
 
 /* vCPU thread, `lock` held: the tap's offloads change on the vmm thread. */
@@ -236,7 +237,8 @@ static void net_reset(struct virtio_mmio *t)
 	if (n->tx_deferred)
 		net_tx_free(n, n->tx_deferred);
 	n->tx_deferred = NULL;
-	n->tx_starved = false;
+	n->tx_fills = 0;
+	net_io_retry_reset(n);
 	n->need_irq[0] = n->need_irq[1] = false;
 	n->offload_pending = false;
 }
@@ -472,6 +474,7 @@ int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_
 
 void net_destroy(struct net_dev *n)
 {
+	n->epoch++;  /* what the engine still completes is stale */
 	net_io_destroy(n);
 	for (unsigned int i = 0; i < 2; i++) {
 		if (!n->rl_timer[i].cb)

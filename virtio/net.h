@@ -20,19 +20,32 @@
  *    at all (device-writable buffers, no room for the header) is a driver
  *    violation and the device asks for a reset.
  *  - RX: one READV on the tap is kept in flight while the guest has posted
- *    buffers, reading straight into them.  With MRG_RXBUF enough chains are
- *    taken to hold the largest frame (65562 bytes with GUEST_TSO4/6/UFO in
- *    effect, 1526 otherwise) and only those a frame filled are returned, with
- *    num_buffers set; without it each frame goes into one chain.  With no
- *    buffers posted the tap is not read (frames wait in the tap's own,
- *    kernel-bounded queue) until the guest notifies queue 0.  A frame whose
- *    header carries offloads the guest did not negotiate is dropped.
+ *    buffers, reading straight into them.  With MRG_RXBUF chains are taken
+ *    until they hold the largest frame (65562 bytes with GUEST_TSO4/6/UFO in
+ *    effect, 1530 otherwise) or the ring has no more (notifications then
+ *    re-enabled and the ring looked at again): the read goes into what is
+ *    held, a frame larger than that being dropped and counted.  Only the
+ *    chains a frame filled are returned, num_buffers set, and published
+ *    together (one used->idx store per frame); without MRG_RXBUF each frame
+ *    goes into one chain.  With no buffers posted the tap is not read
+ *    (frames wait in the tap's own, kernel-bounded queue) until the guest
+ *    notifies queue 0.  A frame whose header carries offloads the guest did
+ *    not negotiate is dropped, and so (with F_MTU, virtio 1.2 §5.1.6.3) is a
+ *    GSO_NONE frame longer than MTU + 14 + 4 (a VLAN tag).  A failed tap
+ *    read stops rx until a retry timer fires: 10 ms, doubling to 1 s while
+ *    reads keep failing; a failed io_uring submit is retried the same way.
  *  - Offloads: the tap's TUNSETOFFLOAD is probed at create (only what it
  *    takes is offered) and set to what the guest negotiated at DRIVER_OK
  *    (applied by the vmm thread).  An fd that is not a tap (net_create_fd
  *    with a socketpair, for tests) is taken to accept every offload.
- *  - Rate limiters: the tx bucket is charged per frame before it is written,
- *    the rx bucket per frame before it is handed to the guest; a throttled
+ *  - TX budget: one call takes at most a queue's worth of chains, then
+ *    wakes itself through the engine's eventfd (the event loop runs the
+ *    rest), so a guest refilling its ring cannot hold the vmm thread.
+ *    Chains returned are published once per net_run (virtq_fill, then one
+ *    virtq_flush before the interrupt).
+ *  - Rate limiters: the tx bucket is charged per frame before it is written
+ *    (a dropped frame: one op, no bytes), the rx bucket per frame before it
+ *    is handed to the guest; a throttled
  *    direction stops (tx: the frame waits; rx: the frame read waits in the
  *    guest's buffers, no further reads) until its timerfd fires.
  *  - Reset: pre-taken rx chains are forgotten, throttled frames dropped, and
@@ -51,6 +64,9 @@
  *    WRITEVs in flight are not cancelled: they only read guest memory (a
  *    frame the guest wrote before the reset), so they finish on the tap on
  *    their own time, their completions stale; the chains are not returned.
+ *  - Destroy: every request still in the engine is cancelled and reaped
+ *    (bounded by NET_RESET_WAIT_MS) before the ring is torn down, so none
+ *    outlives the device (or the guest RAM its iovecs point into).
  *
  * Threads: the vmm thread runs the data path with the transport's `lock`
  * held (the transport calls `notify` with it held); the vCPU threads reach
@@ -116,6 +132,7 @@ struct net_rx_read {
 /* One tx frame from parse to completion. */
 struct net_tx_req {
 	bool busy;
+	bool drop;                    /* refused: back to the guest, not to the tap */
 	uint16_t head;
 	uint32_t epoch;
 	uint32_t len;                 /* frame bytes, without the header */
@@ -133,7 +150,8 @@ struct net_stats {
 	uint64_t tx_dropped_runt;            /* shorter than an Ethernet header (or empty) */
 	uint64_t tx_dropped_bad_hdr;         /* flags/gso/csum/hdr_len refused */
 	uint64_t rx_dropped_bad_hdr;         /* tap header with offloads not negotiated */
-	uint64_t rx_dropped_bad_len;         /* tap frame too short, or larger than the buffers */
+	uint64_t rx_dropped_bad_len;         /* tap frame too short, larger than the buffers,
+					      * or (F_MTU, GSO_NONE) than the MTU allows */
 	uint64_t rx_waits_no_buffers;        /* times rx stopped: no (or too few) buffers */
 	uint64_t rx_throttled, tx_throttled; /* frames the rate limiters delayed */
 	uint64_t io_errors;                  /* tap read/write failed */
@@ -166,7 +184,7 @@ struct net_dev {
 		uint64_t bytes;              /* sum of their lengths */
 		unsigned int iovs;           /* sum of their iovecs */
 		bool waiting;                /* stopped for want of buffers */
-		bool stalled;                /* tap read error: until the next notify */
+		bool stalled;                /* tap read error: until the retry timer */
 		bool held;                   /* a frame read, waiting for the rate limiter */
 		uint32_t held_len;           /* its bytes, header included */
 		struct virtio_net_hdr_v1 hdr; /* its header, checked (written back on delivery) */
@@ -174,7 +192,7 @@ struct net_dev {
 	} rx;
 	/* transmit */
 	struct net_tx_req *tx_deferred;      /* throttled: retried by its timer */
-	bool tx_starved;                     /* every request busy: pop later */
+	uint16_t tx_fills;                   /* tx chains filled, not yet flushed */
 	uint16_t tx_free[NET_MAX_TX];
 	unsigned int nr_tx_free;
 	struct net_tx_req tx_reqs[NET_MAX_TX];
@@ -229,13 +247,15 @@ int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned
  * and the direction's timer armed.) */
 bool net_throttled(struct net_dev *n, unsigned int dir, uint64_t bytes);
 
-/* TX: take what the transmit queue holds (unless throttled); a frame's
- * write finished; a throttled frame tried again (false: still throttled);
- * a request released. */
+/* TX: take what the transmit queue holds (unless throttled; at most a
+ * queue's worth, then net_io_wake); a frame's write finished; a throttled
+ * frame tried again (false: still throttled); a request released; publish
+ * the chains returned since the last flush (net_run, before interrupts). */
 void net_tx_process(struct net_dev *n);
 void net_tx_done(struct net_dev *n, struct net_tx_req *r, int res);
 bool net_tx_go(struct net_dev *n, struct net_tx_req *r);
 void net_tx_free(struct net_dev *n, struct net_tx_req *r);
+void net_tx_flush(struct net_dev *n);
 /* RX: keep a tap read going while the guest has buffers; the read
  * finished; hand the held frame to the guest (through the rx bucket). */
 void net_rx_start(struct net_dev *n);
@@ -244,6 +264,9 @@ void net_rx_deliver(struct net_dev *n);
 
 /* ---- the io_uring engine (net_io.c), `lock` held, vmm thread unless said */
 
+/* Set up the ring, its completion eventfd and the retry timer in n->loop;
+ * tear them down, first cancelling and reaping (through net_io_done, bounded
+ * by NET_RESET_WAIT_MS) every request still in flight. */
 int net_io_init(struct net_dev *n);
 void net_io_destroy(struct net_dev *n);
 /* Queue a READV / WRITEV of the tap; `tag` comes back in net_io_done.
@@ -253,8 +276,17 @@ int net_io_writev(struct net_dev *n, const struct iovec *iov, unsigned int nr, v
 /* Anything queued and not yet submitted? */
 bool net_io_queued(const struct net_dev *n);
 /* Submit what is queued; reap: true also hands every completion already
- * there to net_io_done (requests the kernel finished inline). */
-void net_io_kick(struct net_dev *n, bool reap);
+ * there to net_io_done (requests the kernel finished inline).  0, or the
+ * submit's -errno (a retry is then scheduled: net_io_retry_later). */
+int net_io_kick(struct net_dev *n, bool reap);
+/* Run the device again from the event loop soon (the completion eventfd):
+ * work left over by a budget. */
+void net_io_wake(struct net_dev *n);
+/* Something failed (a tap read, a submit): clear rx.stalled and net_run
+ * from the retry timer, 10 ms after the first failure, doubling to 1 s;
+ * net_io_retry_reset (a read worked, a device reset) starts over at 10 ms. */
+void net_io_retry_later(struct net_dev *n);
+void net_io_retry_reset(struct net_dev *n);
 /* `lock` held, vmm or vCPU thread (the reset op): cancel the request(s)
  * tagged `tag` and hand completions to net_io_done until *busy is false,
  * waiting at most `ms`.  0, -ETIME (still busy), or -errno. */

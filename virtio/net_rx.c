@@ -51,8 +51,9 @@ static struct net_rx_chain *rx_chain(struct net_dev *n, unsigned int i)
 	return &n->rx.chains[(n->rx.first + i) % NET_QUEUE_SIZE];
 }
 
-/* Are more chains needed before the next read?  (MRG_RXBUF: until they hold
- * the largest frame, within the READV's iovec limit; else one chain.) */
+/* Should more chains be taken (while the ring has them) before the next
+ * read?  (MRG_RXBUF: until they hold the largest frame, within the READV's
+ * iovec limit; else one chain.) */
 static bool rx_need_more(const struct net_dev *n)
 {
 	if (!rx_mrg(n))
@@ -91,8 +92,10 @@ static void rx_drop_first(struct net_dev *n)
 	n->rx.iovs -= s->nr_iov;
 }
 
-/* Pop rx chains until the next read has room (or none are available and
- * notifications are re-enabled).  0 or -EPROTO / -ENOMEM. */
+/* Pop rx chains until the next read has room for the largest frame, or
+ * none are available and notifications are re-enabled (then no more come
+ * without a notify: the read goes into what is held).  0 or -EPROTO /
+ * -ENOMEM. */
 static int rx_fill(struct net_dev *n)
 {
 	struct virtq *q = &n->t.queues[NET_RXQ];
@@ -153,17 +156,21 @@ void net_rx_start(struct net_dev *n)
 	}
 	if (n->rx.read.busy)
 		return;
-	if (!n->rx.nr || rx_need_more(n)) {
+	if (!n->rx.nr) {
 		if (!n->rx.waiting)
 			n->stats.rx_waits_no_buffers++;
 		n->rx.waiting = true;  /* the guest's next queue-0 notify resumes */
 		return;
 	}
+	/* Short of the largest frame (MRG_RXBUF) only if the ring has no more:
+	 * waiting could be forever (the guest's descriptors may all be here),
+	 * so read into what is held and drop a frame larger than that. */
 	n->rx.waiting = false;
 	rx_build_read(n);
 	ret = net_io_readv(n, n->rx.read.iov, n->rx.read.nr_iov, &n->rx.read);
 	if (ret) {
 		log_ratelimited(LOG_WARN, "%s: cannot queue a tap read: %s", n->name, strerror(-ret));
+		net_io_retry_later(n);
 		return;
 	}
 	n->rx.read.busy = true;
@@ -196,13 +203,16 @@ static const char *rx_hdr_error(const struct net_dev *n, struct virtio_net_hdr_v
 	return net_has(n, need) ? NULL : "gso_type not negotiated";
 }
 
-/* Return the chains the held frame filled, num_buffers set; through the rx
- * bucket first (throttled: it stays held until the timer fires). */
+/* Return the chains the held frame filled, num_buffers set, published with
+ * one used->idx store (a driver polling the ring sees the whole frame or
+ * none of it); through the rx bucket first (throttled: it stays held until
+ * the timer fires). */
 void net_rx_deliver(struct net_dev *n)
 {
 	struct virtq *q = &n->t.queues[NET_RXQ];
 	uint64_t left = n->rx.held_len;
 	unsigned int count = 0;
+	int ret = 0;
 
 	if (net_throttled(n, NET_RXQ, n->rx.held_len - NET_HDR_LEN))
 		return;
@@ -217,20 +227,48 @@ void net_rx_deliver(struct net_dev *n)
 
 		left -= used;
 		rx_drop_first(n);
-		if (virtq_push(q, s->head, used)) {
-			virtio_mmio_needs_reset(&n->t, "cannot return an rx chain");
-			return;
-		}
+		if (!ret)
+			ret = virtq_fill(q, s->head, used, (uint16_t)i);
+	}
+	if (ret || virtq_flush(q, (uint16_t)count)) {
+		virtio_mmio_needs_reset(&n->t, "cannot return an rx chain");
+		return;
 	}
 	n->stats.rx_frames++;
 	n->stats.rx_bytes += n->rx.held_len - NET_HDR_LEN;
 	n->need_irq[NET_RXQ] = true;
 }
 
+/* Why the frame just read (`len` bytes with the header, the header copied
+ * to n->rx.hdr) is not for the guest, or NULL; *bad_hdr: which counter. */
+static const char *rx_frame_error(struct net_dev *n, uint64_t len, bool *bad_hdr)
+{
+	uint8_t gso;
+	const char *why;
+
+	*bad_hdr = false;
+	if (len < NET_HDR_LEN + NET_MIN_FRAME)
+		return "too short";
+	if (len > n->rx.read.cap)
+		return "larger than the buffers";
+	iov_copy(n->rx.read.iov, n->rx.read.nr_iov, &n->rx.hdr, NET_HDR_LEN, false);
+	why = rx_hdr_error(n, &n->rx.hdr);
+	*bad_hdr = why != NULL;
+	if (why)
+		return why;
+	/* virtio 1.2 §5.1.6.3: no longer than the MTU we offered (a VLAN tag too) */
+	gso = n->rx.hdr.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	if (net_has(n, VIRTIO_NET_F_MTU) && gso == VIRTIO_NET_HDR_GSO_NONE &&
+	    len > NET_HDR_LEN + NET_RX_SMALL)
+		return "longer than the MTU";
+	return NULL;
+}
+
 void net_rx_done(struct net_dev *n, int res)
 {
 	struct net_rx_read *rd = &n->rx.read;
 	const char *why;
+	bool bad_hdr;
 
 	rd->busy = false;
 	if (rd->epoch != n->epoch) {
@@ -241,26 +279,21 @@ void net_rx_done(struct net_dev *n, int res)
 		return;
 	if (res <= 0) {
 		n->stats.io_errors++;
-		n->rx.stalled = true;  /* until the guest's next queue-0 notify */
+		n->rx.stalled = true;  /* until the retry timer */
+		net_io_retry_later(n);
 		log_ratelimited(LOG_WARN, "%s: tap read: %s", n->name,
 				res ? strerror(-res) : "end of file");
 		return;
 	}
-	if ((uint64_t)res < NET_HDR_LEN + NET_MIN_FRAME || (uint64_t)res > rd->cap) {
-		n->stats.rx_dropped_bad_len++;
-		log_ratelimited(LOG_WARN, "%s: rx frame of %d bytes dropped: %s", n->name, res,
-				res > (int)rd->cap ? "larger than the buffers" : "too short");
-		return;
-	}
-	iov_copy(rd->iov, rd->nr_iov, &n->rx.hdr, NET_HDR_LEN, false);
-	why = rx_hdr_error(n, &n->rx.hdr);
+	net_io_retry_reset(n);
+	why = rx_frame_error(n, (uint64_t)res, &bad_hdr);
 	if (why) {
-		n->stats.rx_dropped_bad_hdr++;
-		log_ratelimited(LOG_WARN, "%s: rx frame dropped: %s", n->name, why);
+		(*(bad_hdr ? &n->stats.rx_dropped_bad_hdr : &n->stats.rx_dropped_bad_len))++;
+		log_ratelimited(LOG_WARN, "%s: rx frame of %llu bytes dropped: %s", n->name,
+				(unsigned long long)res, why);
 		return;
 	}
 	n->rx.held = true;
 	n->rx.held_len = (uint32_t)res;
 	net_rx_deliver(n);
 }
-

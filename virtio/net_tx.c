@@ -90,8 +90,10 @@ static const char *tx_hdr_error(const struct net_dev *n, const struct virtio_net
 	return NULL;
 }
 
-static int tx_drop(struct net_dev *n, uint64_t *counter, const char *why, uint64_t len)
+static int tx_drop(struct net_dev *n, struct net_tx_req *r, uint64_t *counter, const char *why,
+		   uint64_t len)
 {
+	r->drop = true;
 	(*counter)++;
 	log_ratelimited(LOG_WARN, "%s: tx frame of %llu bytes dropped: %s", n->name,
 			(unsigned long long)len, why);
@@ -107,17 +109,19 @@ static int tx_parse(struct net_dev *n, const struct virtq_chain *c, struct net_t
 
 	r->head = c->head;
 	r->nr_iov = 0;
+	r->drop = false;
 	if (c->nr_readable != c->nr_bufs || c->readable_len < NET_HDR_LEN ||
 	    chain_read(n, c, 0, &r->hdr, NET_HDR_LEN))
 		return -EPROTO;  /* device-writable buffers, or no header */
 	len = c->readable_len - NET_HDR_LEN;
 	if (len > NET_MAX_FRAME)
-		return tx_drop(n, &n->stats.tx_dropped_oversize, "longer than 65550 bytes", len);
+		return tx_drop(n, r, &n->stats.tx_dropped_oversize, "longer than 65550 bytes", len);
 	if (len < NET_MIN_FRAME)
-		return tx_drop(n, &n->stats.tx_dropped_runt, "shorter than an Ethernet header", len);
+		return tx_drop(n, r, &n->stats.tx_dropped_runt, "shorter than an Ethernet header",
+			       len);
 	why = tx_hdr_error(n, &r->hdr, (uint32_t)len);
 	if (why)
-		return tx_drop(n, &n->stats.tx_dropped_bad_hdr, why, len);
+		return tx_drop(n, r, &n->stats.tx_dropped_bad_hdr, why, len);
 	r->hdr.num_buffers = 0;
 	r->len = (uint32_t)len;
 	if (net_iov_reserve(&r->iov, &r->iov_cap, r->iov_inline, 1u + c->nr_bufs))
@@ -126,6 +130,9 @@ static int tx_parse(struct net_dev *n, const struct virtq_chain *c, struct net_t
 	return net_chain_iov(n, c, 0, c->nr_readable, NET_HDR_LEN, r->iov, &r->nr_iov) ? -EPROTO : 0;
 }
 
+/* Return the chain (length 0); published by net_tx_flush, with the others
+ * returned in this net_run (or at once when a queue's worth is waiting:
+ * the used ring holds no more). */
 static void tx_push(struct net_dev *n, struct net_tx_req *r)
 {
 	struct virtq *q = &n->t.queues[NET_TXQ];
@@ -133,22 +140,43 @@ static void tx_push(struct net_dev *n, struct net_tx_req *r)
 	if (r->epoch != n->epoch || !q->ready) {
 		n->stats.stale_completions++;
 	} else if (!q->broken) {
-		if (virtq_push(q, r->head, 0))
+		if (virtq_fill(q, r->head, 0, n->tx_fills))
 			virtio_mmio_needs_reset(&n->t, "cannot return a tx chain");
-		else
-			n->need_irq[NET_TXQ] = true;
+		else if (++n->tx_fills >= q->size)
+			net_tx_flush(n);
 	}
 	net_tx_free(n, r);
 }
 
-/* Through the tx bucket to the engine; false when throttled (r deferred). */
+void net_tx_flush(struct net_dev *n)
+{
+	struct virtq *q = &n->t.queues[NET_TXQ];
+	uint16_t count = n->tx_fills;
+
+	n->tx_fills = 0;
+	if (!count)
+		return;
+	if (virtq_flush(q, count)) {
+		if (q->ready && !q->broken)  /* a broken queue already asked for it */
+			virtio_mmio_needs_reset(&n->t, "cannot return tx chains");
+		return;
+	}
+	n->need_irq[NET_TXQ] = true;
+}
+
+/* Through the tx bucket (a dropped frame: one op) to the engine, or back to
+ * the guest; false when throttled (r deferred). */
 bool net_tx_go(struct net_dev *n, struct net_tx_req *r)
 {
 	int ret;
 
-	if (net_throttled(n, NET_TXQ, r->len)) {
+	if (net_throttled(n, NET_TXQ, r->drop ? 0 : r->len)) {
 		n->tx_deferred = r;
 		return false;
+	}
+	if (r->drop) {
+		tx_push(n, r);
+		return true;
 	}
 	ret = net_io_writev(n, r->iov, r->nr_iov, r);
 	if (ret)
@@ -164,10 +192,8 @@ static void tx_start(struct net_dev *n, struct net_tx_req *r)
 		net_tx_free(n, r);
 		virtio_mmio_needs_reset(&n->t, ret == -ENOMEM ? "out of memory" :
 					"tx chain without a readable header, or with writable buffers");
-	} else if (ret > 0) {
-		tx_push(n, r);
 	} else {
-		net_tx_go(n, r);
+		net_tx_go(n, r);  /* ret > 0: a dropped frame, charged one op */
 	}
 }
 
@@ -184,11 +210,13 @@ void net_tx_done(struct net_dev *n, struct net_tx_req *r, int res)
 	tx_push(n, r);
 }
 
-/* Take every available tx chain (until throttled or out of requests), then
- * re-enable notifications and look once more for entries that raced. */
+/* Take every available tx chain (until throttled, out of requests or a
+ * queue's worth taken), then re-enable notifications and look once more
+ * for entries that raced.  Past the budget the event loop calls again. */
 void net_tx_process(struct net_dev *n)
 {
 	struct virtq *q = &n->t.queues[NET_TXQ];
+	unsigned int budget = q->size;
 	struct net_tx_req *r;
 	int ret = 1;
 
@@ -198,11 +226,13 @@ void net_tx_process(struct net_dev *n)
 		while (ret > 0) {
 			if (n->tx_deferred || !net_live(n))
 				return;
-			r = tx_alloc(n);
-			if (!r) {
-				n->tx_starved = true;  /* resumed when a write completes */
+			if (!budget--) {
+				net_io_wake(n);
 				return;
 			}
+			r = tx_alloc(n);
+			if (!r)
+				return;  /* every request busy: a completion resumes */
 			ret = virtq_pop(q, &n->chain);
 			if (ret <= 0) {
 				net_tx_free(n, r);
@@ -217,4 +247,3 @@ void net_tx_process(struct net_dev *n)
 		ret = 1;
 	} while (virtq_enable_notify(q));
 }
-

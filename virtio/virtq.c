@@ -143,6 +143,7 @@ void virtq_reset(struct virtq *q)
 	q->signalled_used = 0;
 	q->signalled_valid = false;
 	q->in_flight = 0;
+	q->unflushed = 0;
 	memset(q->head_busy, 0, sizeof(q->head_busy));
 }
 
@@ -359,10 +360,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 
 /* ---- the used ring ---------------------------------------------------- */
 
-int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
+int virtq_fill(struct virtq *q, uint16_t head, uint32_t written, uint16_t idx_offset)
 {
 	uint32_t elem[2] = { htole32(head), htole32(written) };
-	uint64_t slot = q->used_idx % (q->size ? q->size : 1);
+	uint64_t slot;
 
 	if (!q->ready || q->broken) {
 		/* Nothing is written to a stopped queue; release the head so the
@@ -373,19 +374,44 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 		}
 		return -EPROTO;
 	}
+	if (idx_offset >= q->size)
+		return -EINVAL;
 	if (head >= q->size || !q->head_busy[head])
 		return virtq_violation(q, "push of head %u, which is not in flight", head);
 	q->head_busy[head] = 0;
 	q->in_flight--;
+	slot = (uint16_t)(q->used_idx + idx_offset) % q->size;
 	if (gm_write(q->gm, q->used_gpa + 4 + slot * VIRTQ_USED_ELEM_SIZE, elem,
 		     sizeof(elem)))
 		return virtq_violation(q, "used ring outside RAM");
-	/* The element must be visible before the index that publishes it. */
+	q->unflushed++;
+	return 0;
+}
+
+int virtq_flush(struct virtq *q, uint16_t count)
+{
+	if (!q->ready || q->broken) {
+		q->unflushed = 0;
+		return -EPROTO;
+	}
+	if (count > q->unflushed)
+		return -EINVAL;
+	q->unflushed -= count;
+	if (!count)
+		return 0;
+	/* The elements must be visible before the index that publishes them. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	q->used_idx++;
+	q->used_idx = (uint16_t)(q->used_idx + count);
 	if (ring_store16(q, q->used_gpa + 2, q->used_idx))
 		return virtq_violation(q, "used ring outside RAM");
 	return 0;
+}
+
+int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
+{
+	int ret = virtq_fill(q, head, written, 0);
+
+	return ret ? ret : virtq_flush(q, 1);
 }
 
 /* virtio 1.2 §2.7.10.1: notify when new_idx passed event_idx since old. */

@@ -65,7 +65,8 @@ struct virtq {
 	uint16_t used_idx;           /* next used-ring slot to fill */
 	uint16_t signalled_used;     /* used_idx when the guest was last interrupted */
 	bool signalled_valid;
-	uint16_t in_flight;          /* heads popped but not yet pushed */
+	uint16_t in_flight;          /* heads popped but not yet pushed (or filled) */
+	uint16_t unflushed;          /* used elements filled, not yet published */
 	uint8_t head_busy[VIRTQ_MAX_SIZE];
 	uint64_t violations;
 };
@@ -78,9 +79,25 @@ void virtq_reset(struct virtq *q);
 /* Take the next available chain: 1 and *chain filled, 0 when none,
  * -EPROTO when the queue is (or just became) broken. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
-/* Return a chain with `written` bytes written into its writable buffers;
+/* Return a chain with `written` bytes written into its writable buffers
+ * and publish it: virtq_fill(q, head, written, 0) then virtq_flush(q, 1)
+ * (so not in the middle of a fill batch).
  * -EPROTO if `head` is not in flight (the queue is then broken). */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+/* Batched return, part one: write the used element for `head` (`written`
+ * bytes) at used-ring entry used_idx + idx_offset, without moving used->idx:
+ * the driver does not see it until virtq_flush.  The head leaves the
+ * in-flight set at once, with the checks virtq_push makes (-EPROTO and the
+ * queue broken if it is not in flight; on a stopped queue the head is only
+ * released and -EPROTO returned).  -EINVAL (nothing done) if idx_offset is
+ * not below the queue size.  Callers fill offsets 0, 1, ... of one batch. */
+int virtq_fill(struct virtq *q, uint16_t head, uint32_t written, uint16_t idx_offset);
+/* Batched return, part two: publish the `count` elements filled since the
+ * last flush (offsets 0..count-1) with one release fence and one used->idx
+ * store, so the driver sees all of them or none (a mergeable rx frame's
+ * buffers, say).  0; -EINVAL (nothing published) if more than were filled;
+ * -EPROTO on a stopped queue (nothing published, the fills forgotten). */
+int virtq_flush(struct virtq *q, uint16_t count);
 /* After pushes: must the guest be interrupted?  (EVENT_IDX used_event or
  * VIRTQ_AVAIL_F_NO_INTERRUPT.)  Records what was signalled. */
 bool virtq_should_interrupt(struct virtq *q);

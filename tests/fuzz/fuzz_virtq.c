@@ -14,6 +14,7 @@
  * index, script length), the script, then the RAM image (zero-padded).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 #define MAX_SCRIPT 64
 
 enum op { OP_POP, OP_PUSH_OLDEST, OP_PUSH_ANY, OP_INTERRUPT, OP_NOTIFY,
-	  OP_HAS_AVAIL, OP_POKE, OP_COUNT };
+	  OP_HAS_AVAIL, OP_BATCH, OP_POKE, OP_COUNT };
 
 struct state {
 	struct guest_mem gm;
@@ -102,6 +103,32 @@ static void push_any(struct state *s, uint16_t head)
 	CHECK(s->q.broken);
 }
 
+/* Return the `k` oldest heads in one batch: virtq_fill each (used->idx
+ * does not move), then one virtq_flush (it moves by k, in RAM too). */
+static void do_batch(struct state *s, unsigned int k)
+{
+	uint16_t before = s->q.used_idx, idx;
+	bool broken = s->q.broken;
+	int ret;
+
+	CHECK(k <= s->nr_heads);
+	for (unsigned int i = 0; i < k; i++) {
+		ret = virtq_fill(&s->q, s->heads[i], i, (uint16_t)i);
+		CHECK(ret == (s->q.broken ? -EPROTO : 0));
+		CHECK(s->q.used_idx == before);
+	}
+	memmove(&s->heads[0], &s->heads[k], (s->nr_heads - k) * sizeof(s->heads[0]));
+	s->nr_heads -= k;
+	ret = virtq_flush(&s->q, (uint16_t)k);
+	if (broken || s->q.broken) {
+		CHECK(ret == -EPROTO && s->q.unflushed == 0);
+		return;
+	}
+	CHECK(ret == 0 && s->q.used_idx == (uint16_t)(before + k) && !s->q.unflushed);
+	memcpy(&idx, ram + s->q.used_gpa + 2, 2);
+	CHECK(!k || idx == s->q.used_idx);          /* a flush of 0 stores nothing */
+}
+
 /* One script step; returns how many script bytes it consumed. */
 static size_t step(struct state *s, const uint8_t *p, size_t left)
 {
@@ -127,6 +154,11 @@ static size_t step(struct state *s, const uint8_t *p, size_t left)
 	case OP_HAS_AVAIL:
 		(void)virtq_has_avail(&s->q);
 		return 1;
+	case OP_BATCH:
+		if (left < 2)
+			return left;
+		do_batch(s, p[1] % (s->nr_heads + 1));
+		return 2;
 	default:                              /* the driver writes a byte */
 		if (left < 3)
 			return left;

@@ -21,8 +21,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,6 +371,10 @@ static hdr_t hdr(uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size
 }
 
 static const hdr_t plain = { .num_buffers = 0x5a5a };
+/* A TSO frame: GSO_NONE frames longer than the MTU are dropped (F_MTU). */
+static const hdr_t tso = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = GSO_TCPV4,
+			   .hdr_len = 54, .gso_size = 1448, .csum_start = 34, .csum_offset = 16,
+			   .num_buffers = 0x5a5a };
 
 /* A tx frame: header descriptor, then `len` patterned bytes in one. */
 static uint16_t tx_post(struct fx *f, const hdr_t *h, uint32_t len, uint8_t seed)
@@ -836,7 +845,7 @@ static void test_rx_mrg(void **state)
 	notify(f, RX);
 	assert_true(f->n->rx.read.busy);
 	assert_int_equal(f->n->rx.read.nr_chains, 33);   /* 33 * 2048 >= 65562 */
-	peer_send(f, &plain, 5000, 1);
+	peer_send(f, &tso, 5000, 1);
 	assert_true(wait_used(f, RX, 3, 1000));
 	assert_int_equal(used_len(f, RX, 0), 2048);
 	assert_int_equal(used_len(f, RX, 1), 2048);
@@ -852,17 +861,19 @@ static void test_rx_mrg(void **state)
 	assert_int_equal(used_id(f, RX, 3), 3);
 	assert_rx(f, 3, NET_HDR_LEN + 100, 1);
 	/* The largest frame. */
-	peer_send(f, &plain, NET_MAX_FRAME, 3);
+	peer_send(f, &tso, NET_MAX_FRAME, 3);
 	assert_true(wait_used(f, RX, 4 + 33, 1000));
 	assert_int_equal(used_len(f, RX, 4 + 32), NET_HDR_LEN + NET_MAX_FRAME - 32 * 2048);
 	assert_rx(f, 4, 2048, 33);
 	assert_int_equal(f->n->stats.rx_frames, 3);
-	/* 3 chains left, the guest's ring not full: no read until more come. */
-	assert_false(f->n->rx.read.busy);
-	assert_true(f->n->stats.rx_waits_no_buffers >= 1);
+	/* 3 chains left and none more in the ring: the read goes into those
+	 * (waiting for more could be forever) and the new ones follow it. */
+	assert_true(f->n->rx.read.busy);
+	assert_int_equal(f->n->rx.read.nr_chains, 3);
 	rx_post(f, 30, 2048);
 	notify(f, RX);
 	assert_true(f->n->rx.read.busy);
+	assert_int_equal(f->n->rx.nr, 33);
 	peer_send(f, &plain, 60, 4);
 	assert_true(wait_used(f, RX, 38, 1000));
 	assert_int_equal(used_id(f, RX, 37), 37);
@@ -1139,25 +1150,35 @@ static void test_hostile_rings(void **state)
 	assert_int_equal(f->n->t.needs_reset, ARRAY_SIZE(hostile));
 }
 
-/* The tap's end closed: reads fail, counted; the VMM does not spin. */
+/* The tap's end closed: reads fail, counted, retried with backoff (10 ms,
+ * doubling): the VMM does not spin, nor do the guest's notifications make
+ * it try more often. */
 static void test_rx_tap_gone(void **state)
 {
 	struct fx *f = *state;
+	uint64_t errors;
 
 	start(f, false);
 	rx_post(f, 2, 2048);
 	notify(f, RX);
 	close(f->peer);
 	f->peer = -1;
-	spin(f, 30);
+	spin(f, 5);
 	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_true(f->n->rx.stalled);
 	assert_false(f->n->rx.read.busy);
+	for (int i = 0; i < 20; i++)
+		notify(f, RX);
+	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_int_equal(used_idx(f, RX), 0);
 	tx_post(f, &plain, 60, 1);
 	notify(f, TX);
 	assert_true(wait_used(f, TX, 1, 1000));
-	assert_int_equal(f->n->stats.io_errors, 2);      /* the write failed: counted, returned */
+	assert_true(f->n->stats.io_errors >= 2);         /* the write failed: counted, returned */
+	errors = f->n->stats.io_errors;
+	spin(f, 300);                                    /* retries near 10, 30, 70, 150, 310 ms */
+	assert_true(f->n->stats.io_errors > errors);
+	assert_true(f->n->stats.io_errors <= errors + 5);
 	assert_int_equal(rd(f, REG_STATUS), LIVE);
 }
 
@@ -1425,6 +1446,418 @@ static void test_reset_races_frame(void **state)
 	assert_true(taken_runs >= 8);                  /* the "just before" runs at least */
 }
 
+/* ---- regressions of the second security review ------------------------------------ */
+
+/* Every store to rx used->idx, caught by a hardware write watchpoint on
+ * this thread (the one running the device): did one stop inside a frame? */
+static struct {
+	uint16_t *idx;
+	uint16_t last;
+	unsigned int per;
+	uint64_t total, stores, partial;
+} watch;
+
+static void on_idx_store(int sig, siginfo_t *si, void *uc)
+{
+	uint16_t now = *watch.idx;
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	watch.total += (uint16_t)(now - watch.last);
+	watch.last = now;
+	watch.stores++;
+	watch.partial += watch.total % watch.per != 0;
+}
+
+/* A hardware watchpoint on writes to `len` bytes at `addr` by this thread:
+ * `handler` runs (SIGTRAP) right after each.  The perf fd, or -1 when the
+ * kernel (or the hypervisor) offers none. */
+static int hw_watch(void *addr, unsigned int len,
+		    void (*handler)(int, siginfo_t *, void *))
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_BREAKPOINT, .size = sizeof(a), .bp_type = HW_BREAKPOINT_W,
+		.bp_addr = (uintptr_t)addr, .bp_len = len, .sample_period = 1, .sigtrap = 1,
+		.remove_on_exec = 1, .exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO };
+
+	assert_int_equal(sigaction(SIGTRAP, &sa, NULL), 0);
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void hw_unwatch(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	signal(SIGTRAP, SIG_DFL);
+}
+
+static int watch_start(struct fx *f, unsigned int per)
+{
+	memset(&watch, 0, sizeof(watch));
+	watch.idx = gm_ptr(&f->gm, RING_GPA(RX) + 0x2000 + 2, 2);
+	watch.last = *watch.idx;
+	watch.per = per;
+	return hw_watch(watch.idx, HW_BREAKPOINT_LEN_2, on_idx_store);
+}
+
+/* Regression: a frame over k mergeable buffers was published with k
+ * used->idx stores, so a driver polling on another CPU saw its first
+ * buffer (num_buffers = k) alone, dropped the frame and misparsed the rest.
+ * Now used->idx only ever moves by whole frames (here 96 chains each):
+ * every store to it is caught by a hardware watchpoint. */
+static void test_rx_mrg_frame_published_whole(void **state)
+{
+	struct fx *f = *state;
+	uint64_t feat;
+	uint16_t want = 0;
+	bool ok = true;
+	int wfd;
+
+	dev_create(f, &(struct opts){ 0 });
+	feat = std_features(f, true) & ~(BIT(VIRTIO_NET_F_GUEST_TSO4) |
+					 BIT(VIRTIO_NET_F_GUEST_TSO6) | BIT(VIRTIO_NET_F_GUEST_UFO));
+	driver_init(f, feat, 256);
+	wfd = watch_start(f, 96);
+	if (wfd < 0) {
+		hw_unwatch(wfd);
+		print_message("no hardware watchpoint (%s)\n", strerror(errno));
+		skip();
+		return;
+	}
+	for (int round = 0; ok && round < 50; round++) {
+		rx_post(f, 192, 16);
+		notify(f, RX);
+		for (int i = 0; i < 2; i++)      /* 12 + 1518 bytes: 96 buffers of 16 */
+			peer_send(f, &plain, NET_RX_SMALL, (uint8_t)i);
+		want = (uint16_t)(want + 192);
+		ok = wait_used(f, RX, want, 2000);
+	}
+	hw_unwatch(wfd);
+	assert_true(ok);
+	assert_int_equal(f->n->stats.rx_frames, 100);
+	if (watch.partial || watch.stores != 100)
+		fail_msg("%llu used->idx stores for 100 frames, %llu inside a frame",
+			 (unsigned long long)watch.stores, (unsigned long long)watch.partial);
+	assert_rx(f, 49 * 192, 16, 96);                   /* the last round's first frame */
+}
+
+/* Regression: with MRG_RXBUF and GUEST_TSO the device waited for chains
+ * holding 65562 bytes, or for "chains taken = QueueNum"; a driver posting
+ * 2-descriptor chains ({12, 1500} x 32 fill a 64-entry queue) never got
+ * there and rx never started.  Now the read goes into what is held once the
+ * ring has no more. */
+static void test_rx_mrg_two_desc_chains_no_stall(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *p;
+
+	start(f, true);
+	assert_true(f->n->offload & TUN_F_TSO4);
+	for (int i = 0; i < 32; i++) {
+		uint64_t g = RX_GPA + 4096ull * i;
+
+		chain(f, RX, (struct buf[]){ { g, NET_HDR_LEN, true }, { g + 64, 1500, true } }, 2);
+	}
+	notify(f, RX);
+	assert_true(f->n->rx.read.busy);
+	assert_int_equal(f->n->rx.read.nr_chains, 32);
+	peer_send(f, &plain, 100, 1);
+	assert_true(wait_used(f, RX, 1, 1000));
+	assert_int_equal(used_id(f, RX, 0), 0);
+	assert_int_equal(used_len(f, RX, 0), NET_HDR_LEN + 100);
+	p = gm_ptr(&f->gm, RX_GPA, 4096);
+	assert_int_equal(((hdr_t *)p)->num_buffers, 1);
+	assert_pattern(p + 64, 100, 1);
+	/* A frame over several of those chains. */
+	peer_send(f, &tso, 4000, 2);
+	assert_true(wait_used(f, RX, 4, 1000));
+	assert_int_equal(used_len(f, RX, 3), NET_HDR_LEN + 4000 - 2 * 1512);
+	assert_false(tap_pending(f));
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+}
+
+/* The guest as a hardware watchpoint on the tx used ring's first element
+ * sees it: each time the device writes that slot (every 256 entries),
+ * every head it returned by then (not in flight) is made available again
+ * at once, like a driver on another CPU that never falls behind; `limit`
+ * in all. */
+static struct {
+	struct fx *f;
+	uint64_t posted, limit;
+	uint16_t idx;
+} refill;
+
+static void on_tx_slot0(int sig, siginfo_t *si, void *uc)
+{
+	struct fx *f = refill.f;
+	const struct virtq *q = &f->n->t.queues[TX];
+	uint16_t *aring = gm_ptr(&f->gm, RING_GPA(TX) + 0x1000 + 4, 2ull * f->qsize);
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	while ((uint16_t)(refill.idx - q->last_avail) < f->qsize &&
+	       !q->head_busy[refill.idx % f->qsize] && refill.posted < refill.limit) {
+		aring[refill.idx % f->qsize] = (uint16_t)(refill.idx % f->qsize);
+		refill.idx++;
+		refill.posted++;
+	}
+	__atomic_store_n((uint16_t *)gm_ptr(&f->gm, RING_GPA(TX) + 0x1000 + 2, 2), refill.idx,
+			 __ATOMIC_RELEASE);
+}
+
+/* Regression: net_tx_process took chains for as long as the guest kept
+ * making them available (dropped frames free their request at once), so
+ * one notify could hold the vmm thread indefinitely.  Now one call takes
+ * at most a queue's worth and the event loop runs the rest. */
+static void test_tx_budget_per_notify(void **state)
+{
+	struct fx *f = *state;
+	hdr_t bad = { .flags = 0x80 };
+	uint64_t taken, end, all;
+	int wfd;
+
+	dev_create(f, &(struct opts){ 0 });
+	driver_init(f, std_features(f, false), 256);
+	for (unsigned int i = 0; i < f->qsize; i++) {
+		uint64_t g = 0x300000 + 128ull * i;
+
+		put(f, g, &bad, NET_HDR_LEN);
+		desc(f, TX, (uint16_t)i, g, NET_HDR_LEN + 60, 0, 0);
+		avail(f, TX, (uint16_t)i);
+	}
+	refill = (typeof(refill)){ .f = f, .limit = 4 * f->qsize, .idx = f->avail_idx[TX] };
+	wfd = hw_watch(gm_ptr(&f->gm, RING_GPA(TX) + 0x2000 + 4, 4), HW_BREAKPOINT_LEN_4,
+		       on_tx_slot0);
+	if (wfd < 0) {
+		hw_unwatch(wfd);
+		print_message("no hardware watchpoint (%s)\n", strerror(errno));
+		skip();
+		return;
+	}
+	notify(f, TX);
+	taken = f->n->stats.tx_dropped_bad_hdr;
+	if (taken > f->qsize) {
+		hw_unwatch(wfd);
+		fail_msg("one notify took %llu chains (queue size %u)", (unsigned long long)taken,
+			 f->qsize);
+	}
+	/* The rest through the event loop, to the last one. */
+	all = f->qsize + refill.limit;
+	end = ms_now() + 5000;
+	while (f->n->stats.tx_dropped_bad_hdr < all && ms_now() < end)
+		assert_true(ev_run_once(&f->loop, 5) >= 0);
+	hw_unwatch(wfd);
+	assert_int_equal(refill.posted, refill.limit);
+	assert_int_equal(f->n->stats.tx_dropped_bad_hdr, all);
+	assert_int_equal(used_idx(f, TX), (uint16_t)all);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+	assert_int_equal(peer_recv(f), -EAGAIN);
+}
+
+/* Found while fixing the above: tx chains are published once per net_run,
+ * but a net_run goes several rounds when writes complete inline; a guest
+ * making heads available again as soon as they are returned had more than
+ * a queue's worth waiting for one flush (the device then asked for a
+ * reset).  Now a queue's worth is published at once. */
+static void test_tx_batch_fits_used_ring(void **state)
+{
+	struct fx *f = *state;
+	uint64_t end, all;
+	int wfd;
+
+	dev_create(f, &(struct opts){ 0 });
+	driver_init(f, std_features(f, false), 256);
+	put(f, 0x300000, &plain, NET_HDR_LEN);
+	fill(f, 0x300000 + NET_HDR_LEN, 60, 1);
+	for (unsigned int i = 0; i < f->qsize; i++) {
+		desc(f, TX, (uint16_t)i, 0x300000, NET_HDR_LEN + 60, 0, 0);
+		avail(f, TX, (uint16_t)i);
+	}
+	refill = (typeof(refill)){ .f = f, .limit = 4 * f->qsize, .idx = f->avail_idx[TX] };
+	wfd = hw_watch(gm_ptr(&f->gm, RING_GPA(TX) + 0x2000 + 4, 4), HW_BREAKPOINT_LEN_4,
+		       on_tx_slot0);
+	if (wfd < 0) {
+		hw_unwatch(wfd);
+		skip();
+		return;
+	}
+	all = f->qsize + refill.limit;
+	end = ms_now() + 5000;
+	notify(f, TX);
+	while (f->n->stats.tx_frames < all && rd(f, REG_STATUS) == LIVE && ms_now() < end) {
+		while (peer_recv(f) > 0)
+			;
+		assert_true(ev_run_once(&f->loop, 5) >= 0);
+	}
+	hw_unwatch(wfd);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+	assert_int_equal(f->n->stats.tx_frames, all);
+	assert_int_equal(used_idx(f, TX), (uint16_t)all);
+}
+
+/* Regression: with a tx limiter, dropped frames cost nothing.  Now each is
+ * one op on the ops bucket (and waits for it like a frame). */
+static void test_tx_drop_charged_one_op(void **state)
+{
+	struct fx *f = *state;
+	hdr_t bad = { .flags = 0x80 };
+	uint64_t t0;
+
+	dev_create(f, &(struct opts){ .tx = one_per_100ms });
+	driver_init(f, std_features(f, false), QSIZE);
+	t0 = ms_now();
+	for (int i = 0; i < 3; i++)
+		tx_post(f, &bad, 100, (uint8_t)i);
+	notify(f, TX);
+	assert_int_equal(used_idx(f, TX), 1);          /* the bucket held one op */
+	assert_non_null(f->n->tx_deferred);
+	assert_int_equal(f->n->stats.tx_throttled, 1);
+	assert_true(wait_used(f, TX, 3, 2000));
+	assert_true(ms_now() - t0 >= 190);
+	assert_int_equal(f->n->stats.tx_dropped_bad_hdr, 3);
+	assert_int_equal(peer_recv(f), -EAGAIN);
+	/* Frames and drops share the bucket. */
+	tx_post(f, &bad, 100, 3);
+	tx_post(f, &plain, 100, 4);
+	notify(f, TX);
+	assert_true(wait_used(f, TX, 5, 2000));
+	assert_peer_frame(f, &plain, 100, 4);
+	assert_int_equal(f->n->nr_tx_free, NET_MAX_TX);
+}
+
+/* The page holding guest RAM at `gpa`: its protection. */
+static void protect(struct fx *f, uint64_t gpa, int prot)
+{
+	uintptr_t page = (uintptr_t)gm_ptr(&f->gm, gpa, 1) & ~(uintptr_t)4095;
+
+	assert_int_equal(mprotect((void *)page, 4096, prot), 0);
+}
+
+/* Regression: after a tap read error rx resumed only on a queue-0 notify,
+ * which a guest waiting for frames never sends.  Now a timer retries. */
+static void test_rx_read_error_retried(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, false);
+	rx_post(f, 4, 8192);
+	protect(f, RX_GPA, PROT_NONE);                 /* the read faults */
+	notify(f, RX);
+	peer_send(f, &plain, 100, 1);
+	for (int i = 0; i < 100 && !f->n->stats.io_errors; i++)
+		spin(f, 1);
+	protect(f, RX_GPA, PROT_READ | PROT_WRITE);
+	assert_int_equal(f->n->stats.io_errors, 1);
+	assert_true(f->n->rx.stalled);
+	peer_send(f, &plain, 200, 2);                  /* no notify from the guest */
+	assert_true(wait_used(f, RX, 1, 1000));
+	assert_false(f->n->rx.stalled);
+	assert_pattern(rx_buf_of(f, used_id(f, RX, 0)) + NET_HDR_LEN, 200, 2);
+	assert_int_equal(f->n->stats.io_errors, 1);
+}
+
+/* The device's io_uring fd (the only one in this process). */
+static int ring_fd(void)
+{
+	char path[64], link[64];
+
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = 0, !strcmp(link, "anon_inode:[io_uring]")))
+			return fd;
+	}
+	fail_msg("no io_uring fd");
+	return -1;
+}
+
+/* Regression: a failed io_uring_submit left the queued read (and writes)
+ * with nothing to submit them again.  Now the retry timer does. */
+static void test_submit_failure_retried(void **state)
+{
+	struct fx *f = *state;
+	int rfd, saved, bogus;
+
+	start(f, false);
+	rfd = ring_fd();
+	saved = dup(rfd);
+	bogus = eventfd(0, EFD_CLOEXEC);
+	assert_true(saved >= 0 && bogus >= 0);
+	assert_int_equal(dup2(bogus, rfd), rfd);       /* io_uring_enter fails */
+	rx_post(f, 2, 2048);
+	notify(f, RX);
+	assert_true(f->n->rx.read.busy);               /* queued, not submitted */
+	assert_int_equal(dup2(saved, rfd), rfd);
+	close(saved);
+	close(bogus);
+	peer_send(f, &plain, 100, 3);                  /* no notify from the guest */
+	assert_true(wait_used(f, RX, 1, 1000));
+	assert_pattern(rx_buf_of(f, used_id(f, RX, 0)) + NET_HDR_LEN, 100, 3);
+}
+
+/* Regression: net_destroy left the engine's requests to the kernel's
+ * asynchronous teardown, the tap READV pointing into guest RAM that
+ * vm_destroy unmaps next.  Now each is cancelled and reaped first. */
+static void test_destroy_reaps_requests(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t0;
+
+	start(f, true);
+	rx_post(f, 40, 2048);
+	notify(f, RX);
+	for (int i = 0; i < 8; i++)                    /* writes that block */
+		tx_post(f, &plain, 60000, (uint8_t)i);
+	notify(f, TX);
+	assert_true(f->n->rx.read.busy);
+	assert_true(f->n->nr_tx_free < NET_MAX_TX);
+	t0 = ms_now();
+	net_destroy(f->n);
+	f->created = false;
+	assert_true(ms_now() - t0 < NET_RESET_WAIT_MS + 50);
+	assert_false(f->n->rx.read.busy);
+	assert_int_equal(f->n->nr_tx_free, NET_MAX_TX);
+	assert_null(f->n->io);
+}
+
+/* Regression: with F_MTU, frames of gso_type NONE longer than MTU + 14
+ * (+ 4: a VLAN tag) reached the guest (virtio 1.2 §5.1.6.3 forbids it). */
+static void test_rx_mtu_enforced(void **state)
+{
+	struct fx *f = *state;
+	uint64_t feat;
+
+	start(f, true);                                /* reads of 65562 bytes */
+	assert_true(net_has(f->n, VIRTIO_NET_F_MTU));
+	rx_post(f, 64, 2048);
+	notify(f, RX);
+	peer_send(f, &plain, NET_RX_SMALL + 1, 1);
+	peer_send(f, &plain, NET_RX_SMALL, 2);
+	peer_send(f, &tso, 9000, 3);
+	assert_true(wait_used(f, RX, 1 + 5, 1000));
+	spin(f, 10);
+	assert_int_equal(used_idx(f, RX), 6);
+	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
+	assert_int_equal(f->n->stats.rx_frames, 2);
+	assert_rx(f, 0, NET_HDR_LEN + NET_RX_SMALL, 1);
+	assert_pattern(rx_buf_of(f, used_id(f, RX, 0)) + NET_HDR_LEN, NET_RX_SMALL, 2);
+	/* Without F_MTU the guest takes what its buffers hold. */
+	feat = std_features(f, true) & ~BIT(VIRTIO_NET_F_MTU);
+	driver_init(f, feat, QSIZE);
+	rx_post(f, 64, 2048);
+	notify(f, RX);
+	peer_send(f, &plain, NET_RX_SMALL + 1, 4);
+	assert_true(wait_used(f, RX, 1, 1000));
+	assert_int_equal(used_len(f, RX, 0), NET_HDR_LEN + NET_RX_SMALL + 1);
+	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
+}
+
 /* ---- a real tap (root only) ----------------------------------------------------------- */
 
 static int ifup(const char *name, int *ifindex)
@@ -1547,6 +1980,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_cancels_parked_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_races_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mrg_frame_published_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mrg_two_desc_chains_no_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_budget_per_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_batch_fits_used_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_drop_charged_one_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_read_error_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_failure_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_reaps_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mtu_enforced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_tap, setup, teardown),
 	};
 

@@ -4,7 +4,7 @@
  * RAM: a table of hostile rings, each of which must either stop the queue
  * (-EPROTO, one violation counted, later pops -EPROTO too) or give one
  * exact clean result, then the valid paths: pop/push, 16-bit index
- * wrap-around, in-flight accounting, interrupt suppression (NO_INTERRUPT
+ * wrap-around, in-flight accounting, batched returns (fill/flush), interrupt suppression (NO_INTERRUPT
  * and EVENT_IDX), notification re-enabling, reset.
  */
 #include <errno.h>
@@ -744,6 +744,140 @@ static void test_in_flight_accounting(void **state)
 	assert_int_equal(f->q.used_idx, 4);
 }
 
+/* ---- batched returns: virtq_fill / virtq_flush ---------------------------- */
+
+/* Filled elements land in the used ring without moving used->idx; one
+ * flush publishes them all; heads leave the in-flight set at fill time. */
+static void test_fill_flush_batch(void **state)
+{
+	struct fx *f = *state;
+
+	simple_chains(f, 4);
+	for (int i = 0; i < 4; i++)
+		assert_ret(pop(f), 1);
+	assert_ret(virtq_fill(&f->q, 2, 0x20, 0), 0);
+	assert_ret(virtq_fill(&f->q, 0, 0x21, 1), 0);
+	assert_ret(virtq_fill(&f->q, 3, 0x22, 2), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 0);          /* not yet seen */
+	assert_int_equal(f->q.used_idx, 0);
+	assert_int_equal(f->q.in_flight, 1);
+	assert_int_equal(f->q.head_busy[2] + f->q.head_busy[0] + f->q.head_busy[3], 0);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 1), 0);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 1 + 4), 0x21);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 2), 3);
+	assert_ret(virtq_flush(&f->q, 3), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 3);          /* one store: all three */
+	assert_int_equal(get32(f, USED_GPA + 4), 2);
+	assert_int_equal(f->q.unflushed, 0);
+	assert_true(virtq_should_interrupt(&f->q));
+	/* A flush of nothing stores nothing; push is fill + flush of one. */
+	put16(f, USED_GPA + 2, 0x7777);
+	assert_ret(virtq_flush(&f->q, 0), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 0x7777);
+	assert_ret(virtq_push(&f->q, 1, 5), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 4);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 3), 1);
+	assert_int_equal(f->q.in_flight, 0);
+	assert_int_equal(f->q.violations, 0);
+}
+
+/* The batch's slots wrap with the 16-bit index and the ring. */
+static void test_fill_flush_wraparound(void **state)
+{
+	struct fx *f = *state;
+
+	for (uint16_t i = 0; i < 4; i++)
+		desc(f, i, BUF_GPA + 0x100ull * i, 0x100, F_WRITE, 0);
+	f->q.last_avail = f->q.used_idx = 65534;
+	put16(f, USED_GPA + 2, 65534);
+	set_avail_idx(f, 65534);
+	for (uint16_t i = 0; i < 4; i++)
+		avail(f, i);
+	for (uint16_t i = 0; i < 4; i++)
+		assert_ret(pop(f), 1);
+	for (uint16_t i = 0; i < 4; i++)
+		assert_ret(virtq_fill(&f->q, i, i, i), 0);    /* slots 6, 7, 0, 1 */
+	assert_int_equal(get16(f, USED_GPA + 2), 65534);
+	assert_ret(virtq_flush(&f->q, 4), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 6), 0);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 7), 1);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 0), 2);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 * 1), 3);
+	assert_false(f->q.broken);
+}
+
+/* Like virtq_push: a head not in flight is a driver violation (a head the
+ * driver made available twice would otherwise be returned twice). */
+static void test_fill_refuses_head_not_in_flight(void **state)
+{
+	struct fx *f = *state;
+
+	simple_chains(f, 2);
+	assert_ret(pop(f), 1);
+	assert_ret(virtq_fill(&f->q, 0, 1, 0), 0);
+	assert_ret(virtq_fill(&f->q, 0, 1, 1), -EPROTO);      /* returned already */
+	assert_true(f->q.broken);
+	assert_int_equal(f->q.violations, 1);
+	assert_ret(virtq_flush(&f->q, 1), -EPROTO);           /* nothing published */
+	assert_int_equal(get16(f, USED_GPA + 2), 0);
+	assert_ret(pop(f), -EPROTO);
+	/* Never popped, and beyond the queue. */
+	assert_ret(fx_start(f, QSIZE, false, false), 0);
+	assert_ret(virtq_fill(&f->q, 3, 0, 0), -EPROTO);
+	assert_true(f->q.broken);
+	assert_ret(fx_start(f, QSIZE, false, false), 0);
+	assert_ret(virtq_fill(&f->q, QSIZE, 0, 0), -EPROTO);
+	assert_ret(fx_start(f, QSIZE, false, false), 0);
+	assert_ret(virtq_fill(&f->q, 0xffff, 0, 0), -EPROTO);
+	assert_int_equal(f->q.violations, 1);
+}
+
+/* Device-side misuse is refused without touching the ring or the guest's
+ * standing: an offset outside the ring, a flush of more than was filled. */
+static void test_fill_flush_bounds(void **state)
+{
+	struct fx *f = *state;
+
+	simple_chains(f, 2);
+	assert_ret(pop(f), 1);
+	assert_ret(pop(f), 1);
+	assert_ret(virtq_fill(&f->q, 0, 1, QSIZE), -EINVAL);
+	assert_int_equal(f->q.head_busy[0], 1);              /* still in flight */
+	assert_ret(virtq_flush(&f->q, 1), -EINVAL);
+	assert_int_equal(get16(f, USED_GPA + 2), 0);
+	assert_ret(virtq_fill(&f->q, 0, 1, QSIZE - 1), 0);
+	assert_ret(virtq_flush(&f->q, 2), -EINVAL);
+	assert_int_equal(get16(f, USED_GPA + 2), 0);
+	assert_false(f->q.broken);
+	assert_int_equal(f->q.violations, 0);
+	/* A used ring outside RAM breaks the queue like a push. */
+	f->q.used_gpa = RAM_SIZE - 16;
+	assert_ret(virtq_fill(&f->q, 1, 1, 3), -EPROTO);
+	assert_true(f->q.broken);
+	assert_int_equal(f->q.in_flight, 0);
+}
+
+/* On a stopped queue nothing is written, but the heads are released. */
+static void test_fill_broken_releases(void **state)
+{
+	struct fx *f = *state;
+
+	simple_chains(f, 2);
+	assert_ret(pop(f), 1);
+	assert_ret(pop(f), 1);
+	assert_ret(virtq_fill(&f->q, 0, 1, 0), 0);
+	assert_ret(virtq_push(&f->q, 7, 0), -EPROTO);        /* break it */
+	assert_ret(virtq_fill(&f->q, 1, 1, 1), -EPROTO);
+	assert_int_equal(f->q.in_flight, 0);
+	assert_ret(virtq_flush(&f->q, 2), -EPROTO);
+	assert_int_equal(f->q.unflushed, 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 0);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8), 0);
+	virtq_reset(&f->q);
+	assert_int_equal(f->q.unflushed, 0);
+}
+
 static void test_no_interrupt_flag(void **state)
 {
 	struct fx *f = *state;
@@ -923,6 +1057,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pop_push_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_wraparound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_flight_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_flush_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_flush_wraparound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_refuses_head_not_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_flush_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_broken_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx_wraparound, setup, teardown),
