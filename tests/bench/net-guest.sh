@@ -15,7 +15,7 @@ secs=${secs:-5}
 bytes=$(arg net_bytes)
 bytes=${bytes:-64M}
 if [ "$mode" = vsock ]; then
-	xfer serve-recv -k 1 -q -n "$bytes" -t 120 vsock:5000 || echo "net: FAIL vsock receive"
+	xfer serve-recv -k 1 -n "$bytes" -t 120 vsock:5000 || echo "net: FAIL vsock receive"
 	xfer serve-send -k 1 -q -n "$bytes" -t 120 vsock:5001 || echo "net: FAIL vsock send"
 	echo "net: done"
 	exit 0

@@ -15,8 +15,9 @@
 # take turns going first) for ROUNDS rounds; min / median / max per VMM and the
 # ratios of the medians are printed.
 # env: EMBER GUEST_VMLINUX GUEST_INITRD [ROUNDS=3] [NET_SECS=5] [VSOCK_BYTES=32M]
-#      [VMMS="ember qemu qemu-vhost"] [QEMU] [XFER] [IPR]
+#      [KINDS="tcp vsock"] [VMMS="ember qemu qemu-vhost"] [QEMU] [XFER] [IPR]
 ROUNDS=${ROUNDS:-3}
+KINDS=${KINDS:-tcp vsock}
 NET_SECS=${NET_SECS:-5}
 VSOCK_BYTES=${VSOCK_BYTES:-32M}
 VMMS=${VMMS:-ember qemu qemu-vhost}
@@ -89,8 +90,10 @@ run_tcp() {
 	cat "$D/run" >>"$D/tcp-$vmm"
 }
 
-# One vsock guest run: the guest receives on port 5000, then sends on 5001; the
-# host's xfer measures both. Appends "h2g MIBPS" and "g2h MIBPS" to $D/vsock-VMM.
+# One vsock guest run: the guest receives on port 5000 (measured by the guest:
+# its receive ends at the last byte, while the host's sender would wait for the
+# connection's end), then sends on 5001 (measured by the host's receiver).
+# Appends "h2g MIBPS" and "g2h MIBPS" to $D/vsock-VMM.
 run_vsock() {
 	vmm=$1 fn=run_vsock_$(echo "$1" | tr - _)
 	ep=fc:$UDS:
@@ -108,8 +111,17 @@ run_vsock() {
 		done
 		[ $ok = 1 ] || break
 		if [ $port = 5000 ]; then
-			"$XFER" send -n "$VSOCK_BYTES" -t 60 "$ep$port" >"$D/x" 2>&1 || ok=0
-			sed -n 's/^xfer: send .*mibps=\([0-9.]*\).*/h2g \1/p' "$D/x" >"$D/vrun"
+			"$XFER" send -n "$VSOCK_BYTES" -t 60 "$ep$port" >"$D/x" 2>&1 &
+			spid=$!
+			i=0
+			while ! tr -d '\r' <"$D/console" | grep -q '^xfer: recv '; do
+				i=$((i + 1))
+				[ $i -lt 600 ] && kill -0 $pid 2>/dev/null || { ok=0; break; }
+				sleep 0.1
+			done
+			kill $spid 2>/dev/null
+			wait $spid 2>/dev/null
+			tr -d '\r' <"$D/console" | sed -n 's/^xfer: recv .*mibps=\([0-9.]*\) end=done$/h2g \1/p' >"$D/vrun"
 		else
 			"$XFER" recv -n "$VSOCK_BYTES" -t 60 "$ep$port" >"$D/x" 2>&1 || ok=0
 			sed -n 's/^xfer: recv .*mibps=\([0-9.]*\).*/g2h \1/p' "$D/x" >>"$D/vrun"
@@ -135,7 +147,7 @@ for v in $VMMS; do
 done
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	for kind in tcp vsock; do
+	for kind in $KINDS; do
 		if [ $kind = tcp ]; then order=$TCP_VMMS; else order=$VSOCK_VMMS; fi
 		[ $((r % 2)) -eq 0 ] && order=$(echo "$order" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 		for v in $order; do "run_$kind" "$v"; done
@@ -153,21 +165,26 @@ stats() {
 slashes() { echo "$1" | sed 's| | / |g'; }
 ratio() { echo "$1 $2" | awk 'NF == 6 && $5 > 0 { printf "%.3f", $2 / $5 }'; }
 
-echo "bench: network: iperf3 TCP over virtio-net on a tap, ${NET_SECS} s per direction (first second omitted), $ROUNDS rounds"
-echo "bench: (Mbit/s, min / median / max; ratios of the medians; qemu = virtio-net-device vhost=off, qemu-vhost = vhost=on)"
-for v in ember qemu qemu-vhost; do echo "bench:   $v: $(($(cat "$D/tcp-$v" 2>/dev/null | wc -l) / 2)) complete runs"; done
-for dir in g2h h2g; do
-	e=$(stats "$D/tcp-ember" $dir) q=$(stats "$D/tcp-qemu" $dir) h=$(stats "$D/tcp-qemu-vhost" $dir)
-	printf "bench:   tcp %s ember %-22s qemu %-22s qemu-vhost %-22s ember/qemu %s ember/qemu-vhost %s\n" \
-		"$dir" "$(slashes "$e")" "$(slashes "$q")" "$(slashes "$h")" "$(ratio "$e" "$q")" "$(ratio "$e" "$h")"
-done
-echo "bench: vsock: a $VSOCK_BYTES stream each way with xfer, the guest listening ($ROUNDS rounds; MiB/s)"
-echo "bench: (ember: unix socket + CONNECT handshake; qemu-vhost: vhost-vsock-device, AF_VSOCK on the host)"
-for v in ember qemu-vhost; do echo "bench:   $v: $(($(cat "$D/vsock-$v" 2>/dev/null | wc -l) / 2)) complete runs"; done
-for dir in h2g g2h; do
-	e=$(stats "$D/vsock-ember" $dir) h=$(stats "$D/vsock-qemu-vhost" $dir)
-	printf "bench:   vsock %s ember %-22s qemu-vhost %-22s ember/qemu-vhost %s\n" \
-		"$dir" "$(slashes "$e")" "$(slashes "$h")" "$(ratio "$e" "$h")"
-done
+report_tcp() {
+	echo "bench: network: iperf3 TCP over virtio-net on a tap, ${NET_SECS} s per direction (first second omitted), $ROUNDS rounds"
+	echo "bench: (Mbit/s, min / median / max; ratios of the medians; qemu = virtio-net-device vhost=off, qemu-vhost = vhost=on)"
+	for v in ember qemu qemu-vhost; do echo "bench:   $v: $(($(cat "$D/tcp-$v" 2>/dev/null | wc -l) / 2)) complete runs"; done
+	for dir in g2h h2g; do
+		e=$(stats "$D/tcp-ember" $dir) q=$(stats "$D/tcp-qemu" $dir) h=$(stats "$D/tcp-qemu-vhost" $dir)
+		printf "bench:   tcp %s ember %-22s qemu %-22s qemu-vhost %-22s ember/qemu %s ember/qemu-vhost %s\n" \
+			"$dir" "$(slashes "$e")" "$(slashes "$q")" "$(slashes "$h")" "$(ratio "$e" "$q")" "$(ratio "$e" "$h")"
+	done
+}
+report_vsock() {
+	echo "bench: vsock: a $VSOCK_BYTES stream each way with xfer, the guest listening ($ROUNDS rounds; MiB/s)"
+	echo "bench: (ember: unix socket + CONNECT handshake; qemu-vhost: vhost-vsock-device, AF_VSOCK on the host; h2g timed by the guest's receiver, g2h by the host's)"
+	for v in ember qemu-vhost; do echo "bench:   $v: $(($(cat "$D/vsock-$v" 2>/dev/null | wc -l) / 2)) complete runs"; done
+	for dir in h2g g2h; do
+		e=$(stats "$D/vsock-ember" $dir) h=$(stats "$D/vsock-qemu-vhost" $dir)
+		printf "bench:   vsock %s ember %-22s qemu-vhost %-22s ember/qemu-vhost %s\n" \
+			"$dir" "$(slashes "$e")" "$(slashes "$h")" "$(ratio "$e" "$h")"
+	done
+}
+for kind in $KINDS; do "report_$kind"; done
 rm -rf "$D"
 [ -z "$failed" ]

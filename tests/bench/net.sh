@@ -5,6 +5,7 @@
 # (mknetinitramfs.sh) and runs net-l1.sh directly on a host with hardware KVM,
 # inside the L1 machine otherwise (DESIGN.md §5).
 # env: [NET_ROUNDS=3] [NET_SECS=5] (seconds per iperf3 direction)
+#      [NET_KINDS="tcp vsock"] (either or both)
 #      [VSOCK_BYTES=32M] [EMBER=build/ember] [XFER=build/xfer]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,6 +14,7 @@ B=build
 NET_ROUNDS=${NET_ROUNDS:-3}
 NET_SECS=${NET_SECS:-5}
 VSOCK_BYTES=${VSOCK_BYTES:-32M}
+NET_KINDS=${NET_KINDS:-tcp vsock}
 EMBER=${EMBER:-$B/ember}
 XFER=${XFER:-$B/xfer}
 need_pkgs iperf3 iproute2
@@ -26,12 +28,12 @@ tests/bench/mknetinitramfs.sh "$initrd" >/dev/null
 if have_hw_kvm; then
 	kdir=$(kernels/build.sh | tail -n1)
 	EMBER=$EMBER XFER=$XFER GUEST_VMLINUX=$kdir/vmlinux GUEST_INITRD=$initrd \
-		ROUNDS=$NET_ROUNDS NET_SECS=$NET_SECS VSOCK_BYTES=$VSOCK_BYTES sh tests/bench/net-l1.sh
+		ROUNDS=$NET_ROUNDS NET_SECS=$NET_SECS VSOCK_BYTES=$VSOCK_BYTES KINDS=$NET_KINDS sh tests/bench/net-l1.sh
 else
 	echo "(no hardware virtualization here: running inside the L1 machine)"
 	# The L1 test gets no environment from here: its settings go into the script.
 	sed -e "s/^ROUNDS=.*/ROUNDS=$NET_ROUNDS/" -e "s/^NET_SECS=.*/NET_SECS=$NET_SECS/" \
-		-e "s/^VSOCK_BYTES=.*/VSOCK_BYTES=$VSOCK_BYTES/" tests/bench/net-l1.sh >"$B/bench-net-l1.sh"
+		-e "s/^VSOCK_BYTES=.*/VSOCK_BYTES=$VSOCK_BYTES/" -e "s/^KINDS=.*/KINDS=\"$NET_KINDS\"/" tests/bench/net-l1.sh >"$B/bench-net-l1.sh"
 	tests/harness/l1-run.sh --with-qemu --timeout 1800 --ember "$EMBER" --initrd "$initrd" \
 		--bin /usr/sbin/ip --bin /usr/bin/iperf3 --file "$XFER:opt/ember/bin/xfer" \
 		"$B/bench-net-l1.sh" | grep --line-buffered -E '^(bench|l1):'

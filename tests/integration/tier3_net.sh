@@ -127,7 +127,7 @@ vm_start() {
 # vm_finish: tell the guest to go on (a line on its console) and wait for the
 # VMM to end; its status in $rc.
 vm_finish() {
-	(echo go >&8) 2>/dev/null  # a subshell: SIGPIPE if the VMM has gone
+	(echo go >&8) 2>/dev/null || true  # a subshell: SIGPIPE if the VMM has gone
 	exec 8>&-
 	rc=0
 	wait "$vm_pid" || rc=$?
@@ -165,9 +165,12 @@ prepare() {
 alive() { [ -s "$logs/$1.pid" ] && kill -0 "$(cat "$logs/$1.pid")" 2>/dev/null; }
 
 # sumof ROLE FILE: the sum of the first `xfer: ROLE` line in FILE; bytesof likewise.
-sumof() { tr -d '\r' <"$2" | sed -n "s/^xfer: $1 .*sum=\([0-9a-f]*\).*/\1/p" | head -n1; }
-bytesof() { tr -d '\r' <"$2" | sed -n "s/^xfer: $1 bytes=\([0-9]*\).*/\1/p" | head -n1; }
-secsof() { tr -d '\r' <"$2" | sed -n "s/^xfer: $1 .*secs=\([0-9.]*\).*/\1/p" | head -n1; }
+# hfail FILE: the first FAIL line of a host-side xfer run.
+hfail() { grep -m1 FAIL "$1" 2>/dev/null || echo "no FAIL line in $(basename "$1")"; }
+# (No `| head` in pipelines: with pipefail, a writer's SIGPIPE would end tier3.sh.)
+sumof() { tr -d '\r' <"$2" | sed -n "/^xfer: $1 /{s/.*sum=\([0-9a-f]*\).*/\1/p;q;}"; }
+bytesof() { tr -d '\r' <"$2" | sed -n "/^xfer: $1 /{s/.*bytes=\([0-9]*\).*/\1/p;q;}"; }
+secsof() { tr -d '\r' <"$2" | sed -n "/^xfer: $1 /{s/.*secs=\([0-9.]*\).*/\1/p;q;}"; }
 
 finish() { # NAME T0 REASON: reap, the guest's verdict unless REASON, the result
 	host_reap
@@ -216,7 +219,7 @@ STEP
 			reason=""
 		else
 			$NSX "$XFER" send -n "$BULK" -t 120 "tcp:$GUEST_IP:5001" >"$logs/$n.hsend" 2>&1 ||
-				reason="host -> guest: $(grep FAIL "$logs/$n.hsend" | head -n1)"
+				reason="host -> guest: $(hfail "$logs/$n.hsend")"
 		fi
 		vm_finish
 		reason=${reason:-$(bulk_check $n)}
@@ -262,8 +265,8 @@ rate_window() {
 
 # avg_rate FILE ROLE: the payload rate of a host-side xfer line, bytes/s.
 avg_rate() {
-	tr -d '\r' <"$1" | sed -n "s/^xfer: $2 bytes=\([0-9]*\) .*secs=\([0-9.]*\).*/\1 \2/p" | head -n1 |
-		awk '$2 > 0 { printf "%d", $1 / $2 }'
+	tr -d '\r' <"$1" | sed -n "s/^xfer: $2 bytes=\([0-9]*\) .*secs=\([0-9.]*\).*/\1 \2/p" |
+		awk 'NR == 1 && $2 > 0 { printf "%d", $1 / $2 }'
 }
 
 # within NAME GOT WANT [RATES]: GOT within 10% of WANT, else a reason.
@@ -356,11 +359,9 @@ vs_boot() {
 vs_good() {
 	alive "$1" || { echo "the VMM is gone"; return; }
 	"$XFER" echo -n 64K -t 60 "$(vs_connect "$2")" >"$logs/$1.good" 2>&1 ||
-		echo "the good connection after it failed: $(grep FAIL "$logs/$1.good" | head -n1)"
+		echo "the good connection after it failed: $(hfail "$logs/$1.good")"
 }
 
-# hfail FILE: the first FAIL line of a host-side xfer run.
-hfail() { grep -m1 FAIL "$1" 2>/dev/null || echo "no output"; }
 
 # Echo of 256 KiB host -> guest (the guest listens on port 5000) and guest ->
 # host (the host listens on port 5001).
@@ -382,7 +383,8 @@ STEP
 				reason="host -> guest echo: $(hfail "$logs/$n.hecho")"
 		fi
 		vm_finish
-		[ -n "$reason" ] || grep -q '^xfer: ok' "$logs/$n.hserve" ||
+		# the host's server ends when the guest's connection is closed
+		[ -n "$reason" ] || wait_file "$logs/$n.hserve" '^xfer: ok' 30 ||
 			reason="the host's echo server: $(hfail "$logs/$n.hserve")"
 	fi
 	finish $n "$t0" "$reason"
@@ -421,7 +423,7 @@ STEP
 	if [ -z "$reason" ]; then
 		if wait_for $n 'listening on vsock:5000'; then
 			"$XFER" many -m 200 -n 16K -q -t 120 "$(vs_connect 5000)" >"$logs/$n.hmany" 2>&1 ||
-				reason="host side: $(grep FAIL "$logs/$n.hmany" | head -n 3 | tr '\n' ' ')"
+				reason="host side: $(grep -m3 FAIL "$logs/$n.hmany" | tr '\n' ' ')"
 			[ -n "$reason" ] || wait_for $n 'rootfs: step' || reason="the guest's server did not finish"
 		fi
 		vm_finish
@@ -446,7 +448,7 @@ STEP
 			if [ -z "$reason" ] && ! wait_for $n 'vsock: first connection ended'; then
 				reason="the guest did not see the connection end"
 			elif [ -z "$reason" ]; then
-				tr -d '\r' <"$logs/$n.log" | grep -m1 '^xfer: recv' | sed "s/^/  $n: guest: /" || true
+				tr -d '\r' <"$logs/$n.log" | sed -n "/^xfer: recv/{s/^/  $n: guest: /p;q;}" || true
 				i=0  # the second server's listening line
 				while [ "$(grep -c 'listening on vsock:5000' "$logs/$n.log")" -lt 2 ] && [ $i -lt 300 ]; do
 					sleep 0.1
@@ -479,7 +481,7 @@ STEP
 				"$XFER" echo -n 1K -t 30 vsock:3:7777 >"$logs/$n.raw" 2>&1 &&
 					reason="a connection to port 7777 succeeded"
 			else
-				"$XFER" raw -t 30 -d 'CONNECT 7777\n' "unix:$UDS" >"$logs/$n.raw" 2>&1 || true
+				"$XFER" raw -t 15 -d 'CONNECT 7777\n' "unix:$UDS" >"$logs/$n.raw" 2>&1 || true
 				grep -Eq "result=(closed|reset) reply=''" "$logs/$n.raw" ||
 					reason="CONNECT 7777: $(cat "$logs/$n.raw")"
 			fi
@@ -505,10 +507,10 @@ STEP
 			for v in 'garbage\x00\xff\x7f\n' 'CONNECT abc\n' 'CONNECT\n' 'CONNECT -1\n' \
 				'CONNECT 99999999999\n' 'CONNECT 5000\x00\n' 'CONNEC 5000\n' long noeol empty; do
 				case $v in
-				long) "$XFER" raw -t 30 -d 'CONNECT 5000' -L 8192 "unix:$UDS" ;;
-				noeol) "$XFER" raw -t 30 -c -d 'CONNECT 5000' "unix:$UDS" ;;
-				empty) "$XFER" raw -t 30 -c -d '' "unix:$UDS" ;;
-				*) "$XFER" raw -t 30 -d "$v" "unix:$UDS" ;;
+				long) "$XFER" raw -t 15 -d 'CONNECT 5000' -L 8192 "unix:$UDS" ;;
+				noeol) "$XFER" raw -t 15 -c -d 'CONNECT 5000' "unix:$UDS" ;;
+				empty) "$XFER" raw -t 15 -c -d '' "unix:$UDS" ;;
+				*) "$XFER" raw -t 15 -d "$v" "unix:$UDS" ;;
 				esac >"$logs/$n.raw" 2>&1 || true
 				sed "s/^/[$v] /" "$logs/$n.raw" >>"$logs/$n.log"
 				if grep -q 'result=answered' "$logs/$n.raw"; then
