@@ -1326,6 +1326,62 @@ static void test_many_host_connects_waiting_for_guest(void **state)
 	}
 }
 
+/* 200 host connections at once, 16 KiB each way (echoed by the test's
+ * guest): more connections with data than the staging budget holds buffers
+ * for, and every byte still arrives. */
+static void test_many_connections_echo(void **state)
+{
+	enum { N = 200, LEN = 16 * 1024 };
+	static int fds[N];
+	static uint32_t lports[N], back[N];
+	static uint8_t msg[LEN], buf[RXBUF_LEN], sink[LEN];
+	struct fx *f = *state;
+	uint32_t total = 0, echoed = 0;
+	bool eof;
+
+	memset(msg, 'e', sizeof(msg));
+	start(f);
+	for (unsigned int i = 0; i < N; i++) {
+		fds[i] = host_conn(f, 1000 + i, &lports[i]);
+		f->nr_fds = 0;                   /* closed here, not by the fixture */
+	}
+	for (unsigned int i = 0; i < N; i++)
+		cli_write(fds[i], msg, LEN);
+	for (int tries = 0; tries < 20000 && total < N * LEN; tries++) {
+		struct pkt p;
+
+		if (!rx_poll(f, &p, buf, sizeof(buf))) {
+			assert_true(ev_run_once(&f->loop, 2) >= 0);
+			continue;
+		}
+		if (p.op != OP_RW)
+			continue;
+		total += p.len;
+		tx_data(f, p.dst_port, p.src_port, buf, p.len);   /* echo */
+	}
+	assert_int_equal(total, N * LEN);
+	for (int round = 0; round < 200 && echoed < N * LEN; round++) {
+		for (unsigned int i = 0; i < N; i++) {
+			ssize_t r = recv(fds[i], sink, sizeof(sink), MSG_DONTWAIT);
+
+			if (r > 0) {
+				back[i] += (uint32_t)r;
+				echoed += (uint32_t)r;
+			}
+		}
+		run(f, 2);
+	}
+	for (unsigned int i = 0; i < N; i++)
+		assert_ret_case("echoed bytes per connection", back[i], LEN);
+	assert_int_equal(f->v->stats.conns_refused, 0);
+	run(f, 10);
+	assert_int_equal(f->v->rbuf_used, 0);   /* idle connections hold no staging */
+	for (unsigned int i = 0; i < N; i++)
+		close(fds[i]);
+	run(f, 20);
+	(void)eof;
+}
+
 /* Silent unix clients must not lock the guest out of connecting, nor
  * guest connects that hang the host clients out. */
 static void test_pending_budgets_are_per_direction(void **state)
@@ -1797,6 +1853,7 @@ int main(void)
 		T(test_header_only_rx_buffers),
 		T(test_pending_handshake_limit),
 		T(test_many_host_connects_waiting_for_guest),
+		T(test_many_connections_echo),
 		T(test_connection_limit),
 		T(test_pending_budgets_are_per_direction),
 		T(test_starts_under_low_nofile_soft_limit),
