@@ -119,8 +119,10 @@ static void net_flush_irqs(struct net_dev *n)
 			irq = true;
 		n->need_irq[i] = false;
 	}
-	if (irq)
+	if (irq) {
+		n->stats.interrupts++;
 		virtio_mmio_interrupt(&n->t, VIRTIO_INT_USED);
+	}
 }
 
 static void rl_arm(struct net_dev *n, unsigned int dir, uint64_t ns)
@@ -188,8 +190,11 @@ void net_run(struct net_dev *n)
 	for (unsigned int round = 0;; round++) {
 		net_tx_process(n);
 		net_rx_start(n);
-		if (!net_io_queued(n))
+		if (!net_io_queued(n)) {
+			if (round < NET_RUN_ROUNDS && net_io_settle(n))
+				continue;  /* completions came in meanwhile */
 			break;
+		}
 		/* Reap what the kernel finished inline, then go again; the last
 		 * round leaves completions to the eventfd.  A failed submit is
 		 * retried from the engine's timer. */
@@ -203,8 +208,10 @@ void net_run(struct net_dev *n)
  * by the guest's notifications. */
 static void net_notify(struct virtio_mmio *t, unsigned int queue)
 {
-	(void)queue;
-	net_run(to_net(t));
+	struct net_dev *n = to_net(t);
+
+	(*(queue == NET_RXQ ? &n->stats.rx_queue_events : &n->stats.tx_queue_events))++;
+	net_run(n);
 }
 
 /* vCPU thread, `lock` held: the tap's offloads change on the vmm thread. */
@@ -231,9 +238,11 @@ static void net_reset(struct virtio_mmio *t)
 				"still write into the old rx buffers", n->name,
 				ret == -ETIME ? "timed out" : strerror(-ret));
 	}
-	n->rx.first = n->rx.nr = n->rx.iovs = 0;
+	n->rx.first = n->rx.nr = n->rx.iovs = n->rx.slots = 0;
 	n->rx.bytes = 0;
 	n->rx.waiting = n->rx.stalled = n->rx.held = false;
+	net_rx_wait_timer(n, false);
+	n->rx.wait_over = false;
 	if (n->tx_deferred)
 		net_tx_free(n, n->tx_deferred);
 	n->tx_deferred = NULL;
@@ -302,6 +311,24 @@ static void on_rl_timer(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&n->t.lock);
 }
 
+/* vmm thread: rx waited NET_RX_WAIT_MS for more buffers: read into what
+ * is held. */
+static void on_rx_wait(struct ev_source *src, uint32_t events)
+{
+	struct net_dev *n = src->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) < 0)
+		return;  /* disarmed meanwhile */
+	pthread_mutex_lock(&n->t.lock);
+	n->rx.wait_armed = false;
+	n->rx.wait_over = true;
+	n->stats.rx_wait_timeouts++;
+	net_run(n);
+	pthread_mutex_unlock(&n->t.lock);
+}
+
 void net_set_rate_limiters(struct net_dev *n, const struct rate_limiter_cfg *rx,
 			   const struct rate_limiter_cfg *tx)
 {
@@ -325,16 +352,18 @@ static int rl_init(struct net_dev *n, const struct net_cfg *cfg)
 
 	rate_limiter_set(&n->rl[NET_RXQ], &cfg->rx, now);
 	rate_limiter_set(&n->rl[NET_TXQ], &cfg->tx, now);
-	for (unsigned int i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
+		struct ev_source *src = i < 2 ? &n->rl_timer[i] : &n->rx.wait_timer;
 		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), ret;
 
 		if (fd < 0)
 			return -errno;
-		n->rl_timer[i] = (struct ev_source){ .fd = fd, .cb = on_rl_timer, .opaque = n };
-		ret = ev_add(n->loop, &n->rl_timer[i], EPOLLIN);
+		*src = (struct ev_source){ .fd = fd, .cb = i < 2 ? on_rl_timer : on_rx_wait,
+					   .opaque = n };
+		ret = ev_add(n->loop, src, EPOLLIN);
 		if (ret) {
 			close(fd);
-			n->rl_timer[i].cb = NULL;
+			src->cb = NULL;
 			return ret;
 		}
 	}
@@ -382,7 +411,7 @@ static uint64_t net_features(const struct net_dev *n)
 static int tap_setup(struct net_dev *n)
 {
 	struct ifreq ifr;
-	int sz = NET_HDR_LEN;
+	int sz = NET_HDR_LEN, fl;
 
 	memset(&ifr, 0, sizeof(ifr));
 	n->is_tap = !ioctl(n->fd, TUNGETIFF, &ifr);
@@ -397,6 +426,17 @@ static int tap_setup(struct net_dev *n)
 	}
 	if (ioctl(n->fd, TUNSETVNETHDRSZ, &sz)) {
 		log_error("%s: TUNSETVNETHDRSZ: %s", n->name, strerror(errno));
+		return -errno;
+	}
+	/* Non-blocking: a tap does not advertise FMODE_NOWAIT, so io_uring
+	 * tries a READV/WRITEV inline only on an O_NONBLOCK one (a read with no
+	 * frame then waits on the tap's poll queue, retried from task work on
+	 * the vmm thread).  On a blocking tap every request is punted to an
+	 * io-wq worker thread: a thread hop and an eventfd wake-up per frame,
+	 * no write ever completing at submit. */
+	fl = fcntl(n->fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(n->fd, F_SETFL, fl | O_NONBLOCK))) {
+		log_error("%s: cannot make the tap non-blocking: %s", n->name, strerror(errno));
 		return -errno;
 	}
 	offload_probe(n);
@@ -454,7 +494,7 @@ int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_
 			  n->name, cfg->host_dev);
 		return -ENODEV;
 	}
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);  /* blocking: io_uring parks reads */
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);  /* see tap_setup */
 	if (fd < 0) {
 		log_error("%s: cannot open /dev/net/tun: %s", n->name, strerror(errno));
 		return -errno;
@@ -476,13 +516,16 @@ void net_destroy(struct net_dev *n)
 {
 	n->epoch++;  /* what the engine still completes is stale */
 	net_io_destroy(n);
-	for (unsigned int i = 0; i < 2; i++) {
-		if (!n->rl_timer[i].cb)
+	for (unsigned int i = 0; i < 3; i++) {
+		struct ev_source *src = i < 2 ? &n->rl_timer[i] : &n->rx.wait_timer;
+
+		if (!src->cb)
 			continue;
-		ev_del(n->loop, &n->rl_timer[i]);
-		close(n->rl_timer[i].fd);
-		n->rl_timer[i].cb = NULL;
+		ev_del(n->loop, src);
+		close(src->fd);
+		src->cb = NULL;
 	}
+	n->rx.wait_armed = false;
 	if (n->t.ops)
 		virtio_mmio_destroy(&n->t);
 	n->t.ops = NULL;

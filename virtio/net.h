@@ -5,7 +5,9 @@
  * Two queues, 0 = receiveq and 1 = transmitq, no control queue; VERSION_1
  * only, so every frame carries the 12-byte struct virtio_net_hdr_v1 (with
  * num_buffers).  The tap is opened IFF_TAP | IFF_NO_PI | IFF_VNET_HDR with a
- * 12-byte vnet header: one read or write is one frame, header first.
+ * 12-byte vnet header: one read or write is one frame, header first.  It is
+ * made O_NONBLOCK, so io_uring runs its requests inline (or parks a read on
+ * the tap's poll queue) instead of in io-wq worker threads.
  *
  * Host I/O runs on one io_uring per device (net_io.c), created disabled, the
  * tap registered as fixed file 0, restricted to READV/WRITEV on that fixed
@@ -22,9 +24,13 @@
  *  - RX: one READV on the tap is kept in flight while the guest has posted
  *    buffers, reading straight into them.  With MRG_RXBUF chains are taken
  *    until they hold the largest frame (65562 bytes with GUEST_TSO4/6/UFO in
- *    effect, 1530 otherwise) or the ring has no more (notifications then
- *    re-enabled and the ring looked at again): the read goes into what is
- *    held, a frame larger than that being dropped and counted.  Only the
+ *    effect, 1530 otherwise).  When the ring has no more (notifications then
+ *    re-enabled and the ring looked at again) rx waits for the guest to post
+ *    more while it still can, i.e. while the chains held occupy fewer
+ *    descriptor-table entries than QueueNum (virtq_chain.nr_slots); once
+ *    every entry is held (a driver posting small chains), or after
+ *    NET_RX_WAIT_MS (a driver that never fills its ring), the read goes into
+ *    what is held, a frame larger than that being dropped and counted.  Only the
  *    chains a frame filled are returned, num_buffers set, and published
  *    together (one used->idx store per frame); without MRG_RXBUF each frame
  *    goes into one chain.  With no buffers posted the tap is not read
@@ -107,6 +113,7 @@
 #define NET_MAX_TX        (2 * NET_QUEUE_SIZE) /* in flight, across a reset */
 #define NET_INLINE_IOV    4
 #define NET_RESET_WAIT_MS 200                 /* reset: bound on the read's cancel */
+#define NET_RX_WAIT_MS    50                  /* MRG_RXBUF: bound on waiting for buffers */
 
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == NET_HDR_LEN, "virtio_net_hdr_v1 layout");
 
@@ -114,6 +121,7 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == NET_HDR_LEN, "virtio_net_hdr_
 struct net_rx_chain {
 	uint16_t head;
 	uint64_t len;                 /* its writable bytes (≥ NET_HDR_LEN) */
+	uint16_t slots;               /* descriptor-table entries it holds */
 	unsigned int nr_iov, iov_cap;
 	struct iovec *iov;            /* iov_inline or heap, into guest RAM */
 	struct iovec iov_inline[NET_INLINE_IOV];
@@ -157,6 +165,13 @@ struct net_stats {
 	uint64_t io_errors;                  /* tap read/write failed */
 	uint64_t stale_completions;          /* completions of a previous generation */
 	uint64_t reset_read_timeouts;        /* resets whose read did not stop in time */
+	/* where the time goes (frames per interrupt, per wake-up, per notify) */
+	uint64_t rx_queue_events, tx_queue_events; /* guest notifications (QueueNotify) */
+	uint64_t interrupts;                 /* used-buffer interrupts raised */
+	uint64_t io_wakeups;                 /* completion eventfd handler runs */
+	uint64_t io_wakeups_idle;            /* ... that found no completion */
+	uint64_t tap_reads;                  /* tap READVs completed (any result) */
+	uint64_t rx_wait_timeouts;           /* MRG_RXBUF waits ended by NET_RX_WAIT_MS */
 };
 
 struct net_uring;
@@ -183,7 +198,11 @@ struct net_dev {
 		unsigned int first, nr;
 		uint64_t bytes;              /* sum of their lengths */
 		unsigned int iovs;           /* sum of their iovecs */
+		unsigned int slots;          /* sum of their descriptor-table entries */
 		bool waiting;                /* stopped for want of buffers */
+		bool wait_over;              /* the wait timer fired: read into what is held */
+		bool wait_armed;             /* wait_timer running */
+		struct ev_source wait_timer; /* timerfd: NET_RX_WAIT_MS */
 		bool stalled;                /* tap read error: until the retry timer */
 		bool held;                   /* a frame read, waiting for the rate limiter */
 		uint32_t held_len;           /* its bytes, header included */
@@ -259,6 +278,8 @@ void net_tx_flush(struct net_dev *n);
 /* RX: keep a tap read going while the guest has buffers; the read
  * finished; hand the held frame to the guest (through the rx bucket). */
 void net_rx_start(struct net_dev *n);
+/* Arm (on) or disarm the NET_RX_WAIT_MS bound on waiting for buffers. */
+void net_rx_wait_timer(struct net_dev *n, bool on);
 void net_rx_done(struct net_dev *n, int res);
 void net_rx_deliver(struct net_dev *n);
 
@@ -282,6 +303,10 @@ int net_io_kick(struct net_dev *n, bool reap);
 /* Run the device again from the event loop soon (the completion eventfd):
  * work left over by a budget. */
 void net_io_wake(struct net_dev *n);
+/* End of a net_run: clear the eventfd of the signals of completions already
+ * reaped inline (no wake-up for nothing), then reap what came meanwhile;
+ * true if that found completions (run again). */
+bool net_io_settle(struct net_dev *n);
 /* Something failed (a tap read, a submit): clear rx.stalled and net_run
  * from the retry timer, 10 ms after the first failure, doubling to 1 s;
  * net_io_retry_reset (a read worked, a device reset) starts over at 10 ms. */

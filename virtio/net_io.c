@@ -6,7 +6,9 @@
  * fixed file 0 and the completion eventfd is registered; then the ring is
  * restricted to READV, WRITEV and ASYNC_CANCEL, every SQE on a fixed file,
  * and enabled: from then on it can touch nothing but the tap (a cancel only
- * names a request of this ring).  The tap is blocking, so a READV with no
+ * names a request of this ring).  The tap is O_NONBLOCK (net.c: without it
+ * io_uring punts every tap request to an io-wq worker), so a WRITEV, and a
+ * READV with a frame waiting, complete inline at submit; a READV with no
  * frame waiting is parked by the kernel (polled) and completes when one
  * arrives.  Completions wake the vmm thread through the eventfd; each is
  * handed to net_io_done under the transport's lock, then net_run.
@@ -46,6 +48,8 @@ struct net_uring {
 	bool can_wait;              /* IORING_FEAT_EXT_ARG: waits with a timeout */
 	unsigned int queued;        /* SQEs prepared since the last submit */
 	unsigned int pending;       /* READV/WRITEVs prepared, not yet completed */
+	bool reaped;                /* completions reaped since the eventfd was read */
+	bool woken;                 /* net_io_wake: the eventfd must stay signalled */
 	struct ev_source retry;     /* timerfd: try again after a failure */
 	bool retry_armed;
 	unsigned int retry_ms;      /* the last backoff, 0: none yet */
@@ -63,6 +67,7 @@ static void uring_reap(struct net_dev *n)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&u->ring, cqe);
+		u->reaped = true;
 		if (tag != u) {
 			u->pending--;
 			net_io_done(n, tag, res);
@@ -96,10 +101,31 @@ int net_io_kick(struct net_dev *n, bool reap)
 	return ret;
 }
 
+/* Every CQE posted also signals the eventfd, those of requests that
+ * completed inline at submit (and were reaped then) too: read it now, or
+ * the event loop would wake up once more for nothing.  Draining first and
+ * then reaping loses nothing (a CQE is in the ring before its signal).
+ * Not while a net_io_wake is outstanding. */
+bool net_io_settle(struct net_dev *n)
+{
+	struct net_uring *u = n->io;
+	uint64_t v;
+
+	if (!u || !u->reaped || u->woken)
+		return false;
+	if (read(u->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return false;
+	u->reaped = false;
+	uring_reap(n);
+	return u->reaped;
+}
+
 void net_io_wake(struct net_dev *n)
 {
 	uint64_t one = 1;
 
+	if (n->io)
+		n->io->woken = true;
 	if (n->io && write(n->io->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_ratelimited(LOG_WARN, "%s: eventfd: %s", n->name, strerror(errno));
 }
@@ -261,7 +287,12 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 	if (read(n->io->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&n->t.lock);
+	n->io->woken = false;  /* this is the wake-up it asked for */
+	n->io->reaped = false;
+	n->stats.io_wakeups++;
 	net_io_kick(n, true);
+	if (!n->io->reaped)
+		n->stats.io_wakeups_idle++;
 	net_run(n);
 	pthread_mutex_unlock(&n->t.lock);
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <string.h>
+#include <sys/timerfd.h>
 
 #include "log.h"
 #include "net.h"
@@ -76,9 +77,11 @@ static int rx_take(struct net_dev *n, const struct virtq_chain *c)
 		return -EPROTO;
 	s->head = c->head;
 	s->len = c->writable_len;
+	s->slots = c->nr_slots;
 	n->rx.nr++;
 	n->rx.bytes += s->len;
 	n->rx.iovs += s->nr_iov;
+	n->rx.slots += s->slots;
 	return 0;
 }
 
@@ -90,12 +93,31 @@ static void rx_drop_first(struct net_dev *n)
 	n->rx.nr--;
 	n->rx.bytes -= s->len;
 	n->rx.iovs -= s->nr_iov;
+	n->rx.slots -= s->slots;
+}
+
+/* Start (on) or stop the bound on waiting for more rx buffers. */
+void net_rx_wait_timer(struct net_dev *n, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on == n->rx.wait_armed || !n->rx.wait_timer.cb)
+		return;
+	if (on)
+		its.it_value.tv_nsec = NET_RX_WAIT_MS * 1000000L;
+	if (timerfd_settime(n->rx.wait_timer.fd, 0, &its, NULL)) {
+		log_ratelimited(LOG_WARN, "%s: rx wait timer: %s", n->name, strerror(errno));
+		if (on)
+			n->rx.wait_over = true;  /* no bound: do not wait at all */
+		return;
+	}
+	n->rx.wait_armed = on;
 }
 
 /* Pop rx chains until the next read has room for the largest frame, or
  * none are available and notifications are re-enabled (then no more come
- * without a notify: the read goes into what is held).  0 or -EPROTO /
- * -ENOMEM. */
+ * without a notify: net_rx_start decides whether to wait for one).  0 or
+ * -EPROTO / -ENOMEM. */
 static int rx_fill(struct net_dev *n)
 {
 	struct virtq *q = &n->t.queues[NET_RXQ];
@@ -156,16 +178,21 @@ void net_rx_start(struct net_dev *n)
 	}
 	if (n->rx.read.busy)
 		return;
-	if (!n->rx.nr) {
+	/* None held, or (MRG_RXBUF) short of the largest frame with the ring
+	 * empty but descriptor-table entries left for the guest to post into:
+	 * wait for its next queue-0 notify, a short wait bounded by the timer
+	 * (a driver may never fill its ring).  With every entry held no more
+	 * can come: read into what is held and drop a frame larger than that. */
+	if (!n->rx.nr || (rx_need_more(n) && n->rx.slots < q->size && !n->rx.wait_over)) {
 		if (!n->rx.waiting)
 			n->stats.rx_waits_no_buffers++;
-		n->rx.waiting = true;  /* the guest's next queue-0 notify resumes */
+		n->rx.waiting = true;
+		if (n->rx.nr)
+			net_rx_wait_timer(n, true);
 		return;
 	}
-	/* Short of the largest frame (MRG_RXBUF) only if the ring has no more:
-	 * waiting could be forever (the guest's descriptors may all be here),
-	 * so read into what is held and drop a frame larger than that. */
-	n->rx.waiting = false;
+	n->rx.waiting = n->rx.wait_over = false;
+	net_rx_wait_timer(n, false);
 	rx_build_read(n);
 	ret = net_io_readv(n, n->rx.read.iov, n->rx.read.nr_iov, &n->rx.read);
 	if (ret) {
@@ -275,6 +302,7 @@ void net_rx_done(struct net_dev *n, int res)
 		n->stats.stale_completions++;  /* read before a reset: the frame is lost */
 		return;
 	}
+	n->stats.tap_reads++;
 	if (res == -EAGAIN || res == -EINTR)
 		return;
 	if (res <= 0) {

@@ -275,6 +275,7 @@ static int walk_chain(struct virtq *q, struct walk *w)
 					       w->chain->head);
 		if ((ret = read_desc(q, q->desc_gpa + idx * sizeof(d), &d)))
 			return ret;
+		w->chain->nr_slots = (uint16_t)seen;
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
 			return walk_indirect(q, w, &d);
 		if ((ret = walk_add(q, w, &d)))
@@ -348,7 +349,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 	if ((ret = avail_head(q, &head)))
 		return ret;
 	chain->head = head;
-	chain->nr_bufs = chain->nr_readable = 0;
+	chain->nr_bufs = chain->nr_readable = chain->nr_slots = 0;
 	chain->readable_len = chain->writable_len = 0;
 	if ((ret = walk_chain(q, &w)))
 		return ret;

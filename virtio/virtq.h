@@ -45,6 +45,9 @@ struct virtq_chain {
 	uint16_t head;               /* what virtq_push takes back */
 	uint16_t nr_bufs;
 	uint16_t nr_readable;        /* bufs[0..nr_readable) are device-readable */
+	uint16_t nr_slots;           /* descriptor-table entries it occupies: each
+				      * direct descriptor (zero-length ones too)
+				      * one, an indirect table one in all */
 	uint64_t readable_len;       /* sum of the readable lengths */
 	uint64_t writable_len;       /* sum of the writable lengths */
 	struct virtq_buf bufs[VIRTQ_MAX_SIZE];

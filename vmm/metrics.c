@@ -137,6 +137,10 @@ static const struct stat_field net_fields[] = {
 	NET_F("rx_rate_limiter_throttled", rx_throttled), NET_F("tx_rate_limiter_throttled", tx_throttled),
 	NET_F("tap_io_errors", io_errors), NET_F("stale_completions", stale_completions),
 	NET_F("reset_read_timeouts", reset_read_timeouts),
+	NET_F("rx_queue_event_count", rx_queue_events), NET_F("tx_queue_event_count", tx_queue_events),
+	NET_F("interrupts", interrupts), NET_F("io_wakeups", io_wakeups),
+	NET_F("io_wakeups_idle", io_wakeups_idle), NET_F("tap_reads", tap_reads),
+	NET_F("rx_wait_timeouts", rx_wait_timeouts),
 };
 
 #define VSOCK_F(field) { #field, offsetof(struct vsock_stats, field) }

@@ -692,6 +692,47 @@ static void test_pop_push_roundtrip(void **state)
 	assert_int_equal(f->q.violations, 0);
 }
 
+/* nr_slots: the descriptor-table entries a chain occupies (what the driver
+ * cannot reuse while the device holds it): each direct descriptor, even a
+ * zero-length one, counts one; an indirect table counts one, whatever it
+ * holds. */
+static void test_chain_slots(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_chain *c = &f->chain;
+
+	assert_ret(fx_start(f, 16, true, false), 0);
+	desc(f, 0, BUF_GPA, 0x100, F_WRITE | F_NEXT, 1);
+	desc(f, 1, BUF_GPA + 0x100, 0, F_WRITE | F_NEXT, 2);     /* no buffer, one slot */
+	desc(f, 2, BUF_GPA + 0x200, 0x100, F_WRITE, 0);
+	avail(f, 0);
+	assert_ret(pop(f), 1);
+	assert_int_equal(c->nr_bufs, 2);
+	assert_int_equal(c->nr_slots, 3);
+	/* An indirect table of four: one slot. */
+	for (uint16_t i = 0; i < 4; i++)
+		ind(f, i, BUF_GPA + 0x1000 + 0x100ull * i, 0x100, F_WRITE | (i < 3 ? F_NEXT : 0),
+		    (uint16_t)(i + 1));
+	desc(f, 5, TABLE_GPA, 64, F_IND, 0);
+	avail(f, 5);
+	assert_ret(pop(f), 1);
+	assert_int_equal(c->nr_bufs, 4);
+	assert_int_equal(c->nr_slots, 1);
+	/* A direct descriptor, then the indirect table: two. */
+	desc(f, 7, BUF_GPA + 0x2000, 0x100, F_WRITE | F_NEXT, 8);
+	desc(f, 8, TABLE_GPA, 64, F_IND, 0);
+	avail(f, 7);
+	assert_ret(pop(f), 1);
+	assert_int_equal(c->nr_bufs, 5);
+	assert_int_equal(c->nr_slots, 2);
+	/* A single descriptor. */
+	desc(f, 9, BUF_GPA + 0x3000, 0x10, F_WRITE, 0);
+	avail(f, 9);
+	assert_ret(pop(f), 1);
+	assert_int_equal(c->nr_slots, 1);
+	assert_int_equal(f->q.violations, 0);
+}
+
 static void test_index_wraparound(void **state)
 {
 	struct fx *f = *state;
@@ -1055,6 +1096,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hostile_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop_push_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_wraparound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_flight_accounting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_flush_batch, setup, teardown),
