@@ -286,9 +286,6 @@ void vsock_flush(struct vsock_dev *v)
 		vsock_conn_resume_recv(v);
 		if (vsock_live(v) && budget)
 			vsock_rx_deliver(v, &budget);
-		/* Staging buffers that delivery gave back go to the connections
-		 * waiting for one now: nothing else may come to wake them. */
-		vsock_conn_resume_recv(v);
 		if (!vsock_uds_kick(v))
 			break;
 	}

@@ -88,7 +88,7 @@
 #define VSOCK_HDR_LEN      44
 #define VSOCK_MAX_PKT      (64 * 1024)      /* payload of one packet, either way */
 #define VSOCK_BUF_ALLOC    (64 * 1024)      /* ember's receive buffer (send ring) per connection */
-#define VSOCK_RBUF_SIZE    (64 * 1024)      /* unix → guest staging per connection */
+#define VSOCK_RBUF_SIZE    (32 * 1024)      /* unix → guest staging per connection */
 #define VSOCK_RBUF_BUDGET  (8 * 1024 * 1024) /* all staging buffers of a device */
 #define VSOCK_MAX_CONNS    1024             /* connections, closing ones included (at most) */
 #define VSOCK_FD_RESERVE   64               /* descriptors left to the rest of ember */
