@@ -95,7 +95,7 @@ $(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/memory.h
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VIRTQ_SRCS) -lpthread
 
-FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk.c virtio/blk_io.c virtio/mmio.c virtio/virtq.c \
+FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk.c virtio/blk_io.c virtio/uring.c virtio/mmio.c virtio/virtq.c \
 		 vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
 $(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(wildcard virtio/*.h vmm/*.h)
 	@mkdir -p $(dir $@)
@@ -111,14 +111,14 @@ define run-fuzzer
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
-FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock*.c) \
+FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock*.c) virtio/uring.c \
 		   virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c
 $(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(wildcard virtio/*.h vmm/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_SRCS) -l:liburing.a -lpthread
 
-FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c $(wildcard virtio/net*.c) \
+FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c $(wildcard virtio/net*.c) virtio/uring.c \
 		 virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
 $(BUILD)/fuzz/fuzz_net: $(FUZZ_NET_SRCS) $(wildcard virtio/*.h vmm/*.h)
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@
 
 #include "blk.h"
 #include "log.h"
+#include "uring.h"
 
 static int fallocate_mode(const struct blk_req *r)
 {
@@ -169,27 +170,10 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&b->t.lock);
 }
 
-/* Only the image, only the operations virtio-block needs. */
-static int uring_restrict(struct io_uring *ring)
-{
-	static const uint8_t ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
-				       IORING_OP_FALLOCATE };
-	struct io_uring_restriction res[(sizeof(ops) / sizeof(ops[0])) + 3];
-	unsigned int n = 0;
-
-	memset(res, 0, sizeof(res));
-	for (unsigned int i = 0; i < (sizeof(ops) / sizeof(ops[0])); i++) {
-		res[n].opcode = IORING_RESTRICTION_SQE_OP;
-		res[n++].sqe_op = ops[i];
-	}
-	res[n].opcode = IORING_RESTRICTION_REGISTER_OP;  /* PATCH /drives: a new image */
-	res[n++].register_op = IORING_REGISTER_FILES_UPDATE;
-	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[n++].sqe_flags = IOSQE_FIXED_FILE;
-	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
-	res[n++].sqe_flags = IOSQE_FIXED_FILE;
-	return io_uring_register_restrictions(ring, res, n);
-}
+/* Only the image, only the operations virtio-block needs (and replacing the
+ * image, for PATCH /drives). */
+static const uint8_t blk_ring_ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+					IORING_OP_FALLOCATE };
 
 static int uring_init(struct blk_dev *b)
 {
@@ -210,7 +194,7 @@ static int uring_init(struct blk_dev *b)
 	if (!ret)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (!ret)
-		ret = uring_restrict(&u->ring);
+		ret = uring_restrict(&u->ring, blk_ring_ops, sizeof(blk_ring_ops), true);
 	if (!ret)
 		ret = io_uring_enable_rings(&u->ring);
 	if (ret)

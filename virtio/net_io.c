@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "uring.h"
 #include "net.h"
 
 #define NET_RING_ENTRIES (2 * NET_QUEUE_SIZE)
@@ -299,23 +300,8 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 
 /* Only the tap: READV and WRITEV as fixed file 0, and ASYNC_CANCEL (of
  * this ring's own requests, for the reset); every SQE flagged fixed-file. */
-static int uring_restrict(struct io_uring *ring)
-{
-	struct io_uring_restriction res[5];
-
-	memset(res, 0, sizeof(res));
-	res[0].opcode = IORING_RESTRICTION_SQE_OP;
-	res[0].sqe_op = IORING_OP_READV;
-	res[1].opcode = IORING_RESTRICTION_SQE_OP;
-	res[1].sqe_op = IORING_OP_WRITEV;
-	res[2].opcode = IORING_RESTRICTION_SQE_OP;
-	res[2].sqe_op = IORING_OP_ASYNC_CANCEL;
-	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[3].sqe_flags = IOSQE_FIXED_FILE;
-	res[4].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
-	res[4].sqe_flags = IOSQE_FIXED_FILE;
-	return io_uring_register_restrictions(ring, res, 5);
-}
+static const uint8_t net_ring_ops[] = { IORING_OP_READV, IORING_OP_WRITEV,
+					IORING_OP_ASYNC_CANCEL };
 
 static int retry_init(struct net_dev *n)
 {
@@ -356,7 +342,7 @@ int net_io_init(struct net_dev *n)
 	if (!ret)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (!ret)
-		ret = uring_restrict(&u->ring);
+		ret = uring_restrict(&u->ring, net_ring_ops, sizeof(net_ring_ops), false);
 	if (!ret)
 		ret = io_uring_enable_rings(&u->ring);
 	if (ret)

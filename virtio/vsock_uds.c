@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "uring.h"
 #include "vsock.h"
 
 #define LISTEN_SLOT(v) ((v)->max_conns)
@@ -422,28 +423,10 @@ static void on_timer(struct ev_source *src, uint32_t events)
 
 /* ---- set-up -------------------------------------------------------------------- */
 
-/* Only the operations and files the device needs. */
-static int uring_restrict(struct io_uring *ring)
-{
-	static const uint8_t ops[] = { IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT,
-				       IORING_OP_CONNECT, IORING_OP_SHUTDOWN,
-				       IORING_OP_ASYNC_CANCEL };
-	struct io_uring_restriction res[sizeof(ops) + 3];
-	unsigned int n = 0;
-
-	memset(res, 0, sizeof(res));
-	for (unsigned int i = 0; i < sizeof(ops); i++) {
-		res[n].opcode = IORING_RESTRICTION_SQE_OP;
-		res[n++].sqe_op = ops[i];
-	}
-	res[n].opcode = IORING_RESTRICTION_REGISTER_OP;
-	res[n++].register_op = IORING_REGISTER_FILES_UPDATE;
-	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[n++].sqe_flags = IOSQE_FIXED_FILE;
-	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
-	res[n++].sqe_flags = IOSQE_FIXED_FILE;
-	return io_uring_register_restrictions(ring, res, n);
-}
+/* Only the operations the device needs, and installing sockets in the table. */
+static const uint8_t vsock_ring_ops[] = { IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ACCEPT,
+					  IORING_OP_CONNECT, IORING_OP_SHUTDOWN,
+					  IORING_OP_ASYNC_CANCEL };
 
 static int uring_setup(struct vsock_dev *v, struct vsock_uring *u)
 {
@@ -460,7 +443,7 @@ static int uring_setup(struct vsock_dev *v, struct vsock_uring *u)
 	if (ret >= 0)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (!ret)
-		ret = uring_restrict(&u->ring);
+		ret = uring_restrict(&u->ring, vsock_ring_ops, sizeof(vsock_ring_ops), true);
 	if (!ret)
 		ret = io_uring_enable_rings(&u->ring);
 	return ret;

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * uring.h - what every device's io_uring engine shares (blk_io.c, net_io.c,
+ * vsock_uds.c): the restriction set that confines a ring to its own files.
+ */
+#ifndef EMBER_VIRTIO_URING_H
+#define EMBER_VIRTIO_URING_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define URING_MAX_OPS 8
+
+/* Restrict a ring created with IORING_SETUP_R_DISABLED, before it is
+ * enabled: only the `nr_ops` opcodes in `ops` (at most URING_MAX_OPS), every
+ * SQE on a fixed file, and IORING_REGISTER_FILES_UPDATE as the only register
+ * op when `files_update`.  Called by the engines' init on the vmm thread.
+ * 0 or -errno. */
+int uring_restrict(struct io_uring *ring, const uint8_t *ops, unsigned int nr_ops,
+		   bool files_update);
+
+#endif
