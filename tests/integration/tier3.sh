@@ -469,7 +469,9 @@ STEP
 		rc=0
 		sh "$logs/blk-kill9.vm" </dev/null >"$log" 2>&1 &
 		pid=$!
-		wait_for blk-kill9 'blk: synced' || reason="no 'blk: synced' from the guest"
+		# The whole md5 must be on the console before the kill: a prefix match
+		# raced the serial output and compared a truncated sum.
+		wait_for blk-kill9 'blk: synced [0-9a-f]\{32\}' || reason="no 'blk: synced <md5>' from the guest"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || rc=$?  # and no "Killed" from the shell
 		[ -n "$reason" ] || [ $rc -eq 137 ] || reason="the VMM ended by itself (status $rc) before kill -9"
