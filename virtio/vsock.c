@@ -286,7 +286,9 @@ void vsock_flush(struct vsock_dev *v)
 		vsock_conn_resume_recv(v);
 		if (vsock_live(v) && budget)
 			vsock_rx_deliver(v, &budget);
-		if (!vsock_uds_kick(v))
+		/* Go round again while completions came in, or while delivery gave
+		 * staging buffers back that a waiting connection can have now. */
+		if (!vsock_uds_kick(v) && !vsock_conn_can_resume(v))
 			break;
 	}
 	if (vsock_live(v))

@@ -274,6 +274,8 @@ void vsock_conn_guest_request(struct vsock_dev *v, uint32_t host_port, uint32_t 
 			      uint32_t buf_alloc, uint32_t fwd_cnt);
 /* Give staging buffers to connections waiting for one, as the budget allows. */
 void vsock_conn_resume_recv(struct vsock_dev *v);
+/* Is a connection waiting for a staging buffer the budget now has room for? */
+bool vsock_conn_can_resume(const struct vsock_dev *v);
 /* A complete "CONNECT <port>" line (without '\n') arrived: ask the guest. */
 void vsock_conn_host_request(struct vsock_dev *v, struct vsock_conn *c, uint32_t port);
 /* Host-initiated: the guest answered our OP_REQUEST with OP_RESPONSE. */

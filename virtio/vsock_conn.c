@@ -392,11 +392,17 @@ static void conn_recv(struct vsock_dev *v, struct vsock_conn *c)
 		vsock_conn_close(v, c, true);
 }
 
+bool vsock_conn_can_resume(const struct vsock_dev *v)
+{
+	return !TAILQ_EMPTY(&v->rwait) && v->rbuf_used + VSOCK_RBUF_SIZE <= VSOCK_RBUF_BUDGET;
+}
+
 void vsock_conn_resume_recv(struct vsock_dev *v)
 {
 	struct vsock_conn *c;
 
-	while ((c = TAILQ_FIRST(&v->rwait)) && v->rbuf_used + VSOCK_RBUF_SIZE <= VSOCK_RBUF_BUDGET) {
+	while (vsock_conn_can_resume(v)) {
+		c = TAILQ_FIRST(&v->rwait);
 		rwait_remove(v, c);
 		vsock_conn_pump(v, c);
 		vsock_conn_update(v, c);

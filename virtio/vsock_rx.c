@@ -131,21 +131,31 @@ void vsock_rx_deliver(struct vsock_dev *v, unsigned int *budget)
 	int ret;
 
 	while (v->nr_orphan || !TAILQ_EMPTY(&v->ready)) {
+		struct vsock_conn *c = TAILQ_FIRST(&v->ready);
+
+		if (!v->nr_orphan && !vsock_conn_has_rx(c)) {
+			TAILQ_REMOVE(&v->ready, c, rlink);  /* stale: owes nothing now */
+			c->listed = false;
+			continue;
+		}
 		if (!*budget) {
 			vsock_uds_wake(v);  /* come back after the loop served the others */
 			return;
 		}
 		ret = virtq_pop(q, &v->chain);
-		if (ret == 0 && virtq_enable_notify(q))
-			continue;
-		if (ret > 0 && !(ret = rx_one(v, &v->chain))) {
-			v->need_irq_rx = true;
-			(*budget)--;
+		if (ret == 0) {
+			if (virtq_enable_notify(q))
+				continue;
+			return;  /* no rx buffers: the guest's next notify brings us back */
 		}
-		if (ret < 0)
+		if (ret > 0)
+			ret = rx_one(v, &v->chain);
+		if (ret < 0) {
 			virtio_mmio_needs_reset(&v->t, "rx chain cannot take a vsock packet");
-		if (ret <= 0)
 			return;
+		}
+		v->need_irq_rx = true;
+		(*budget)--;
 	}
 }
 

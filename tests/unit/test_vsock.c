@@ -1702,6 +1702,28 @@ static void test_buf_alloc_is_64k(void **state)
 	(void)cli_read(f, fd, sink, sizeof(sink), &eof);
 }
 
+/* n host connections to guest ports 1000.., then the guest stops taking
+ * packets and each client writes `len` bytes (at most 128): staged by ember
+ * (within the budget) or waiting.  The caller closes fds[]. */
+static void stage_on_many(struct fx *f, int *fds, unsigned int n, uint32_t len)
+{
+	uint8_t msg[128];
+	uint32_t lport;
+
+	assert_true(len <= sizeof(msg));
+	memset(msg, 'm', sizeof(msg));
+	create(f);
+	driver_init(f, 1);
+	for (unsigned int i = 0; i < n; i++) {
+		fds[i] = host_conn(f, 1000 + i, &lport);
+		f->nr_fds = 0;                   /* closed by the caller, not the fixture */
+	}
+	f->hold_rx = true;
+	for (unsigned int i = 0; i < n; i++)
+		cli_write(fds[i], msg, len);
+	run(f, 50);
+}
+
 /* Connections with data the guest does not take hold staging buffers only
  * within the device budget; the others wait and are served once those
  * drain. */
@@ -1710,21 +1732,11 @@ static void test_staging_memory_is_budgeted(void **state)
 	enum { N = VSOCK_RBUF_BUDGET / VSOCK_RBUF_SIZE + 4, LEN = 100 };
 	struct fx *f = *state;
 	static int fds[N];
-	static uint32_t got[N], lports[N];
+	static uint32_t got[N];
 	uint32_t total = 0, held = 0;
-	uint8_t msg[LEN], buf[RXBUF_LEN];
+	uint8_t buf[RXBUF_LEN];
 
-	memset(msg, 'm', sizeof(msg));
-	create(f);
-	driver_init(f, 1);
-	for (unsigned int i = 0; i < N; i++) {
-		fds[i] = host_conn(f, 1000 + i, &lports[i]);
-		f->nr_fds = 0;                   /* closed here, not by the fixture */
-	}
-	f->hold_rx = true;                       /* the guest stops taking packets */
-	for (unsigned int i = 0; i < N; i++)
-		cli_write(fds[i], msg, LEN);
-	run(f, 50);
+	stage_on_many(f, fds, N, LEN);
 	for (unsigned int i = 0; i < f->v->max_conns; i++)
 		held += f->v->conns[i].rbuf != NULL;
 	assert_int_equal(held, VSOCK_RBUF_BUDGET / VSOCK_RBUF_SIZE);
@@ -1750,6 +1762,49 @@ static void test_staging_memory_is_budgeted(void **state)
 		assert_ret_case("bytes per connection", got[i], LEN);
 	run(f, 10);
 	assert_int_equal(f->v->rbuf_used, 0);
+	for (unsigned int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+/* One rx notify fills every posted buffer there is a packet for.  Delivery
+ * used to stop after each packet, so a flush moved at most a packet per
+ * round: with many connections owing the guest data or a RST, the rest
+ * waited for unrelated events, and with none coming, forever. */
+static void test_one_notify_fills_every_posted_buffer(void **state)
+{
+	enum { N = 40 };
+	struct fx *f = *state;
+	static int fds[N];
+	struct vq *q = &f->q[0];
+
+	stage_on_many(f, fds, N, 64);            /* all staged; one took buffer 0 */
+	assert_int_equal((uint16_t)(get16(f, q->used + 2) - q->last_used), 1);
+	for (uint16_t i = 1; i <= N; i++)
+		rx_post(f, i, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+	assert_int_equal((uint16_t)(get16(f, q->used + 2) - q->last_used), N);
+	for (unsigned int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+/* A staging buffer given back by delivery goes to a waiting connection in
+ * the same flush: the waiter used to sit on v->rwait until some unrelated
+ * event came, which with many busy connections could be never. */
+static void test_freed_staging_buffer_resumes_waiter(void **state)
+{
+	enum { N = VSOCK_RBUF_BUDGET / VSOCK_RBUF_SIZE + 4, LEN = 100 };
+	struct fx *f = *state;
+	static int fds[N];
+
+	stage_on_many(f, fds, N, LEN);
+	assert_false(TAILQ_EMPTY(&f->v->rwait));
+	assert_int_equal(f->v->rbuf_used, VSOCK_RBUF_BUDGET);
+	/* 16 rx buffers and one notify, no event loop: delivering 16 packets
+	 * frees 16 buffers, enough for the 4 waiters. */
+	for (uint16_t i = 1; i <= 16; i++)
+		rx_post(f, i, RXBUF_LEN);
+	kick(f, VSOCK_RXQ);
+	assert_true(TAILQ_EMPTY(&f->v->rwait));
 	for (unsigned int i = 0; i < N; i++)
 		close(fds[i]);
 }
@@ -1862,6 +1917,8 @@ int main(void)
 		T(test_rx_notify_work_is_bounded),
 		T(test_buf_alloc_is_64k),
 		T(test_staging_memory_is_budgeted),
+		T(test_freed_staging_buffer_resumes_waiter),
+		T(test_one_notify_fills_every_posted_buffer),
 		T(test_close_with_ring_full_cancels_later),
 		T(test_accept_rearmed_after_ring_full),
 		T(test_request_for_pair_owing_rst_refused),
