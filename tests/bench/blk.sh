@@ -27,7 +27,7 @@ else
 	# The L1 test gets no environment from here: its settings go into the script.
 	sed -e "s/^ROUNDS=.*/ROUNDS=$BLK_ROUNDS/" -e "s/^FIO_RUNTIME=.*/FIO_RUNTIME=$FIO_RUNTIME/" \
 		tests/bench/blk-l1.sh >"$B/bench-blk-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --timeout 1800 --ember "$EMBER" --initrd "$initrd" \
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 --quiet-timeout 900 --ember "$EMBER" --initrd "$initrd" \
 		"$B/bench-blk-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi
 busy "after it"

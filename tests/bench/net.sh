@@ -34,7 +34,7 @@ else
 	# The L1 test gets no environment from here: its settings go into the script.
 	sed -e "s/^ROUNDS=.*/ROUNDS=$NET_ROUNDS/" -e "s/^NET_SECS=.*/NET_SECS=$NET_SECS/" \
 		-e "s/^VSOCK_BYTES=.*/VSOCK_BYTES=$VSOCK_BYTES/" -e "s/^KINDS=.*/KINDS=\"$NET_KINDS\"/" tests/bench/net-l1.sh >"$B/bench-net-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --timeout 1800 --ember "$EMBER" --initrd "$initrd" \
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 --quiet-timeout 900 --ember "$EMBER" --initrd "$initrd" \
 		--bin /usr/sbin/ip --bin /usr/bin/iperf3 --file "$XFER:opt/ember/bin/xfer" \
 		"$B/bench-net-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi

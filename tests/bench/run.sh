@@ -61,7 +61,7 @@ if have_hw_kvm; then
 else
 	echo "(no hardware virtualization here: running inside the L1 machine)"
 	sed "s/^RUNS=.*/RUNS=$RUNS/" tests/bench/boot-l1.sh >"$B/bench-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --timeout 1800 --initrd "$initrd" \
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 --quiet-timeout 900 --initrd "$initrd" \
 		--file "$B/bootwatch:opt/ember/bin/bootwatch" --file tests/bench/rss.sh:opt/ember/rss.sh \
 		"$B/bench-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi

@@ -15,6 +15,9 @@
 #   --mem MIB          L1 memory (default 2048)
 #   --timeout SEC      limit for one L1 run (default 900)
 #   --boot-timeout SEC limit for L1 to reach its init (default 60)
+#   --quiet-timeout SEC  limit for a console that prints nothing (default 300; 0: none):
+#                      L1 with 2 vCPUs sometimes hangs mid-run, and waiting for
+#                      --timeout then costs a quarter of an hour
 #
 # Inside L1 the test runs as `sh /opt/ember/test.sh` with EMBER, EMBER_JAILER,
 # GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD and EMBER_IN_L1=1 in its environment.
@@ -24,7 +27,7 @@ set -euo pipefail
 # shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
 
-embers=() files=() bins=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=60
+embers=() files=() bins=() kdir="" initrd="" with_qemu=0 smp=2 mem=2048 limit=900 boot_limit=60 quiet_limit=300
 while [[ $# -gt 1 ]]; do
 	case $1 in
 	--ember) embers+=("$2"); shift 2 ;;
@@ -37,6 +40,7 @@ while [[ $# -gt 1 ]]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) limit=$2; shift 2 ;;
 	--boot-timeout) boot_limit=$2; shift 2 ;;
+	--quiet-timeout) quiet_limit=$2; shift 2 ;;
 	*) die "unknown option $1" ;;
 	esac
 done
@@ -146,7 +150,7 @@ qemu_cmd=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off -accel "$accel" -s
 
 # One L1 run; prints the console on stdout, returns the test's status or 255.
 run_once() {
-	local console=$work/console.log start=$SECONDS qpid tpid status
+	local console=$work/console.log start=$SECONDS qpid tpid status size=-1 heard=$SECONDS
 	: >"$console"
 	timeout "$limit" "${qemu_cmd[@]}" -append "$append ember.date=$(date +%s)" </dev/null >"$console" 2>"$work/qemu.err" &
 	qpid=$!
@@ -155,6 +159,13 @@ run_once() {
 	while kill -0 "$qpid" 2>/dev/null; do
 		if ((SECONDS - start > boot_limit)) && ! grep -q '^l1: init reached' "$console"; then
 			log "L1 did not reach its init within ${boot_limit}s"
+			kill "$qpid"
+			break
+		fi
+		if [[ $(stat -c %s "$console") != "$size" ]]; then
+			size=$(stat -c %s "$console") heard=$SECONDS
+		elif ((quiet_limit > 0 && SECONDS - heard > quiet_limit)); then
+			log "L1 printed nothing for ${quiet_limit}s: taken as a hang"
 			kill "$qpid"
 			break
 		fi
