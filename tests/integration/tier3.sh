@@ -30,7 +30,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		out=$work/out
 		"$root/tests/guests/mkrootfs.sh" "$work/root.ext4" >/dev/null
 		echo "TIER3_ONLY='${TIER3_ONLY:-}' TIER3_VMM='${TIER3_VMM:-}'" >"$work/env"
-		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS VSOCK_MANY; do
+		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS; do
 			eval "[ -z \"\${$v:-}\" ] || echo \"$v='\$$v'\"" >>"$work/env"
 		done
 		xfer=${XFER:-$work/xfer}

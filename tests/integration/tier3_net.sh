@@ -573,14 +573,7 @@ vsock_scenarios() {
 	fi
 	scenario_vsock_echo
 	scenario_vsock_bulk
-	# Known failure on ember (open issue "vsock: 200 host connections at once
-	# stall"): about a quarter of the guest's connections never hear that the
-	# host closed them. Opt-in until fixed; QEMU's run checks the scenario.
-	if [ "${VSOCK_MANY:-}" = 1 ] || qemu_vmm; then
-		scenario_vsock_many
-	else
-		echo "SKIP vsock-200-conns: known failure on ember, VSOCK_MANY=1 runs it"
-	fi
+	scenario_vsock_many
 	scenario_vsock_abort
 	scenario_vsock_no_listener
 	scenario_vsock_bad_handshake
