@@ -186,19 +186,12 @@ static int uring_init(struct blk_dev *b)
 	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (u->efd < 0)
 		return -errno;
-	ret = io_uring_queue_init(BLK_QUEUE_SIZE, &u->ring, IORING_SETUP_R_DISABLED);
+	ret = uring_open(&u->ring, &(struct uring_spec){
+		.entries = BLK_QUEUE_SIZE, .files = &b->fd, .nr_files = 1, .efd = u->efd,
+		.ops = blk_ring_ops, .nr_ops = sizeof(blk_ring_ops), .files_update = true });
 	if (ret)
 		return ret;
 	u->ring_up = true;
-	ret = io_uring_register_files(&u->ring, &b->fd, 1);
-	if (!ret)
-		ret = io_uring_register_eventfd(&u->ring, u->efd);
-	if (!ret)
-		ret = uring_restrict(&u->ring, blk_ring_ops, sizeof(blk_ring_ops), true);
-	if (!ret)
-		ret = io_uring_enable_rings(&u->ring);
-	if (ret)
-		return ret;
 	b->done_src = (struct ev_source){ .fd = u->efd, .cb = uring_on_done, .opaque = b };
 	return ev_add(b->loop, &b->done_src, EPOLLIN);
 }

@@ -330,7 +330,9 @@ int net_io_init(struct net_dev *n)
 	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (u->efd < 0)
 		return -errno;
-	ret = io_uring_queue_init(NET_RING_ENTRIES, &u->ring, IORING_SETUP_R_DISABLED);
+	ret = uring_open(&u->ring, &(struct uring_spec){
+		.entries = NET_RING_ENTRIES, .files = &n->fd, .nr_files = 1, .efd = u->efd,
+		.ops = net_ring_ops, .nr_ops = sizeof(net_ring_ops) });
 	if (ret)
 		return ret;
 	u->ring_up = true;
@@ -338,15 +340,6 @@ int net_io_init(struct net_dev *n)
 	if (!u->can_wait)
 		log_warn("%s: the kernel lacks IORING_FEAT_EXT_ARG: a reset cannot wait for the "
 			 "tap read it cancels", n->name);
-	ret = io_uring_register_files(&u->ring, &n->fd, 1);
-	if (!ret)
-		ret = io_uring_register_eventfd(&u->ring, u->efd);
-	if (!ret)
-		ret = uring_restrict(&u->ring, net_ring_ops, sizeof(net_ring_ops), false);
-	if (!ret)
-		ret = io_uring_enable_rings(&u->ring);
-	if (ret)
-		return ret;
 	n->done_src = (struct ev_source){ .fd = u->efd, .cb = uring_on_done, .opaque = n };
 	ret = ev_add(n->loop, &n->done_src, EPOLLIN);
 	if (ret) {

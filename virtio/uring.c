@@ -28,3 +28,28 @@ int uring_restrict(struct io_uring *ring, const uint8_t *ops, unsigned int nr_op
 	res[n++].sqe_flags = IOSQE_FIXED_FILE;
 	return io_uring_register_restrictions(ring, res, n);
 }
+
+int uring_open(struct io_uring *ring, const struct uring_spec *spec)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
+	int ret;
+
+	if (spec->cq_entries) {
+		p.flags |= IORING_SETUP_CQSIZE;
+		p.cq_entries = spec->cq_entries;
+	}
+	ret = io_uring_queue_init_params(spec->entries, ring, &p);
+	if (ret)
+		return ret;
+	ret = spec->files ? io_uring_register_files(ring, spec->files, spec->nr_files)
+			  : io_uring_register_files_sparse(ring, spec->nr_files);
+	if (!ret)
+		ret = io_uring_register_eventfd(ring, spec->efd);
+	if (!ret)
+		ret = uring_restrict(ring, spec->ops, spec->nr_ops, spec->files_update);
+	if (!ret)
+		ret = io_uring_enable_rings(ring);
+	if (ret)
+		io_uring_queue_exit(ring);
+	return ret;
+}

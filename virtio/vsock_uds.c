@@ -430,23 +430,16 @@ static const uint8_t vsock_ring_ops[] = { IORING_OP_RECV, IORING_OP_SEND, IORING
 
 static int uring_setup(struct vsock_dev *v, struct vsock_uring *u)
 {
-	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE,
-				     .cq_entries = RING_CQ };
-	int ret = io_uring_queue_init_params(RING_SQ, &u->ring, &p);
+	int ret = uring_open(&u->ring, &(struct uring_spec){
+		.entries = RING_SQ, .cq_entries = RING_CQ, .nr_files = v->max_conns + 1,
+		.efd = u->efd, .ops = vsock_ring_ops, .nr_ops = sizeof(vsock_ring_ops),
+		.files_update = true });
 
 	if (ret)
 		return ret;
 	u->ring_up = true;
-	ret = io_uring_register_files_sparse(&u->ring, v->max_conns + 1);
-	if (!ret)
-		ret = io_uring_register_files_update(&u->ring, LISTEN_SLOT(v), &v->listen_fd, 1);
-	if (ret >= 0)
-		ret = io_uring_register_eventfd(&u->ring, u->efd);
-	if (!ret)
-		ret = uring_restrict(&u->ring, vsock_ring_ops, sizeof(vsock_ring_ops), true);
-	if (!ret)
-		ret = io_uring_enable_rings(&u->ring);
-	return ret;
+	ret = io_uring_register_files_update(&u->ring, LISTEN_SLOT(v), &v->listen_fd, 1);
+	return ret < 0 ? ret : 0;
 }
 
 static int events_setup(struct vsock_dev *v, struct vsock_uring *u)
