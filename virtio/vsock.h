@@ -32,7 +32,9 @@
  * into a staging buffer (VSOCK_RBUF_SIZE, and never more than the guest's
  * credit allows) and copied into rx buffers as they come.  A connection
  * waits for data with a 1-byte MSG_PEEK receive and holds a staging buffer
- * only while it has data for the guest; all of a device's staging buffers
+ * only while it has data for the guest or is streaming (its last receive
+ * filled all the room it had: the next one goes without a peek); all of a
+ * device's staging buffers
  * together stay within VSOCK_RBUF_BUDGET (a connection over it waits on
  * v->rwait until others drain).  So what a hostile guest or unix client can
  * make ember hold is bounded: max_conns send rings (1024 x 64 KiB = 64 MiB)
@@ -138,7 +140,8 @@ struct vsock_conn {
 	bool hashed, listed, pending, has_file;
 	bool line_wait;                 /* host-initiated, CONNECT line not yet read */
 	bool from_host;                 /* host-initiated: counts as a host pending */
-	bool readable;                  /* the peek saw data: receive it */
+	bool readable;                  /* the peek saw data (or a receive filled all
+					 * it asked for): receive without peeking */
 	bool r_inline;                  /* staged bytes are in line[] (after CONNECT) */
 	bool rwaiting;                  /* on v->rwait for a staging buffer */
 	bool guest_shut_rcv, guest_shut_send;   /* the guest's SHUTDOWN flags */
@@ -156,6 +159,7 @@ struct vsock_conn {
 	/* unix → guest */
 	uint8_t *rbuf;                  /* VSOCK_RBUF_SIZE, only while data is staged */
 	uint32_t r_off, r_len;          /* staged bytes */
+	uint32_t r_asked;               /* room given to the receive in flight */
 	uint32_t tx_cnt;                /* payload bytes sent to the guest */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
 	/* handshake and connect */

@@ -388,6 +388,7 @@ static void conn_recv(struct vsock_dev *v, struct vsock_conn *c)
 	}
 	n = VSOCK_RBUF_SIZE - c->r_len;
 	n = credit - c->r_len < n ? credit - c->r_len : n;
+	c->r_asked = n;
 	if (vsock_uds_recv(v, c, c->rbuf + c->r_len, n))
 		vsock_conn_close(v, c, true);
 }
@@ -462,7 +463,10 @@ void vsock_conn_pump(struct vsock_dev *v, struct vsock_conn *c)
 
 static void recv_done(struct vsock_dev *v, struct vsock_conn *c, int res)
 {
-	c->readable = false;  /* peek again before the next receive */
+	/* A receive that filled its room leaves more behind, as a stream goes:
+	 * receive again at once.  Otherwise peek first, so that a quiet socket
+	 * holds no staging buffer. */
+	c->readable = res > 0 && (uint32_t)res == c->r_asked;
 	if (res < 0) {
 		v->stats.rx_read_fails++;
 		log_ratelimited(LOG_INFO, "%s: port %u: unix socket: %s", v->name, c->host_port,
