@@ -131,7 +131,7 @@ run_vsock() {
 	wait $pid
 	rc=$?
 	if [ $ok != 1 ] || [ "$(wc -l <"$D/vrun")" -ne 2 ]; then
-		echo "bench: vsock: $vmm run failed (exit status $rc): $(tail -n 2 "$D/x" | tr '\n' ' '), console:"
+		echo "bench: vsock: $vmm run failed (exit status $rc, ok $ok, results '$(tr '\n' ' ' <"$D/vrun")'): $(tail -n 2 "$D/x" | tr '\n' ' '), console:"
 		tr -d '\r' <"$D/console" | tail -n 20 | sed 's/^/bench:   | /'
 		failed="$failed vsock-$vmm"
 		VSOCK_VMMS=$(echo " $VSOCK_VMMS " | sed "s/ $vmm / /")
