@@ -26,27 +26,6 @@
 #include "log.h"
 #include "memory.h"
 
-/* virtio-mmio version 2 registers (virtio 1.2 §4.2.2) */
-enum {
-	REG_DEVICE_ID = 0x008,
-	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044, REG_INTERRUPT_STATUS = 0x060, REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DESC_HIGH = 0x084,
-	REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DRIVER_HIGH = 0x094,
-	REG_QUEUE_DEVICE_LOW = 0x0a0, REG_QUEUE_DEVICE_HIGH = 0x0a4,
-	REG_CONFIG = 0x100,
-};
-
-#define ACK        VIRTIO_STATUS_ACKNOWLEDGE
-#define DRIVER     VIRTIO_STATUS_DRIVER
-#define FEAT_OK    VIRTIO_STATUS_FEATURES_OK
-#define DRIVER_OK  VIRTIO_STATUS_DRIVER_OK
-#define NEEDS_RESET VIRTIO_STATUS_DEVICE_NEEDS_RESET
-#define LIVE       (ACK | DRIVER | FEAT_OK | DRIVER_OK)
-
 #define S_OK     VIRTIO_BLK_S_OK
 #define S_IOERR  VIRTIO_BLK_S_IOERR
 #define S_UNSUPP VIRTIO_BLK_S_UNSUPP
@@ -57,12 +36,6 @@ enum {
 #define T_DISCARD VIRTIO_BLK_T_DISCARD
 #define T_ZEROES VIRTIO_BLK_T_WRITE_ZEROES
 #define UNMAP    VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
-
-#define F_NEXT  VIRTQ_DESC_F_NEXT
-#define F_WRITE VIRTQ_DESC_F_WRITE
-#define F_IND   VIRTQ_DESC_F_INDIRECT
-
-#define BIT(n) (1ULL << (n))
 
 /* Guest RAM layout. */
 #define RAM_SIZE   (4ull << 20)
@@ -109,6 +82,12 @@ struct fx {
 	struct blk_engine_ops held_engine;
 	bool hold;
 };
+
+/* put/get, desc_at, wr/rd and friends, on this fixture (unit_virtio.h) */
+#define UNIT_FX      struct fx
+#define UNIT_GM(f)   (&(f)->gm)
+#define UNIT_MMIO(f) (&(f)->b->t)
+#include "unit_virtio.h"
 
 /* ---- the image --------------------------------------------------------- */
 
@@ -195,35 +174,13 @@ static void assert_img_zero(struct fx *f, uint64_t off, uint64_t len)
 
 /* ---- guest RAM ----------------------------------------------------------- */
 
-static void put(struct fx *f, uint64_t gpa, const void *p, uint64_t len)
-{
-	assert_int_equal(gm_write(&f->gm, gpa, p, len), 0);
-}
-
-static void put8(struct fx *f, uint64_t gpa, uint8_t v)   { put(f, gpa, &v, 1); }
-static void put16(struct fx *f, uint64_t gpa, uint16_t v) { put(f, gpa, &v, 2); }
+static void put8(struct fx *f, uint64_t gpa, uint8_t v) { put(f, gpa, &v, 1); }
 
 static uint8_t get8(struct fx *f, uint64_t gpa)
 {
 	uint8_t v;
 
-	assert_int_equal(gm_read(&f->gm, gpa, &v, 1), 0);
-	return v;
-}
-
-static uint16_t get16(struct fx *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, 2), 0);
-	return v;
-}
-
-static uint32_t get32(struct fx *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, 4), 0);
+	get(f, gpa, &v, 1);
 	return v;
 }
 
@@ -259,44 +216,10 @@ static void assert_ram_is_img(struct fx *f, uint64_t gpa, uint64_t off, uint64_t
 
 /* ---- the transport, as the driver sees it ----------------------------- */
 
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(&f->b->t, off, (const uint8_t *)&v, 4);
-}
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_ops.read(&f->b->t, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static uint64_t device_features(struct fx *f)
-{
-	uint64_t lo, hi;
-
-	wr(f, REG_DEVICE_FEATURES_SEL, 0);
-	lo = rd(f, REG_DEVICE_FEATURES);
-	wr(f, REG_DEVICE_FEATURES_SEL, 1);
-	hi = rd(f, REG_DEVICE_FEATURES);
-	return lo | hi << 32;
-}
-
 /* Everything the device offers but EVENT_IDX. */
 static uint64_t std_features(struct fx *f)
 {
 	return device_features(f) & ~BIT(VIRTIO_RING_F_EVENT_IDX);
-}
-
-/* Interrupts signalled through the irq eventfd since the last call. */
-static uint64_t irqs(struct fx *f)
-{
-	uint64_t n = 0;
-
-	if (read(f->b->t.irq_efd, &n, sizeof(n)) != sizeof(n))
-		return 0;
-	return n;
 }
 
 /* Device initialisation as a driver does it (virtio 1.2 §3.1.1), starting
@@ -309,13 +232,7 @@ static void driver_init(struct fx *f, uint64_t features, uint16_t qsize)
 	f->avail_idx = f->next_desc = 0;
 	f->qsize = qsize;
 	assert_int_equal(rd(f, REG_DEVICE_ID), 2);
-	wr(f, REG_STATUS, ACK);
-	wr(f, REG_STATUS, ACK | DRIVER);
-	wr(f, REG_DRIVER_FEATURES_SEL, 0);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, REG_STATUS, ACK | DRIVER | FEAT_OK);
+	driver_negotiate(f, features);
 	assert_int_equal(rd(f, REG_STATUS), ACK | DRIVER | FEAT_OK);
 	wr(f, REG_QUEUE_SEL, 0);
 	assert_int_equal(rd(f, REG_QUEUE_NUM_MAX), BLK_QUEUE_SIZE);
@@ -335,18 +252,6 @@ static void driver_init(struct fx *f, uint64_t features, uint16_t qsize)
 }
 
 /* ---- building requests ----------------------------------------------- */
-
-static void desc_at(struct fx *f, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags,
-		    uint16_t next)
-{
-	uint8_t d[16];
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-	put(f, gpa, d, sizeof(d));
-}
 
 static void desc(struct fx *f, uint16_t idx, uint64_t addr, uint32_t len, uint16_t flags,
 		 uint16_t next)

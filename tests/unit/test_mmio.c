@@ -24,6 +24,11 @@ struct fixture {
 	uint8_t config[8];
 };
 
+/* wr/rd, irqs and driver_negotiate on this fixture (unit_virtio.h) */
+#define UNIT_FX      struct fixture
+#define UNIT_MMIO(f) (&(f)->t)
+#include "unit_virtio.h"
+
 static int dummy_activate(struct virtio_mmio *t)
 {
 	((struct fixture *)t->dev)->activated++;
@@ -44,28 +49,6 @@ static const struct virtio_dev_ops dummy_ops = {
 	.device_id = 2, .num_queues = 2, .queue_max = 256, .config_len = 8,
 	.config_read = dummy_config_read, .activate = dummy_activate, .reset = dummy_reset,
 };
-
-static uint32_t rd(struct fixture *f, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_ops.read(&f->t, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static void wr(struct fixture *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(&f->t, off, (const uint8_t *)&v, 4);
-}
-
-static uint64_t irqs(struct fixture *f)
-{
-	uint64_t n = 0;
-
-	if (read(f->t.irq_efd, &n, sizeof(n)) < 0)
-		return 0;
-	return n;
-}
 
 static int setup(void **state)
 {
@@ -93,13 +76,7 @@ static int teardown(void **state)
 /* Driver steps up to FEATURES_OK with the given feature words. */
 static void negotiate(struct fixture *f, uint32_t lo, uint32_t hi)
 {
-	wr(f, 0x070, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, 0x024, 0);
-	wr(f, 0x020, lo);
-	wr(f, 0x024, 1);
-	wr(f, 0x020, hi);
-	wr(f, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	driver_negotiate(f, (uint64_t)hi << 32 | lo);
 }
 
 /* Queue 0 with 8 entries at valid addresses. */

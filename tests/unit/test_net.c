@@ -37,31 +37,6 @@
 #include "memory.h"
 #include "net.h"
 
-enum {
-	REG_DEVICE_ID = 0x008,
-	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044, REG_INTERRUPT_STATUS = 0x060, REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DESC_HIGH = 0x084,
-	REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DRIVER_HIGH = 0x094,
-	REG_QUEUE_DEVICE_LOW = 0x0a0, REG_QUEUE_DEVICE_HIGH = 0x0a4,
-	REG_CONFIG = 0x100,
-};
-
-#define ACK         VIRTIO_STATUS_ACKNOWLEDGE
-#define DRIVER      VIRTIO_STATUS_DRIVER
-#define FEAT_OK     VIRTIO_STATUS_FEATURES_OK
-#define DRIVER_OK   VIRTIO_STATUS_DRIVER_OK
-#define NEEDS_RESET VIRTIO_STATUS_DEVICE_NEEDS_RESET
-#define LIVE        (ACK | DRIVER | FEAT_OK | DRIVER_OK)
-
-#define F_NEXT  VIRTQ_DESC_F_NEXT
-#define F_WRITE VIRTQ_DESC_F_WRITE
-#define F_IND   VIRTQ_DESC_F_INDIRECT
-
-#define BIT(n) (1ULL << (n))
 #define RX NET_RXQ
 #define TX NET_TXQ
 
@@ -98,32 +73,15 @@ struct fx {
 	uint8_t *msg;               /* MAX_MSG bytes */
 };
 
+/* put/get, desc_at, wr/rd and friends, on this fixture (unit_virtio.h) */
+#define UNIT_FX      struct fx
+#define UNIT_GM(f)   (&(f)->gm)
+#define UNIT_MMIO(f) (&(f)->n->t)
+#include "unit_virtio.h"
+
 typedef struct virtio_net_hdr_v1 hdr_t;
 
 /* ---- guest RAM ---------------------------------------------------------- */
-
-static void put(struct fx *f, uint64_t gpa, const void *p, uint64_t len)
-{
-	assert_int_equal(gm_write(&f->gm, gpa, p, len), 0);
-}
-
-static void put16(struct fx *f, uint64_t gpa, uint16_t v) { put(f, gpa, &v, 2); }
-
-static uint16_t get16(struct fx *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, 2), 0);
-	return v;
-}
-
-static uint32_t get32(struct fx *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, 4), 0);
-	return v;
-}
 
 static uint8_t pat(uint32_t i, uint8_t seed)
 {
@@ -147,39 +105,6 @@ static void assert_pattern(const uint8_t *p, uint32_t len, uint8_t seed)
 }
 
 /* ---- the transport, as the driver sees it ------------------------------ */
-
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(&f->n->t, off, (const uint8_t *)&v, 4);
-}
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_ops.read(&f->n->t, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static uint64_t device_features(struct fx *f)
-{
-	uint64_t lo, hi;
-
-	wr(f, REG_DEVICE_FEATURES_SEL, 0);
-	lo = rd(f, REG_DEVICE_FEATURES);
-	wr(f, REG_DEVICE_FEATURES_SEL, 1);
-	hi = rd(f, REG_DEVICE_FEATURES);
-	return lo | hi << 32;
-}
-
-static uint64_t irqs(struct fx *f)
-{
-	uint64_t v = 0;
-
-	if (read(f->n->t.irq_efd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
 
 static void setup_queue(struct fx *f, unsigned int q)
 {
@@ -214,13 +139,7 @@ static void driver_init(struct fx *f, uint64_t features, uint16_t qsize)
 	f->rx_slot = f->tx_slot = 0;
 	f->qsize = qsize;
 	assert_int_equal(rd(f, REG_DEVICE_ID), 1);
-	wr(f, REG_STATUS, ACK);
-	wr(f, REG_STATUS, ACK | DRIVER);
-	wr(f, REG_DRIVER_FEATURES_SEL, 0);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, REG_STATUS, ACK | DRIVER | FEAT_OK);
+	driver_negotiate(f, features);
 	assert_int_equal(rd(f, REG_STATUS), ACK | DRIVER | FEAT_OK);
 	setup_queue(f, RX);
 	setup_queue(f, TX);
@@ -232,18 +151,6 @@ static void driver_init(struct fx *f, uint64_t features, uint16_t qsize)
 }
 
 /* ---- rings ------------------------------------------------------------- */
-
-static void desc_at(struct fx *f, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags,
-		    uint16_t next)
-{
-	uint8_t d[16];
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-	put(f, gpa, d, sizeof(d));
-}
 
 static void desc(struct fx *f, unsigned int q, uint16_t idx, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)

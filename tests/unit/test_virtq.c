@@ -21,10 +21,6 @@
 #define BUF_GPA   0x10000ull        /* data buffers */
 #define QSIZE     8
 
-#define F_NEXT  VIRTQ_DESC_F_NEXT
-#define F_WRITE VIRTQ_DESC_F_WRITE
-#define F_IND   VIRTQ_DESC_F_INDIRECT
-
 struct fx {
 	struct guest_mem gm;
 	uint8_t *ram;
@@ -33,41 +29,12 @@ struct fx {
 	uint16_t avail_idx;          /* the driver's shadow of avail->idx */
 };
 
+/* put16/get16/get32 and desc_at on this fixture (unit_virtio.h) */
+#define UNIT_FX    struct fx
+#define UNIT_GM(f) (&(f)->gm)
+#include "unit_virtio.h"
+
 /* ---- the fake driver ------------------------------------------------- */
-
-static void put16(struct fx *f, uint64_t gpa, uint16_t v)
-{
-	assert_int_equal(gm_write(&f->gm, gpa, &v, sizeof(v)), 0);
-}
-
-static uint16_t get16(struct fx *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, sizeof(v)), 0);
-	return v;
-}
-
-static uint32_t get32(struct fx *f, uint64_t gpa)
-{
-	uint32_t v;
-
-	assert_int_equal(gm_read(&f->gm, gpa, &v, sizeof(v)), 0);
-	return v;
-}
-
-/* A descriptor at an arbitrary address (direct table or indirect table). */
-static void desc_at(struct fx *f, uint64_t gpa, uint64_t addr, uint32_t len,
-		    uint16_t flags, uint16_t next)
-{
-	uint8_t d[16];
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-	assert_int_equal(gm_write(&f->gm, gpa, d, sizeof(d)), 0);
-}
 
 static void desc(struct fx *f, uint16_t idx, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)

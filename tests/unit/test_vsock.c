@@ -28,20 +28,6 @@
 #include "memory.h"
 #include "vsock.h"
 
-enum {
-	REG_DEVICE_ID = 0x008,
-	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044, REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DEVICE_LOW = 0x0a0,
-	REG_CONFIG = 0x100,
-};
-
-#define LIVE (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
-	      VIRTIO_STATUS_DRIVER_OK)
-#define BIT(n) (1ULL << (n))
-
 #define CID        3
 #define RAM_SIZE   (8u << 20)
 #define QSIZE      64
@@ -91,62 +77,18 @@ struct fx {
 	unsigned int nr_fds;
 };
 
-/* ---- guest RAM and registers -------------------------------------------- */
+/* put/get, desc_at, wr/rd and friends, on this fixture (unit_virtio.h) */
+#define UNIT_FX      struct fx
+#define UNIT_GM(f)   (&(f)->gm)
+#define UNIT_MMIO(f) (&(f)->v->t)
+#include "unit_virtio.h"
 
-static void put(struct fx *f, uint64_t gpa, const void *p, uint64_t len)
-{
-	assert_int_equal(gm_write(&f->gm, gpa, p, len), 0);
-}
-
-static void get(struct fx *f, uint64_t gpa, void *p, uint64_t len)
-{
-	assert_int_equal(gm_read(&f->gm, gpa, p, len), 0);
-}
-
-static uint16_t get16(struct fx *f, uint64_t gpa)
-{
-	uint16_t v;
-
-	get(f, gpa, &v, 2);
-	return v;
-}
-
-static void put16(struct fx *f, uint64_t gpa, uint16_t v) { put(f, gpa, &v, 2); }
-
-static void wr(struct fx *f, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(&f->v->t, off, (const uint8_t *)&v, 4);
-}
-
-static uint32_t rd(struct fx *f, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_ops.read(&f->v->t, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static uint64_t device_features(struct fx *f)
-{
-	uint64_t lo, hi;
-
-	wr(f, REG_DEVICE_FEATURES_SEL, 0);
-	lo = rd(f, REG_DEVICE_FEATURES);
-	wr(f, REG_DEVICE_FEATURES_SEL, 1);
-	hi = rd(f, REG_DEVICE_FEATURES);
-	return lo | hi << 32;
-}
+/* ---- rings and queue notifies ------------------------------------------- */
 
 static void desc(struct fx *f, struct vq *q, uint16_t i, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)
 {
-	uint8_t d[16];
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-	put(f, q->desc + 16ull * i, d, 16);
+	desc_at(f, q->desc + 16ull * i, addr, len, flags, next);
 }
 
 static void avail(struct fx *f, struct vq *q, uint16_t head)
@@ -187,13 +129,7 @@ static void driver_init(struct fx *f, unsigned int nr_rx)
 
 	wr(f, REG_STATUS, 0);
 	assert_int_equal(gm_fill(&f->gm, 0, 0, 0x10000), 0);
-	wr(f, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, REG_DRIVER_FEATURES_SEL, 0);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)feat);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)(feat >> 32));
-	wr(f, REG_STATUS, LIVE & ~VIRTIO_STATUS_DRIVER_OK);
+	driver_negotiate(f, feat);
 	for (unsigned int i = 0; i < 3; i++) {
 		f->q[i] = (struct vq){ .desc = 0x1000 + 0x3000ull * i, .avail = 0x2000 + 0x3000ull * i,
 				       .used = 0x3000 + 0x3000ull * i };
