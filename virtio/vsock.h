@@ -34,11 +34,11 @@
  * waits for data with a 1-byte MSG_PEEK receive and holds a staging buffer
  * only while it has data for the guest or is streaming (its last receive
  * filled all the room it had: the next one goes without a peek); all of a
- * device's staging buffers
- * together stay within VSOCK_RBUF_BUDGET (a connection over it waits on
- * v->rwait until others drain).  So what a hostile guest or unix client can
- * make ember hold is bounded: max_conns send rings (1024 x 64 KiB = 64 MiB)
- * plus the staging budget (8 MiB), ~72 MiB in the worst case.  A slow unix
+ * device's staging buffers together stay within VSOCK_RBUF_BUDGET (a
+ * connection over it waits on v->rwait until others drain).  So what a
+ * hostile guest or unix client can make ember hold is bounded: max_conns
+ * send rings (1024 x 64 KiB = 64 MiB) plus the staging budget (8 MiB),
+ * ~72 MiB in the worst case.  A slow unix
  * peer or a guest without rx buffers only stops that traffic; the vmm
  * thread never blocks.  Control packets a connection owes the guest are
  * one flag each (VSOCK_PEND_*), never a list.
