@@ -346,14 +346,22 @@ void net_set_rate_limiters(struct net_dev *n, const struct rate_limiter_cfg *rx,
 	pthread_mutex_unlock(&n->t.lock);
 }
 
+/* The device's timerfds: the rx and tx rate limiters', then the rx wait's. */
+#define NET_TIMERS 3
+
+static struct ev_source *net_timer(struct net_dev *n, unsigned int i)
+{
+	return i < 2 ? &n->rl_timer[i] : &n->rx.wait_timer;
+}
+
 static int rl_init(struct net_dev *n, const struct net_cfg *cfg)
 {
 	uint64_t now = now_ns();
 
 	rate_limiter_set(&n->rl[NET_RXQ], &cfg->rx, now);
 	rate_limiter_set(&n->rl[NET_TXQ], &cfg->tx, now);
-	for (unsigned int i = 0; i < 3; i++) {
-		struct ev_source *src = i < 2 ? &n->rl_timer[i] : &n->rx.wait_timer;
+	for (unsigned int i = 0; i < NET_TIMERS; i++) {
+		struct ev_source *src = net_timer(n, i);
 		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), ret;
 
 		if (fd < 0)
@@ -516,8 +524,8 @@ void net_destroy(struct net_dev *n)
 {
 	n->epoch++;  /* what the engine still completes is stale */
 	net_io_destroy(n);
-	for (unsigned int i = 0; i < 3; i++) {
-		struct ev_source *src = i < 2 ? &n->rl_timer[i] : &n->rx.wait_timer;
+	for (unsigned int i = 0; i < NET_TIMERS; i++) {
+		struct ev_source *src = net_timer(n, i);
 
 		if (!src->cb)
 			continue;

@@ -125,9 +125,10 @@ void net_io_wake(struct net_dev *n)
 {
 	uint64_t one = 1;
 
-	if (n->io)
-		n->io->woken = true;
-	if (n->io && write(n->io->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (!n->io)
+		return;
+	n->io->woken = true;
+	if (write(n->io->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_ratelimited(LOG_WARN, "%s: eventfd: %s", n->name, strerror(errno));
 }
 
