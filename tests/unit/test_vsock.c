@@ -247,6 +247,18 @@ static bool rx_poll(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
 	return true;
 }
 
+/* One step of a data loop: true with an OP_RW packet in *p (and data);
+ * false after skipping a control packet or, with none delivered, running
+ * the event loop once. */
+static bool rx_poll_rw(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
+{
+	if (!rx_poll(f, p, data, max)) {
+		assert_true(ev_run_once(&f->loop, 2) >= 0);
+		return false;
+	}
+	return p->op == OP_RW;
+}
+
 static void rx_wait(struct fx *f, struct pkt *p, uint8_t *data, uint32_t max)
 {
 	for (int i = 0; i < 1000; i++) {
@@ -1286,11 +1298,7 @@ static void test_many_connections_echo(void **state)
 	for (int tries = 0; tries < 20000 && total < N * LEN; tries++) {
 		struct pkt p;
 
-		if (!rx_poll(f, &p, buf, sizeof(buf))) {
-			assert_true(ev_run_once(&f->loop, 2) >= 0);
-			continue;
-		}
-		if (p.op != OP_RW)
+		if (!rx_poll_rw(f, &p, buf, sizeof(buf)))
 			continue;
 		total += p.len;
 		tx_data(f, p.dst_port, p.src_port, buf, p.len);   /* echo */
@@ -1684,11 +1692,7 @@ static void test_staging_memory_is_budgeted(void **state)
 	for (int tries = 0; tries < 5000 && total < N * LEN; tries++) {
 		struct pkt p;
 
-		if (!rx_poll(f, &p, buf, sizeof(buf))) {
-			assert_true(ev_run_once(&f->loop, 2) >= 0);
-			continue;
-		}
-		if (p.op != OP_RW)
+		if (!rx_poll_rw(f, &p, buf, sizeof(buf)))
 			continue;
 		assert_true(p.dst_port >= 1000 && p.dst_port < 1000 + N);
 		got[p.dst_port - 1000] += p.len;
