@@ -53,9 +53,14 @@ net_setup() {
 }
 
 # tap_bytes NAME rx|tx: tap0's byte counter, read through the VMM of NAME (in
-# the namespace): rx is what the guest sent, tx what it was given.
+# the namespace): rx is what the guest sent, tx what it was given.  Fails
+# while the process has no tap0 yet: its pid is written before it enters
+# the namespace (`ip netns exec`), and reading the root namespace's counters
+# then gave an empty start value, so the first "second" counted all the
+# tap's earlier traffic.
 tap_bytes() {
-	awk -v c="$([ "$2" = rx ] && echo 2 || echo 10)" '$1 == "tap0:" { print $c }' "/proc/$(cat "$logs/$1.pid")/net/dev"
+	awk -v c="$([ "$2" = rx ] && echo 2 || echo 10)" '$1 == "tap0:" { print $c; found = 1 }
+		END { exit !found }' "/proc/$(cat "$logs/$1.pid")/net/dev" 2>/dev/null
 }
 
 # vs_connect PORT / vs_listen PORT: the host's endpoints to the guest's vsock port
@@ -246,7 +251,12 @@ bulk_check() {
 # (shown when it fails).
 rate_window() {
 	wait_file "$logs/$1.pid" . 20 || return 1
-	prev=$(tap_bytes "$1" "$2") || return 1
+	i=0
+	until prev=$(tap_bytes "$1" "$2"); do  # until the VMM is in the namespace
+		[ $i -lt 200 ] && alive "$1" || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
 	i=0 series="" a=$(now)
 	while :; do
 		sleep 1
