@@ -10,7 +10,7 @@ CC      ?= gcc
 BUILD   := build
 PKGS    := jansson
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Ivmm -Iapi-socket -Ivirtio -MMD -MP
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -I. -MMD -MP
 # liburing from its static archive even in dynamic (sanitizer) builds: Debian's
 # liburing.so.2.3 does not export io_uring_register_restrictions/enable_rings.
 LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -l:liburing.a -lhttp_parser -lpthread
@@ -21,7 +21,8 @@ else
 Q := @
 endif
 
-VMM_SRCS := $(wildcard vmm/*.c api-socket/*.c virtio/*.c)
+VMM_SRCS := $(wildcard vmm/*.c vmm/*/*.c api-socket/*.c virtio/*.c virtio/*/*.c)
+VMM_HDRS := $(wildcard vmm/*.h vmm/*/*.h api-socket/*.h virtio/*.h virtio/*/*.h)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 

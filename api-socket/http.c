@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "http.h"
-#include "log.h"
+#include "vmm/core/log.h"
 
 #define FAULT_FALLBACK "{\"fault_message\": \"internal error\"}"
 #define BODY_MIN_CAP   256

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "i8042.h"
-#include "log.h"
-#include "metrics.h"
+#include "vmm/config/config.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/core/log.h"
+#include "vmm/metrics.h"
 #include "router.h"
-#include "vmm.h"
+#include "vmm/vmm.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"

@@ -36,7 +36,7 @@
 
 #include "api.h"
 #include "http.h"
-#include "log.h"
+#include "vmm/core/log.h"
 
 #define CONN_IN_SIZE     4096
 #define HIGH_WATER       (64 * 1024)  /* unsent bytes that stop parsing */

@@ -61,7 +61,7 @@ api: $(BUILD)/ember guests
 
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
-$(ASAN_EMBER): $(VMM_SRCS) $(wildcard vmm/*.h api-socket/*.h virtio/*.h)
+$(ASAN_EMBER): $(VMM_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@ (ASan/UBSan)")
 	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) $(LDLIBS)
@@ -75,29 +75,29 @@ tier3: $(BUILD)/ember $(BUILD)/xfer
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -Ivmm -Iapi-socket -Ivirtio
-$(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/http.h vmm/log.c
+FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined -I.
+$(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/http.h vmm/core/log.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c api-socket/http.c vmm/log.c \
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c api-socket/http.c vmm/core/log.c \
 		-ljansson -lhttp_parser
 
-FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c vmm/config.c \
-		 vmm/config_dev.c vmm/config_json.c vmm/metrics.c vmm/event.c vmm/log.c
-$(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(wildcard vmm/*.h api-socket/*.h)
+FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c vmm/config/config.c \
+		 vmm/config/config_dev.c vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_API_SRCS) -ljansson -lhttp_parser
 
-FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c virtio/virtq.c vmm/memory.c vmm/log.c
-$(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/memory.h
+FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c
+$(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/core/memory.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VIRTQ_SRCS) -lpthread
 
-FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk.c virtio/blk_io.c virtio/uring.c virtio/mmio.c virtio/virtq.c \
-		 vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
-$(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(wildcard virtio/*.h vmm/*.h)
+FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk/blk.c virtio/blk/blk_io.c virtio/uring.c virtio/mmio.c virtio/virtq.c \
+		 vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c vmm/core/ratelimit.c
+$(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_BLK_SRCS) -l:liburing.a -lpthread
@@ -111,16 +111,16 @@ define run-fuzzer
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
-FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock*.c) virtio/uring.c \
-		   virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c
-$(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(wildcard virtio/*.h vmm/*.h)
+FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock/*.c) virtio/uring.c \
+		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c
+$(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_SRCS) -l:liburing.a -lpthread
 
-FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c $(wildcard virtio/net*.c) virtio/uring.c \
-		 virtio/mmio.c virtio/virtq.c vmm/memory.c vmm/log.c vmm/event.c vmm/kvm.c vmm/ratelimit.c
-$(BUILD)/fuzz/fuzz_net: $(FUZZ_NET_SRCS) $(wildcard virtio/*.h vmm/*.h)
+FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c $(wildcard virtio/net/*.c) virtio/uring.c \
+		 virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c vmm/core/ratelimit.c
+$(BUILD)/fuzz/fuzz_net: $(FUZZ_NET_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_NET_SRCS) -l:liburing.a -lpthread

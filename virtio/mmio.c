@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "vmm/core/log.h"
 #include "mmio.h"
 
 enum {

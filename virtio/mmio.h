@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "event.h"
-#include "kvm.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/event.h"
+#include "vmm/kvm/kvm.h"
 #include "virtq.h"
 
 #define VIRTIO_MMIO_MAGIC    0x74726976  /* "virt" */

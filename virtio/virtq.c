@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "vmm/core/log.h"
 #include "virtq.h"
 
 /* One descriptor, as laid out in guest RAM (§2.7.5). */

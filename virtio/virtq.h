@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "memory.h"
+#include "vmm/core/memory.h"
 
 #define VIRTQ_MAX_SIZE 256          /* largest QueueNum offered */
 

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
+#include "vmm/config/config.h"
+#include "vmm/core/log.h"
 #include "vmm.h"
 
 #ifndef EMBER_VERSION

@@ -13,15 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blk.h"
-#include "boot_timer.h"
-#include "log.h"
+#include "virtio/blk/blk.h"
+#include "vmm/devices/boot_timer.h"
+#include "vmm/core/log.h"
 #include "metrics.h"
-#include "net.h"
-#include "serial.h"
-#include "vcpu.h"
+#include "virtio/net/net.h"
+#include "vmm/devices/serial.h"
+#include "vmm/kvm/vcpu.h"
 #include "vmm.h"
-#include "vsock.h"
+#include "virtio/vsock/vsock.h"
 
 void metrics_init(struct metrics *m)
 {

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "router.h"
+#include "vmm/core/event.h"
+#include "api-socket/router.h"
 
 #define METRICS_PERIOD_S 60
 

@@ -13,13 +13,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "blk.h"
-#include "net.h"
-#include "log.h"
-#include "router.h"
-#include "serial.h"
-#include "term.h"
+#include "api-socket/api.h"
+#include "virtio/blk/blk.h"
+#include "virtio/net/net.h"
+#include "vmm/core/log.h"
+#include "api-socket/router.h"
+#include "vmm/devices/serial.h"
+#include "vmm/core/term.h"
 #include "vmm.h"
 
 const char *vmm_state_name(enum vmm_state state)

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "event.h"
+#include "vmm/config/config.h"
+#include "vmm/core/event.h"
 #include "metrics.h"
-#include "vm.h"
+#include "vmm/kvm/vm.h"
 
 struct api_server;
 

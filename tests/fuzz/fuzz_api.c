@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "i8042.h"
-#include "router.h"
-#include "vmm.h"
+#include "api-socket/api.h"
+#include "vmm/devices/i8042.h"
+#include "api-socket/router.h"
+#include "vmm/vmm.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -38,10 +38,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blk.h"
-#include "event.h"
-#include "log.h"
-#include "memory.h"
+#include "virtio/blk/blk.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "log.h"
+#include "api-socket/http.h"
+#include "vmm/core/log.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

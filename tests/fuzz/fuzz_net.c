@@ -38,10 +38,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "event.h"
-#include "log.h"
-#include "memory.h"
-#include "net.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
+#include "virtio/net/net.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

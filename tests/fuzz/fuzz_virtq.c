@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "memory.h"
-#include "virtq.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
+#include "virtio/virtq.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -33,10 +33,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "event.h"
-#include "log.h"
-#include "memory.h"
-#include "vsock.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
+#include "virtio/vsock/vsock.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "blk.h"
-#include "event.h"
-#include "log.h"
-#include "memory.h"
+#include "virtio/blk/blk.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
 
 #define S_OK     VIRTIO_BLK_S_OK
 #define S_IOERR  VIRTIO_BLK_S_IOERR

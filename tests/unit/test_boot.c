@@ -13,9 +13,9 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "boot.h"
-#include "layout.h"
-#include "memory.h"
+#include "vmm/x86/boot.h"
+#include "vmm/x86/layout.h"
+#include "vmm/core/memory.h"
 
 #define GUEST_SIZE   (16 * MiB)
 #define POISON       0xaa

@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "bus.h"
+#include "vmm/core/bus.h"
 
 /* A device that records its last access. */
 struct rec_dev {

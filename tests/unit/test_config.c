@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "config.h"
-#include "layout.h"
+#include "vmm/config/config.h"
+#include "vmm/x86/layout.h"
 
 /* ---- fixture: a config holding a known, previously parsed state ------ */
 

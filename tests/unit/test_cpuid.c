@@ -6,7 +6,7 @@
  * the KVM signature, no PMU and ember's brand string.
  */
 #include "unit.h"
-#include "cpuid.h"
+#include "vmm/x86/cpuid.h"
 
 #define ECX_TSC_DEADLINE (1U << 24)
 #define ECX_HYPERVISOR   (1U << 31)

@@ -22,9 +22,9 @@
 #include <jansson.h>
 
 #include "unit.h"
-#include "api.h"
-#include "http.h"
-#include "log.h"
+#include "api-socket/api.h"
+#include "api-socket/http.h"
+#include "vmm/core/log.h"
 
 #define OK_BODY "{\"ok\": true}"
 #define OK_RESPONSE "HTTP/1.1 200 OK\r\nServer: ember\r\n"                    \

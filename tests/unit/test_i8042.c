@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "i8042.h"
+#include "vmm/devices/i8042.h"
 
 static uint8_t rd(struct i8042 *k, uint64_t off)
 {

@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 
 #include "unit.h"
-#include "layout.h"
-#include "memory.h"
+#include "vmm/x86/layout.h"
+#include "vmm/core/memory.h"
 
 #define FAKE_SIZE (64 * KiB)
 

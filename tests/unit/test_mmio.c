@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "mmio.h"
+#include "virtio/mmio.h"
 
 #define RAM_SIZE (1 << 20)
 

@@ -32,10 +32,10 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "event.h"
-#include "log.h"
-#include "memory.h"
-#include "net.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
+#include "virtio/net/net.h"
 
 #define RX NET_RXQ
 #define TX NET_TXQ

@@ -6,7 +6,7 @@
  * the long-run rate of a greedy consumer.
  */
 #include "unit.h"
-#include "ratelimit.h"
+#include "vmm/core/ratelimit.h"
 
 #define MS 1000000ULL
 

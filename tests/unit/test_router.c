@@ -10,9 +10,9 @@
 #include <jansson.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "router.h"
-#include "vmm.h"
+#include "api-socket/api.h"
+#include "api-socket/router.h"
+#include "vmm/vmm.h"
 
 struct fixture {
 	struct vm_config cfg;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "serial.h"
+#include "vmm/devices/serial.h"
 
 /* Register offsets from COM1's base. */
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4,

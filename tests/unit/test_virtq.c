@@ -10,8 +10,8 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "memory.h"
-#include "virtq.h"
+#include "vmm/core/memory.h"
+#include "virtio/virtq.h"
 
 #define RAM_SIZE  (1024 * 1024ull)
 #define DESC_GPA  0x1000ull

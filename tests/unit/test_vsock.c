@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "event.h"
-#include "log.h"
-#include "memory.h"
-#include "vsock.h"
+#include "vmm/core/event.h"
+#include "vmm/core/log.h"
+#include "vmm/core/memory.h"
+#include "virtio/vsock/vsock.h"
 
 #define CID        3
 #define RAM_SIZE   (8u << 20)

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "memory.h"
-#include "virtq.h"
+#include "vmm/core/memory.h"
+#include "virtio/virtq.h"
 
 #ifndef UNIT_FX
 #error "define UNIT_FX (and UNIT_GM and/or UNIT_MMIO) before including unit_virtio.h"
@@ -81,7 +81,7 @@ static inline void desc_at(UNIT_FX *f, uint64_t gpa, uint64_t addr, uint32_t len
 /* ---- the transport, as the driver sees it ------------------------------- */
 
 #ifdef UNIT_MMIO
-#include "mmio.h"
+#include "virtio/mmio.h"
 
 /* virtio-mmio version 2 registers (virtio 1.2 §4.2.2) */
 enum {

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * blk_io.c - virtio-block's I/O engines (see blk.h).
+ *
+ * Async: one io_uring per drive.  The ring is created disabled, the image
+ * is registered as fixed file 0, the completion eventfd is registered, and
+ * then the ring is restricted to READV, WRITEV, FSYNC and FALLOCATE on
+ * fixed files only (and to replacing that file, for PATCH /drives), before
+ * it is enabled: from then on the ring can touch nothing but the drive's
+ * image.  Completions wake the vmm thread through
+ * the eventfd; each is handed to blk_io_done under the transport's lock.
+ *
+ * Sync: the same operations, done inline on the vmm thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "blk.h"
+#include "vmm/core/log.h"
+#include "virtio/uring.h"
+
+static int fallocate_mode(const struct blk_req *r)
+{
+	return FALLOC_FL_KEEP_SIZE | (r->unmap ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+}
+
+/* ---- Sync -------------------------------------------------------------- */
+
+static int sync_init(struct blk_dev *b)
+{
+	(void)b;
+	return 0;
+}
+
+static void sync_destroy(struct blk_dev *b)
+{
+	(void)b;
+}
+
+static int sync_submit(struct blk_dev *b, struct blk_req *r)
+{
+	const struct iovec *iov = r->iov + r->iov_start;
+	ssize_t n = 0;
+
+	switch (r->op) {
+	case BLK_OP_READ: n = preadv(b->fd, iov, (int)r->nr_iov, (off_t)r->offset); break;
+	case BLK_OP_WRITE: n = pwritev(b->fd, iov, (int)r->nr_iov, (off_t)r->offset); break;
+	case BLK_OP_FLUSH: n = fdatasync(b->fd); break;
+	case BLK_OP_DISCARD:
+	case BLK_OP_ZERO:
+		n = fallocate(b->fd, fallocate_mode(r), (off_t)r->offset, (off_t)r->len);
+		break;
+	case BLK_OP_NONE: break;
+	}
+	blk_io_done(b, r, n < 0 ? -errno : n);
+	return 0;
+}
+
+static void sync_kick(struct blk_dev *b)
+{
+	(void)b;
+}
+
+const struct blk_engine_ops blk_engine_sync = {
+	.name = "Sync",
+	.init = sync_init,
+	.destroy = sync_destroy,
+	.submit = sync_submit,
+	.kick = sync_kick,
+};
+
+/* ---- Async (io_uring) -------------------------------------------------- */
+
+struct uring {
+	struct io_uring ring;
+	int efd;
+	bool ring_up;
+	unsigned int queued;        /* SQEs prepared since the last submit */
+};
+
+/* Hand every completion to blk_io_done (which may queue resubmissions). */
+static void uring_reap(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	struct io_uring_cqe *cqe;
+
+	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
+		struct blk_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&u->ring, cqe);
+		blk_io_done(b, r, res);
+	}
+}
+
+/* Submit what is queued, then reap at once: requests the kernel finished
+ * inline (page-cache hits) complete without another trip through epoll. */
+static void uring_kick(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+
+	for (int round = 0; round < 8 && u->queued; round++) {
+		int ret = io_uring_submit(&u->ring);
+
+		if (ret < 0) {
+			log_ratelimited(LOG_WARN, "%s: io_uring submit: %s", b->name, strerror(-ret));
+			return;
+		}
+		u->queued = 0;
+		uring_reap(b);
+	}
+}
+
+static int uring_submit(struct blk_dev *b, struct blk_req *r)
+{
+	struct uring *u = b->engine_priv;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {  /* the submission queue is full: push it to the kernel first */
+		if (io_uring_submit(&u->ring) >= 0)
+			u->queued = 0;
+		sqe = io_uring_get_sqe(&u->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	switch (r->op) {
+	case BLK_OP_READ:
+		io_uring_prep_readv(sqe, 0, r->iov + r->iov_start, r->nr_iov, r->offset);
+		break;
+	case BLK_OP_WRITE:
+		io_uring_prep_writev(sqe, 0, r->iov + r->iov_start, r->nr_iov, r->offset);
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_OP_DISCARD:
+	case BLK_OP_ZERO:
+		io_uring_prep_fallocate(sqe, 0, fallocate_mode(r), (off_t)r->offset, (off_t)r->len);
+		break;
+	case BLK_OP_NONE:
+		return -EINVAL;
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, r);
+	u->queued++;
+	return 0;
+}
+
+/* vmm thread: the ring signalled completions. */
+static void uring_on_done(struct ev_source *src, uint32_t events)
+{
+	struct blk_dev *b = src->opaque;
+	struct uring *u = b->engine_priv;
+	uint64_t v;
+
+	(void)events;
+	if (read(u->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->t.lock);
+	uring_reap(b);
+	uring_kick(b);
+	blk_io_flush_used(b);
+	pthread_mutex_unlock(&b->t.lock);
+}
+
+/* Only the image, only the operations virtio-block needs (and replacing the
+ * image, for PATCH /drives). */
+static const uint8_t blk_ring_ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+					IORING_OP_FALLOCATE };
+
+static int uring_init(struct blk_dev *b)
+{
+	struct uring *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	b->engine_priv = u;
+	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->efd < 0)
+		return -errno;
+	ret = uring_open(&u->ring, &(struct uring_spec){
+		.entries = BLK_QUEUE_SIZE, .files = &b->fd, .nr_files = 1, .efd = u->efd,
+		.ops = blk_ring_ops, .nr_ops = sizeof(blk_ring_ops), .files_update = true });
+	if (ret)
+		return ret;
+	u->ring_up = true;
+	b->done_src = (struct ev_source){ .fd = u->efd, .cb = uring_on_done, .opaque = b };
+	return ev_add(b->loop, &b->done_src, EPOLLIN);
+}
+
+static int uring_set_file(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	int ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
+
+	return ret < 0 ? ret : 0;
+}
+
+static void uring_destroy(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+
+	if (!u)
+		return;
+	if (b->done_src.cb)
+		ev_del(b->loop, &b->done_src);
+	if (u->efd >= 0)
+		close(u->efd);
+	if (u->ring_up)
+		io_uring_queue_exit(&u->ring);  /* waits for requests still in flight */
+	free(u);
+	b->engine_priv = NULL;
+}
+
+const struct blk_engine_ops blk_engine_uring = {
+	.name = "Async",
+	.init = uring_init,
+	.destroy = uring_destroy,
+	.submit = uring_submit,
+	.kick = uring_kick,
+	.set_file = uring_set_file,
+};

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h - the VM configuration, from the command line and from a JSON
+ * config file with Firecracker's keys ("boot-source", "machine-config").
+ *
+ * Parsers fill `err` with a one-line reason naming the field and the rule
+ * that failed (this text becomes the API's fault_message later) and return
+ * -EINVAL; the configuration is left unchanged on error.  main thread.
+ */
+#ifndef EMBER_CONFIG_H
+#define EMBER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/core/log.h"
+
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1 pci=off nomodules"
+#define CONFIG_DEFAULT_VCPUS   1
+#define CONFIG_DEFAULT_MEM_MIB 128
+#define CONFIG_ERR_LEN         256
+
+#define CONFIG_MAX_DRIVES 16
+#define CONFIG_MAX_NETS   8
+
+/* Firecracker's TokenBucket: size units refilled every refill_time ms. */
+struct token_bucket_cfg {
+	bool set;
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_time_ms;
+};
+
+struct rate_limiter_cfg {
+	struct token_bucket_cfg bandwidth;   /* bytes */
+	struct token_bucket_cfg ops;         /* operations */
+};
+
+enum drive_cache { DRIVE_CACHE_UNSAFE, DRIVE_CACHE_WRITEBACK };
+enum drive_engine { DRIVE_ENGINE_ASYNC, DRIVE_ENGINE_SYNC };
+
+struct drive_cfg {
+	char *id;
+	char *path;
+	bool is_root;
+	bool read_only;
+	char *partuuid;
+	enum drive_cache cache;
+	enum drive_engine engine;
+	struct rate_limiter_cfg rate_limiter;
+};
+
+struct net_cfg {
+	char *id;
+	char *host_dev;
+	bool has_mac;
+	uint8_t mac[6];
+	struct rate_limiter_cfg rx, tx;
+};
+
+struct vsock_cfg {
+	bool set;
+	uint32_t guest_cid;
+	char *uds_path;
+};
+
+/* Devices stored from the API or config file (backed by virtio later). */
+struct devices_cfg {
+	struct drive_cfg drives[CONFIG_MAX_DRIVES];
+	unsigned int nr_drives;
+	struct net_cfg nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	struct vsock_cfg vsock;
+};
+
+struct logger_cfg {
+	bool configured;     /* a "logger" section or PUT /logger was given */
+	char *path;
+	bool show_level;
+	bool show_origin;
+};
+
+struct vm_config {
+	char *kernel_path;
+	char *initrd_path;
+	char *cmdline;         /* NULL: CONFIG_DEFAULT_CMDLINE */
+	unsigned int vcpus;
+	uint64_t mem_mib;
+	bool hugepages;
+	bool smt;
+	bool boot_timer;
+	char *config_file;
+	char *id;
+	enum log_level log_level;
+	struct devices_cfg devs;
+	struct logger_cfg logger;
+	char *metrics_path;
+	char *api_sock;        /* --api-sock: serve the HTTP API there */
+	size_t api_max_payload;
+	bool no_api;
+	bool show_help;
+	bool show_version;
+};
+
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/* API/config sections; each validates everything before changing `cfg`. */
+struct json_t;
+int config_put_boot_source(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+int config_put_machine(struct vm_config *cfg, struct json_t *obj, bool partial,
+		       char *err, size_t errlen);
+/* PUT (create or replace) / PATCH (partial update of an existing one). */
+int config_put_drive(struct vm_config *cfg, const char *id, struct json_t *obj, bool patch,
+		     char *err, size_t errlen);
+int config_put_net(struct vm_config *cfg, const char *id, struct json_t *obj, bool patch,
+		   char *err, size_t errlen);
+int config_put_vsock(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+int config_put_logger(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+int config_put_metrics(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+void devices_cfg_free(struct devices_cfg *devs);
+/* The drive called `id`, or NULL. */
+struct drive_cfg *config_find_drive(struct devices_cfg *d, const char *id);
+/* The whole configuration as Firecracker's GET /vm/config shape (new ref). */
+struct json_t *config_to_json(const struct vm_config *cfg);
+struct json_t *config_machine_to_json(const struct vm_config *cfg);
+
+/* Command line; a config file named there is loaded first and the other
+ * flags then override it. */
+int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* A whole config file's text. */
+int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t errlen);
+/* Check the flags make a usable mode (API and/or something to boot). */
+int config_check_mode(const struct vm_config *cfg, char *err, size_t errlen);
+/* Check the finished configuration can boot (kernel given, limits). */
+int config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+const char *config_cmdline(const struct vm_config *cfg);
+void config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+/* memory.c - see memory.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm/x86/layout.h"
+#include "memory.h"
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << 26)
+#endif
+
+static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size)
+{
+	uint64_t low = size < MMIO_GAP_START ? size : MMIO_GAP_START;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->size = size;
+	gm->region[0] = (struct gm_region){ .gpa = 0, .size = low, .host = host };
+	gm->nr_regions = 1;
+	if (size > low) {
+		gm->region[1] = (struct gm_region){
+			.gpa = RAM_HIGH_START, .size = size - low, .host = host + low,
+		};
+		gm->nr_regions = 2;
+	}
+}
+
+int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	void *map;
+
+	if (!size || (hugepages && size % (2 * MiB)))
+		return -EINVAL;
+	/* Huge pages are reserved up front, so a short pool fails here with a
+	 * clear error rather than as a fault in the middle of the guest's run. */
+	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	/* Guest RAM must never be shared with a forked child. */
+	madvise(map, size, MADV_DONTFORK);
+	gm_layout(gm, map, size);
+	gm->map = map;
+	gm->map_len = size;
+	gm->hugepages = hugepages;
+	return 0;
+}
+
+void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size)
+{
+	gm_layout(gm, host, size);
+}
+
+void gm_free(struct guest_mem *gm)
+{
+	if (gm->map)
+		munmap(gm->map, gm->map_len);
+	memset(gm, 0, sizeof(*gm));
+}
+
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->region[i];
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		/* gpa lies in r: check len against what is left, no addition. */
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
+{
+	void *p = gm_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p = gm_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len)
+{
+	void *p = gm_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memset(p, byte, len);
+	return 0;
+}
+
+uint64_t gm_low_end(const struct guest_mem *gm)
+{
+	return gm->region[0].size;
+}

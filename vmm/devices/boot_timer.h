@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * boot_timer.h - Firecracker's boot-timer device: the guest writes the byte
+ * 123 at offset 0 of its MMIO page (0xc0000000) when it reaches init; ember
+ * logs the wall and CPU time since the start request.  vCPU threads.
+ */
+#ifndef EMBER_BOOT_TIMER_H
+#define EMBER_BOOT_TIMER_H
+
+#include <stdint.h>
+
+#include "vmm/core/bus.h"
+
+#define BOOT_TIMER_MAGIC 123
+
+struct boot_timer {
+	uint64_t start_us;
+	uint64_t start_cpu_us;
+	uint64_t boot_us;      /* last measured, 0 until the guest writes */
+	uint64_t boot_cpu_us;
+};
+
+extern const struct bus_ops boot_timer_ops;
+
+#endif

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: Apache-2.0
+/* vcpu.c - see vcpu.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "vmm/x86/boot.h"
+#include "vmm/x86/cpuid.h"
+#include "vmm/x86/layout.h"
+#include "vmm/core/log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+#define X86_CR0_PE 0x1ULL
+#define X86_CR0_ET 0x10ULL
+#define X86_CR0_NE 0x20ULL
+#define X86_CR0_PG 0x80000000ULL
+#define X86_CR4_PAE 0x20ULL
+#define EFER_LME 0x100ULL
+#define EFER_LMA 0x400ULL
+
+#define APIC_LVT0 0x350
+#define APIC_LVT1 0x360
+#define APIC_MODE_NMI    0x4
+#define APIC_MODE_EXTINT 0x7
+
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name)
+{
+	if (ioctl(vcpu->fd, req, arg) < 0) {
+		int err = errno;
+
+		log_error("vcpu %u: %s: %s", vcpu->id, name, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int vcpu_set_cpuid(struct vcpu *vcpu)
+{
+	const struct kvm_cpuid2 *sup = vcpu->vm->kvm.cpuid;
+	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	struct cpuid_opts opts = {
+		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->vm->nr_vcpus,
+		.tsc_deadline = vcpu->vm->kvm.tsc_deadline,
+	};
+	struct kvm_cpuid2 *c = malloc(sz);
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, sup, sz);
+	cpuid_normalise(c->entries, c->nent, &opts);
+	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, c, "KVM_SET_CPUID2");
+	free(c);
+	return ret;
+}
+
+static int vcpu_set_msrs(struct vcpu *vcpu)
+{
+	static const struct { uint32_t index; uint64_t value; } boot_msrs[] = {
+		{ 0x174, 0 }, { 0x175, 0 }, { 0x176, 0 },   /* SYSENTER_CS/ESP/EIP */
+		{ 0xc0000081, 0 }, { 0xc0000082, 0 },       /* STAR, LSTAR */
+		{ 0xc0000083, 0 }, { 0xc0000084, 0 },       /* CSTAR, SYSCALL_MASK */
+		{ 0xc0000102, 0 },                          /* KERNEL_GS_BASE */
+		{ 0x1a0, 1 },                               /* MISC_ENABLE: fast strings */
+		{ 0x2ff, (1 << 11) | 6 },                   /* MTRRdefType: on, WB */
+	};
+	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + N * sizeof(struct kvm_msr_entry));
+	int ret;
+
+	if (!msrs)
+		return -ENOMEM;
+	msrs->nmsrs = N;
+	for (int i = 0; i < N; i++) {
+		msrs->entries[i].index = boot_msrs[i].index;
+		msrs->entries[i].data = boot_msrs[i].value;
+	}
+	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	free(msrs);
+	if (ret != N) {
+		log_error("vcpu %u: KVM_SET_MSRS: MSR 0x%x refused", vcpu->id,
+			  ret >= 0 && ret < N ? boot_msrs[ret].index : 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void lapic_set_lvt(struct kvm_lapic_state *l, int reg, uint32_t mode)
+{
+	uint32_t v;
+
+	memcpy(&v, &l->regs[reg], 4);
+	v = (v & ~0x700U) | (mode << 8);
+	memcpy(&l->regs[reg], &v, 4);
+}
+
+static int vcpu_set_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state l;
+	int ret = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &l, "KVM_GET_LAPIC");
+
+	if (ret)
+		return ret;
+	lapic_set_lvt(&l, APIC_LVT0, APIC_MODE_EXTINT);
+	lapic_set_lvt(&l, APIC_LVT1, APIC_MODE_NMI);
+	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &l, "KVM_SET_LAPIC");
+}
+
+static int vcpu_set_fpu(struct vcpu *vcpu)
+{
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
+	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+}
+
+int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+{
+	int ret;
+
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0) {
+		log_error("vcpu %u: KVM_CREATE_VCPU: %s", id, strerror(errno));
+		return -errno;
+	}
+	vcpu->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		ret = -errno;
+		vcpu->run = NULL;
+		goto err_close;
+	}
+	ret = vcpu_set_cpuid(vcpu);
+	if (!ret)
+		ret = vcpu_set_msrs(vcpu);
+	if (!ret)
+		ret = vcpu_set_fpu(vcpu);
+	if (!ret)
+		ret = vcpu_set_lapic(vcpu);
+	if (ret)
+		goto err_unmap;
+	return 0;
+
+err_unmap:
+	munmap(vcpu->run, (size_t)vm->kvm.run_size);
+	vcpu->run = NULL;
+err_close:
+	close(vcpu->fd);
+	vcpu->fd = -1;
+	return ret;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t gdt_index, uint8_t type, bool long_mode)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = (uint16_t)(gdt_index * 8),
+		.type = type, .present = 1, .dpl = 0, .s = 1, .g = 1,
+		.l = long_mode, .db = !long_mode,
+	};
+}
+
+int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_image *bi)
+{
+	bool lm = bi->proto == BOOT_PROTO_LINUX64;
+	struct kvm_regs regs = { .rflags = 0x2, .rip = bi->entry };
+	struct kvm_sregs sregs;
+	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+
+	if (ret)
+		return ret;
+	seg_flat(&sregs.cs, BOOT_GDT_CODE, 0xb, lm);
+	seg_flat(&sregs.ds, BOOT_GDT_DATA, 0x3, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	seg_flat(&sregs.tr, BOOT_GDT_TSS, 0xb, false);
+	sregs.tr.s = 0;
+	sregs.tr.limit = 0xfffff;
+	sregs.tr.g = 0;
+	sregs.gdt.base = LAYOUT_GDT_START;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = LAYOUT_IDT_START;
+	sregs.idt.limit = 7;
+	if (lm) {
+		sregs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+		sregs.cr3 = LAYOUT_PML4_START;
+		sregs.cr4 = X86_CR4_PAE;
+		sregs.efer = EFER_LME | EFER_LMA;
+		regs.rsp = regs.rbp = LAYOUT_BOOT_STACK;
+		regs.rsi = LAYOUT_ZERO_PAGE_START;
+	} else {
+		sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
+		sregs.cr3 = sregs.cr4 = sregs.efer = 0;
+		regs.rbx = LAYOUT_PVH_INFO_START;
+	}
+	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	return ret ? ret : vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	const struct bus *pio = &vcpu->vm->pio;
+	bool handled = true;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			handled = bus_write(pio, run->io.port, data, run->io.size);
+		else
+			handled = bus_read(pio, run->io.port, data, run->io.size);
+	}
+	if (!handled)
+		log_ratelimited(LOG_DEBUG, "vcpu %u: unhandled %s port 0x%x size %u", vcpu->id,
+				run->io.direction == KVM_EXIT_IO_OUT ? "write to" : "read from",
+				run->io.port, run->io.size);
+}
+
+static void vcpu_handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	const struct bus *mmio = &vcpu->vm->mmio;
+	unsigned int len = run->mmio.len;
+	bool handled;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (run->mmio.is_write)
+		handled = bus_write(mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		handled = bus_read(mmio, run->mmio.phys_addr, run->mmio.data, len);
+	if (!handled)
+		log_ratelimited(LOG_DEBUG, "vcpu %u: unhandled MMIO %s 0x%llx size %u", vcpu->id,
+				run->mmio.is_write ? "write" : "read",
+				(unsigned long long)run->mmio.phys_addr, len);
+}
+
+/* Handle one exit; false when the vCPU must stop. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char why[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vm_request_exit(vcpu->vm, 0, "guest shut down (triple fault)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vm_request_exit(vcpu->vm, 0, "guest requested a system reset/shutdown");
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "vcpu %u: entry failed (hardware reason 0x%llx)", vcpu->id,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "vcpu %u: KVM internal error (suberror %u)", vcpu->id,
+			 run->internal.suberror);
+		break;
+	default:
+		snprintf(why, sizeof(why), "vcpu %u: unexpected exit reason %u", vcpu->id,
+			 run->exit_reason);
+		break;
+	}
+	log_error("%s", why);
+	vcpu_dump(vcpu);
+	vm_request_exit(vcpu->vm, 1, why);
+	return false;
+}
+
+/* Wait outside KVM_RUN while the VM is paused. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu %u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->id == 0) {  /* read by the start-up benchmark */
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		log_debug("vcpu 0: first KVM_RUN at monotonic %llu us, process CPU %llu us"
+			  " (user %ld us, system %ld us)",
+			  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us(),
+			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
+	}
+	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_requested)) {
+			vcpu_park(vcpu);
+			continue;
+		}
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			log_error("vcpu %u: KVM_RUN: %s", vcpu->id, strerror(errno));
+			vm_request_exit(vm, 1, "KVM_RUN failed");
+			break;
+		}
+		vcpu->exits++;
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	/* A vCPU that has left its loop runs no guest code: count it as parked
+	 * so a pause in progress does not wait for it. */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return NULL;
+}
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void vcpu_install_kick_handler(void)
+{
+	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int ret;
+
+	pthread_once(&once, vcpu_install_kick_handler);
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (ret)
+		return -ret;
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (vcpu->started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, (size_t)vcpu->vm->kvm.run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+void vcpu_dump(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	fprintf(stderr,
+		"vcpu %u registers:\n"
+		" rip %016llx rsp %016llx rflags %016llx\n"
+		" rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		" rsi %016llx rdi %016llx rbp %016llx\n"
+		" r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n"
+		" r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
+		" cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n"
+		" cs %04x (base %llx l %u db %u) ss %04x gdt %llx/%x idt %llx/%x\n",
+		vcpu->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+		r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.l, s.cs.db,
+		s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * boot_elf.c - load an uncompressed ELF vmlinux.
+ *
+ * Every offset and size read from the file is checked against the file
+ * length and every segment against guest RAM before anything is copied.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <string.h>
+
+#include "boot.h"
+#include "layout.h"
+#include "vmm/core/log.h"
+
+#define ELF_MAX_PHDRS           64
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+/* True when [off, off+size) lies inside a buffer of `len` bytes. */
+static int in_file(uint64_t off, uint64_t size, size_t len)
+{
+	return off <= len && size <= len - off;
+}
+
+static int elf_check_header(const Elf64_Ehdr *eh, size_t len)
+{
+	if (len < SELFMAG || memcmp(eh->e_ident, ELFMAG, SELFMAG)) {
+		log_error("kernel: not an ELF file");
+		return -ENOEXEC;
+	}
+	if (len < EI_NIDENT) {
+		log_error("kernel: ELF identification truncated (%zu bytes)", len);
+		return -EINVAL;
+	}
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64) {
+		log_error("kernel: 32-bit ELF kernels are not supported, give a 64-bit vmlinux");
+		return -ENOEXEC;
+	}
+	if (len < sizeof(*eh)) {
+		log_error("kernel: ELF header truncated (%zu bytes)", len);
+		return -EINVAL;
+	}
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64) {
+		log_error("kernel: ELF is not for x86_64 (machine %u)", eh->e_machine);
+		return -ENOEXEC;
+	}
+	if (eh->e_type != ET_EXEC) {
+		log_error("kernel: ELF type %u is not an executable", eh->e_type);
+		return -ENOEXEC;
+	}
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || !eh->e_phnum ||
+	    eh->e_phnum > ELF_MAX_PHDRS) {
+		log_error("kernel: bad ELF program header table (%u entries of %u bytes)",
+			  eh->e_phnum, eh->e_phentsize);
+		return -EINVAL;
+	}
+	if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), len)) {
+		log_error("kernel: ELF program headers lie outside the file (truncated?)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Look for the Xen PVH entry note in one PT_NOTE segment; 0 if absent. */
+static uint64_t elf_pvh_entry(const uint8_t *img, size_t len, const Elf64_Phdr *ph)
+{
+	uint64_t off = ph->p_offset, end;
+
+	if (!in_file(ph->p_offset, ph->p_filesz, len))
+		return 0;
+	end = ph->p_offset + ph->p_filesz;
+	while (end - off >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		uint64_t name_off, desc_off, next;
+
+		memcpy(&nh, img + off, sizeof(nh));
+		name_off = off + sizeof(nh);
+		desc_off = name_off + (((uint64_t)nh.n_namesz + 3) & ~3ULL);
+		next = desc_off + (((uint64_t)nh.n_descsz + 3) & ~3ULL);
+		if (next > end)
+			return 0;
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    !memcmp(img + name_off, "Xen", 4) && nh.n_descsz >= 4) {
+			uint32_t entry;
+
+			memcpy(&entry, img + desc_off, sizeof(entry));
+			return entry;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+static int elf_load_segment(const struct guest_mem *gm, const uint8_t *img,
+			    size_t len, const Elf64_Phdr *ph)
+{
+	uint8_t *dst;
+
+	if (!in_file(ph->p_offset, ph->p_filesz, len)) {
+		log_error("kernel: ELF segment at file offset 0x%llx is truncated",
+			  (unsigned long long)ph->p_offset);
+		return -EINVAL;
+	}
+	if (ph->p_filesz > ph->p_memsz) {
+		log_error("kernel: ELF segment file size exceeds its memory size");
+		return -EINVAL;
+	}
+	if (ph->p_paddr < LAYOUT_HIMEM_START) {
+		log_error("kernel: ELF segment at 0x%llx overlaps the boot area below 1 MiB",
+			  (unsigned long long)ph->p_paddr);
+		return -EINVAL;
+	}
+	dst = gm_ptr(gm, ph->p_paddr, ph->p_memsz);
+	if (!dst) {
+		log_error("kernel: ELF segment [0x%llx, +0x%llx) does not fit in %llu MiB of guest memory",
+			  (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
+			  (unsigned long long)(gm->size / MiB));
+		return -EFBIG;
+	}
+	memcpy(dst, img + ph->p_offset, ph->p_filesz);
+	memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+	return 0;
+}
+
+int boot_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t len,
+		  struct boot_image *out)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	uint64_t pvh = 0, end = 0;
+	int loaded = 0, entry_ok = 0, ret;
+
+	ret = elf_check_header(eh, len);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_NOTE && !pvh)
+			pvh = elf_pvh_entry(img, len, &ph);
+		if (ph.p_type != PT_LOAD || !ph.p_memsz)
+			continue;
+		ret = elf_load_segment(gm, img, len, &ph);
+		if (ret)
+			return ret;
+		loaded++;
+		if (ph.p_paddr + ph.p_memsz > end)
+			end = ph.p_paddr + ph.p_memsz;
+		if (eh->e_entry >= ph.p_paddr && eh->e_entry - ph.p_paddr < ph.p_memsz)
+			entry_ok = 1;
+	}
+	if (!loaded) {
+		log_error("kernel: ELF has no loadable segment");
+		return -EINVAL;
+	}
+	if (!entry_ok && !pvh) {
+		log_error("kernel: ELF entry 0x%llx is outside the loaded segments",
+			  (unsigned long long)eh->e_entry);
+		return -EINVAL;
+	}
+	if (pvh && (pvh < LAYOUT_HIMEM_START || pvh >= end)) {
+		log_error("kernel: PVH entry 0x%llx is outside the kernel", (unsigned long long)pvh);
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	out->proto = pvh ? BOOT_PROTO_PVH : BOOT_PROTO_LINUX64;
+	out->entry = pvh ? pvh : eh->e_entry;
+	out->kernel_end = end;
+	out->initrd_max = gm_low_end(gm);
+	out->cmdline_max = LAYOUT_CMDLINE_MAX - 1;
+	return 0;
+}
+
+int boot_load_kernel(const struct guest_mem *gm, const uint8_t *img, size_t len,
+		     struct boot_image *out)
+{
+	if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG))
+		return boot_load_elf(gm, img, len, out);
+	if (len >= 0x206 && !memcmp(img + 0x202, "HdrS", 4))
+		return boot_load_bzimage(gm, img, len, out);
+	log_error("kernel: neither an ELF vmlinux nor a bzImage (%zu bytes)", len);
+	return len < 0x206 ? -EINVAL : -ENOEXEC;
+}
