@@ -11,12 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
-#include "vmm/config/config.h"
-#include "vmm/devices/i8042.h"
-#include "vmm/core/log.h"
-#include "vmm/metrics.h"
 #include "router.h"
+#include "vmm/config/config.h"
+#include "vmm/core/log.h"
 #include "vmm/vmm.h"
 
 #ifndef EMBER_VERSION
@@ -126,7 +125,8 @@ static int h_drives(struct call *c)
 	if (patch ? post_boot(c, "drives") : pre_boot(c, "drives"))
 		return 400;
 	if (patch)
-		return result(vmm_patch_drive(c->vmm, c->id, c->body, c->err, sizeof(c->err)));
+		return result(vmm_patch_device(c->vmm, "drives", c->id, c->body, c->err,
+					       sizeof(c->err)));
 	return result(config_put_drive(c->vmm->cfg, c->id, c->body, patch, c->err,
 					  sizeof(c->err)));
 }
@@ -138,7 +138,8 @@ static int h_network(struct call *c)
 	if (patch ? post_boot(c, "network-interfaces") : pre_boot(c, "network-interfaces"))
 		return 400;
 	if (patch)
-		return result(vmm_patch_net(c->vmm, c->id, c->body, c->err, sizeof(c->err)));
+		return result(vmm_patch_device(c->vmm, "network-interfaces", c->id, c->body, c->err,
+					       sizeof(c->err)));
 	return result(config_put_net(c->vmm->cfg, c->id, c->body, false, c->err,
 					sizeof(c->err)));
 }
@@ -165,12 +166,12 @@ static int h_metrics(struct call *c)
 {
 	if (pre_boot(c, "metrics"))
 		return 400;
-	if (c->vmm->metrics.fd >= 0)
+	if (metrics_is_open(&c->vmm->metrics))
 		return refuse(c, "metrics: the metrics system is already initialised");
 	if (config_put_metrics(c->vmm->cfg, c->body, c->err, sizeof(c->err)))
 		return 400;
-	return result(metrics_open(c->vmm, c->vmm->cfg->metrics_path, c->err,
-				      sizeof(c->err)));
+	return result(vmm_open_metrics(c->vmm, c->vmm->cfg->metrics_path, c->err,
+				       sizeof(c->err)));
 }
 
 static int h_vm(struct call *c)
@@ -199,16 +200,14 @@ static int h_actions(struct call *c)
 	if (!strcmp(action, "InstanceStart"))
 		return result(vmm_start(c->vmm, c->err, sizeof(c->err)));
 	if (!strcmp(action, "FlushMetrics")) {
-		if (c->vmm->metrics.fd < 0)
+		if (!metrics_is_open(&c->vmm->metrics))
 			return refuse(c, "actions: FlushMetrics needs PUT /metrics first");
-		return result(metrics_flush(c->vmm, c->err, sizeof(c->err)));
+		return result(metrics_flush(&c->vmm->metrics, c->err, sizeof(c->err)));
 	}
 	if (!strcmp(action, "SendCtrlAltDel")) {
 		if (post_boot(c, "SendCtrlAltDel"))
 			return 400;
-		if (i8042_send_ctrl_alt_del(c->vmm->vm.i8042))
-			return refuse(c, "SendCtrlAltDel: the guest has not read the keys sent before");
-		return 204;
+		return result(vmm_send_ctrl_alt_del(c->vmm, c->err, sizeof(c->err)));
 	}
 	return refuse(c, "actions: unknown action_type \"%s\" (InstanceStart, SendCtrlAltDel, FlushMetrics)",
 		      action);
@@ -296,15 +295,15 @@ static void route_answer(struct call *c, struct api_request *req, int status)
 	json_decref(c->body);
 }
 
-void api_route(struct vmm *vmm, struct api_request *req)
+void api_route(struct api_router *rt, struct api_request *req)
 {
-	struct call c = { .vmm = vmm, .method = req->method };
+	struct call c = { .vmm = rt->vmm, .method = req->method };
 	const struct route *r = route_find(req->path, &c.id);
 	enum api_route_id rid = r ? r->id : ROUTE_UNKNOWN;
 	handler_fn h = r ? route_handler(r, req->method) : NULL;
 	int status;
 
-	vmm->metrics.api.requests[rid]++;
+	rt->stats.requests[rid]++;
 	if (!h)
 		status = refuse(&c, "invalid request method and/or path: %s %s",
 				req->method_name, req->path);
@@ -313,8 +312,84 @@ void api_route(struct vmm *vmm, struct api_request *req)
 	if (h && !status)
 		status = h(&c);
 	if (status >= 400) {
-		vmm->metrics.api.errors[rid]++;
+		rt->stats.errors[rid]++;
 		log_ratelimited(LOG_WARN, "API %s %s refused: %s", req->method_name, req->path, c.err);
 	}
 	route_answer(&c, req, status);
+}
+
+/* ---- the api thread's hand-off, served on the vmm thread ---------------- */
+
+static void api_metrics(void *opaque, json_t *root)
+{
+	const struct api_stats *s = &((struct api_router *)opaque)->stats;
+	json_t *req = json_object(), *errs = json_object();
+
+	for (int i = 0; i < ROUTE_COUNT; i++) {
+		json_object_set_new(req, api_route_names[i], json_integer((json_int_t)s->requests[i]));
+		json_object_set_new(errs, api_route_names[i], json_integer((json_int_t)s->errors[i]));
+	}
+	json_object_set_new(root, "api_server", json_pack("{so so}", "requests", req, "errors", errs));
+}
+
+int api_router_init(struct api_router *r, struct vmm *vmm)
+{
+	memset(r, 0, sizeof(*r));
+	r->vmm = vmm;
+	r->src.fd = -1;
+	return metrics_add_source(&vmm->metrics, api_metrics, r);
+}
+
+static void on_api_request(struct ev_source *src, uint32_t events)
+{
+	struct api_router *r = src->opaque;
+	struct api_request *req;
+
+	(void)events;
+	while ((req = api_server_take(r->srv))) {
+		api_route(r, req);
+		api_server_reply(r->srv, req);
+	}
+}
+
+int api_open(struct api_router *r, const struct vm_config *cfg)
+{
+	struct api_server_opts opts = {
+		.sock_path = cfg->api_sock,
+		.max_payload = cfg->api_max_payload,
+		.max_conns = API_DEFAULT_MAX_CONNS,
+		.timeout_ms = API_DEFAULT_TIMEOUT_MS,
+	};
+	int ret;
+
+	if (!cfg->api_sock)
+		return 0;
+	ret = api_server_start(&r->srv, &opts);
+	if (ret) {
+		log_error("API socket %s: %s", cfg->api_sock, strerror(-ret));
+		return ret;
+	}
+	/* read by the start-up benchmark */
+	log_debug("API socket ready at monotonic %llu us, process CPU %llu us",
+		  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us());
+	r->src = (struct ev_source){ .fd = api_server_request_fd(r->srv), .cb = on_api_request,
+				     .opaque = r };
+	ret = ev_add(&r->vmm->loop, &r->src, EPOLLIN);
+	if (ret) {
+		log_error("API socket %s: cannot watch its requests: %s", cfg->api_sock,
+			  strerror(-ret));
+		api_close(r);
+	}
+	return ret;
+}
+
+void api_close(struct api_router *r)
+{
+	if (!r->srv)
+		return;
+	if (r->src.fd >= 0)
+		ev_del(&r->vmm->loop, &r->src);
+	r->src.fd = -1;
+	api_server_stop(r->srv);
+	r->srv = NULL;
 }

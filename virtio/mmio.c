@@ -16,7 +16,7 @@ enum {
 	REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
 	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
 	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM_MAX = 0x034, REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044, REG_QUEUE_NOTIFY = 0x050,
+	REG_QUEUE_READY = 0x044, REG_QUEUE_NOTIFY = VIRTIO_MMIO_QUEUE_NOTIFY,
 	REG_INTERRUPT_STATUS = 0x060, REG_INTERRUPT_ACK = 0x064, REG_STATUS = 0x070,
 	REG_QUEUE_DESC_LOW = 0x080, REG_QUEUE_DESC_HIGH = 0x084,
 	REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DRIVER_HIGH = 0x094,
@@ -331,15 +331,11 @@ static void on_queue_notify(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int virtio_mmio_attach(struct virtio_mmio *t, struct kvm *kvm, struct ev_loop *loop,
-		       uint64_t base, unsigned int irq)
+int virtio_mmio_attach(struct virtio_mmio *t, struct ev_loop *loop)
 {
-	int ret = kvm_irqfd(kvm, t->irq_efd, irq);
+	int ret = 0;
 
 	for (unsigned int i = 0; !ret && i < t->ops->num_queues; i++) {
-		ret = kvm_ioeventfd(kvm, t->notify_efd[i], base + REG_QUEUE_NOTIFY, 4, i);
-		if (ret)
-			break;
 		t->notify_src[i] = (struct ev_source){
 			.fd = t->notify_efd[i], .cb = on_queue_notify, .opaque = t };
 		ret = ev_add(loop, &t->notify_src[i], EPOLLIN);

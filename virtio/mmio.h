@@ -25,7 +25,6 @@
 
 #include "vmm/core/bus.h"
 #include "vmm/core/event.h"
-#include "vmm/kvm/kvm.h"
 #include "virtq.h"
 
 #define VIRTIO_MMIO_MAGIC    0x74726976  /* "virt" */
@@ -44,6 +43,9 @@
 #define VIRTIO_INT_CONFIG 2
 
 #define VIRTIO_MMIO_MAX_QUEUES 4
+/* The QueueNotify register's offset in a device's slot: the builder binds an
+ * ioeventfd per queue there (value = queue index). */
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
 
 struct virtio_mmio;
 
@@ -91,16 +93,15 @@ struct virtio_mmio {
 
 extern const struct bus_ops virtio_mmio_ops;
 
-/* main: set up the transport for `dev` with its feature bits (VERSION_1 is
+/* vmm thread: set up the transport for `dev` with its feature bits (VERSION_1 is
  * added); creates the interrupt eventfd.  0 or -errno. */
 int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virtio_dev_ops *ops,
 		     void *dev, uint64_t features, const struct guest_mem *gm);
-/* vmm thread, before vCPUs run: route QueueNotify writes at `base` to
- * per-queue ioeventfds watched by `loop` (so a notification never goes
- * through a vCPU exit handler) and this device's interrupts to `irq`
- * through an irqfd.  0 or -errno. */
-int virtio_mmio_attach(struct virtio_mmio *t, struct kvm *kvm, struct ev_loop *loop,
-		       uint64_t base, unsigned int irq);
+/* vmm thread, before vCPUs run: watch the per-queue notification eventfds
+ * (notify_efd[], which the builder binds to QueueNotify writes with KVM
+ * ioeventfds, as it binds irq_efd to the device's GSI) in `loop`.  0 or
+ * -errno. */
+int virtio_mmio_attach(struct virtio_mmio *t, struct ev_loop *loop);
 /* Stop watching the notifications and close every fd. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
 /* Raise VIRTIO_INT_USED (or VIRTIO_INT_CONFIG); any thread holding `lock`. */

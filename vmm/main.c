@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * main.c - ember: parse the configuration, set up the vmm thread (event
- * loop, API server), build and boot the microVM (at once from flags or a
- * config file, or on the API's InstanceStart), run the loop, tear down.
+ * main.c - ember, as a pipeline: parse the configuration → set up the vmm
+ * thread (event loop, signals, metrics) → start the API server → build and
+ * boot the microVM (at once from flags or a config file; otherwise the
+ * API's InstanceStart does it) → run the loop → tear down.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "api-socket/router.h"
+#include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
-#include "vmm.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct vmm vmm;
+	struct api_router api;
 	char err[CONFIG_ERR_LEN];
 	int status;
 
@@ -74,13 +77,17 @@ int main(int argc, char **argv)
 		goto out;
 	block_signals();
 	status = 1;
-	if (vmm_init(&vmm, &cfg))
+	if (vmm_init(&vmm, &cfg) || api_router_init(&api, &vmm))
 		goto out_vmm;
+	if (api_open(&api, &cfg))
+		goto out_api;
 	if (cfg.kernel_path && vmm_start(&vmm, err, sizeof(err))) {
 		log_error("%s", err);
-		goto out_vmm;
+		goto out_api;
 	}
 	status = vmm_run(&vmm);
+out_api:
+	api_close(&api);
 out_vmm:
 	vmm_destroy(&vmm);
 out:

@@ -13,14 +13,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "api-socket/api.h"
-#include "virtio/blk/blk.h"
-#include "virtio/net/net.h"
-#include "vmm/core/log.h"
-#include "api-socket/router.h"
-#include "vmm/devices/serial.h"
-#include "vmm/core/term.h"
 #include "vmm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/term.h"
+#include "vmm/kvm/vcpu.h"
 
 const char *vmm_state_name(enum vmm_state state)
 {
@@ -84,7 +80,7 @@ static void vmm_stdin_read(struct vmm *vmm)
 	ssize_t n;
 
 	do {
-		space = serial_rx_space(vmm->vm.serial);
+		space = serial_rx_space(&vmm->m.serial);
 		if (!space) {
 			vmm_stdin_arm(vmm, false);
 			return;
@@ -97,7 +93,7 @@ static void vmm_stdin_read(struct vmm *vmm)
 			}
 			return;
 		}
-		serial_input(vmm->vm.serial, buf, (size_t)n);
+		serial_input(&vmm->m.serial, buf, (size_t)n);
 	} while (vmm->stdin_is_file);
 }
 
@@ -124,8 +120,19 @@ static void on_vm_exit(struct ev_source *src, uint32_t events)
 	struct vmm *vmm = src->opaque;
 
 	(void)events;
-	vmm->exit_code = vmm->vm.exit_code;
+	vmm->exit_code = vmm->m.vm.exit_code;
 	vmm->done = true;
+}
+
+/* The i8042's reset line: the guest asked for a reboot. */
+static void on_reset(struct ev_source *src, uint32_t events)
+{
+	struct vmm *vmm = src->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) > 0)
+		vm_request_exit(&vmm->m.vm, 0, "guest requested a reset (i8042)");
 }
 
 static void on_signal(struct ev_source *src, uint32_t events)
@@ -137,22 +144,10 @@ static void on_signal(struct ev_source *src, uint32_t events)
 	if (read(src->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (vmm->vm_built) {
-		vm_request_exit(&vmm->vm, 0, strsignal((int)si.ssi_signo));
+		vm_request_exit(&vmm->m.vm, 0, strsignal((int)si.ssi_signo));
 	} else {
 		log_info("stopping: %s", strsignal((int)si.ssi_signo));
 		vmm->done = true;
-	}
-}
-
-static void on_api_request(struct ev_source *src, uint32_t events)
-{
-	struct vmm *vmm = src->opaque;
-	struct api_request *req;
-
-	(void)events;
-	while ((req = api_server_take(vmm->api))) {
-		api_route(vmm, req);
-		api_server_reply(vmm->api, req);
 	}
 }
 
@@ -162,22 +157,39 @@ static int vmm_add_source(struct vmm *vmm, struct ev_source *src, int fd, ev_cb 
 	return ev_add(&vmm->loop, src, EPOLLIN);
 }
 
+/* The orchestrator's counters: state, vCPUs, console, boot timer, devices. */
+static void vmm_metrics(void *opaque, json_t *root)
+{
+	struct vmm *vmm = opaque;
+	struct machine *m = &vmm->m;
+	uint64_t exits = 0;
+
+	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
+	if (!vmm->vm_built)
+		return;
+	for (unsigned int i = 0; i < m->vm.nr_vcpus; i++)
+		exits += __atomic_load_n(&m->vm.vcpus[i].exits, __ATOMIC_RELAXED);
+	json_object_set_new(root, "vcpu", json_pack("{sI sI}", "count", (json_int_t)m->vm.nr_vcpus,
+						    "exits", (json_int_t)exits));
+	json_object_set_new(root, "uart", json_pack("{sI sI}",
+		"tx_bytes", (json_int_t)__atomic_load_n(&m->serial.tx_bytes, __ATOMIC_RELAXED),
+		"rx_bytes", (json_int_t)__atomic_load_n(&m->serial.rx_bytes, __ATOMIC_RELAXED)));
+	json_object_set_new(root, "boot_timer", json_pack("{sI sI}",
+		"boot_time_us", (json_int_t)m->boot_timer.boot_us,
+		"boot_time_cpu_us", (json_int_t)m->boot_timer.boot_cpu_us));
+	device_metrics(m->devs, m->nr_devs, root);
+}
+
 int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 {
-	struct api_server_opts opts = {
-		.sock_path = cfg->api_sock,
-		.max_payload = cfg->api_max_payload,
-		.max_conns = API_DEFAULT_MAX_CONNS,
-		.timeout_ms = API_DEFAULT_TIMEOUT_MS,
-	};
 	char err[CONFIG_ERR_LEN] = "";
 	sigset_t set;
 	int sigfd, ret;
 
 	memset(vmm, 0, sizeof(*vmm));
 	metrics_init(&vmm->metrics);
+	metrics_add_source(&vmm->metrics, vmm_metrics, vmm);
 	vmm->cfg = cfg;
-	vmm->vm.exit_efd = -1;
 	vmm->start_us = time_mono_us();
 	vmm->start_cpu_us = time_cpu_us();
 	pthread_setname_np(pthread_self(), "vmm");
@@ -195,33 +207,29 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	if (ret)
 		return ret;
 	if (cfg->metrics_path) {  /* from the config file */
-		ret = metrics_open(vmm, cfg->metrics_path, err, sizeof(err));
-		if (ret) {
+		ret = vmm_open_metrics(vmm, cfg->metrics_path, err, sizeof(err));
+		if (ret)
 			log_error("%s", err);
-			return ret;
-		}
 	}
-	if (!cfg->api_sock)
-		return 0;
-	ret = api_server_start(&vmm->api, &opts);
-	if (ret) {
-		log_error("API socket %s: %s", cfg->api_sock, strerror(-ret));
-		return ret;
-	}
-	/* read by the start-up benchmark */
-	log_debug("API socket ready at monotonic %llu us, process CPU %llu us",
-		  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us());
-	return vmm_add_source(vmm, &vmm->api_src, api_server_request_fd(vmm->api),
-			      on_api_request);
+	return ret;
+}
+
+int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
+{
+	if (metrics_is_open(&vmm->metrics))
+		return fail(err, errlen, -EBUSY, "metrics: the metrics system is already initialised");
+	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
 }
 
 /* Wire the running VM's fds into the loop. */
 static int vmm_watch_vm(struct vmm *vmm)
 {
-	int ret = vmm_add_source(vmm, &vmm->exit_src, vmm->vm.exit_efd, on_vm_exit);
+	int ret = vmm_add_source(vmm, &vmm->exit_src, vmm->m.vm.exit_efd, on_vm_exit);
 
 	if (!ret)
-		ret = vmm_add_source(vmm, &vmm->serial_rx_src, vmm->vm.serial->rx_ready_efd,
+		ret = vmm_add_source(vmm, &vmm->reset_src, vmm->m.i8042.reset_efd, on_reset);
+	if (!ret)
+		ret = vmm_add_source(vmm, &vmm->serial_rx_src, vmm->m.serial.rx_ready_efd,
 				     on_serial_rx);
 	vmm->stdin_src = (struct ev_source){ .fd = STDIN_FILENO, .cb = on_stdin, .opaque = vmm };
 	if (!ret)
@@ -231,6 +239,10 @@ static int vmm_watch_vm(struct vmm *vmm)
 
 int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 {
+	/* The boot timer measures from here, the start request; without an API
+	 * from the process start. */
+	uint64_t start_us = vmm->cfg->api_sock ? time_mono_us() : vmm->start_us;
+	uint64_t start_cpu_us = vmm->cfg->api_sock ? time_cpu_us() : vmm->start_cpu_us;
 	int ret;
 
 	if (vmm->state != VMM_NOT_STARTED)
@@ -238,87 +250,42 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = config_validate(vmm->cfg, err, errlen);
 	if (ret)
 		return ret;
-	/* The boot timer measures from here: the start request. */
-	vmm->vm.start_us = time_mono_us();
-	vmm->vm.start_cpu_us = time_cpu_us();
-	if (!vmm->cfg->api_sock) {  /* no API: from process start */
-		vmm->vm.start_us = vmm->start_us;
-		vmm->vm.start_cpu_us = vmm->start_cpu_us;
-	}
-	ret = vm_create(&vmm->vm, vmm->cfg);
-	vmm->vm.loop = &vmm->loop;
-	if (!ret)
-		ret = vm_add_devices(&vmm->vm);
-	if (!ret)
-		ret = vm_load_kernel(&vmm->vm);
+	ret = machine_build(&vmm->m, vmm->cfg, &vmm->loop, start_us, start_cpu_us);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);
 	if (ret) {
-		vm_destroy(&vmm->vm);
+		machine_destroy(&vmm->m);
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}
 	term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
 	vmm->state = VMM_RUNNING;
-	ret = vm_start_vcpus(&vmm->vm);
+	ret = vm_start_vcpus(&vmm->m.vm);
 	if (ret)
-		vm_request_exit(&vmm->vm, 1, "cannot start the vCPUs");
+		vm_request_exit(&vmm->m.vm, 1, "cannot start the vCPUs");
 	return 0;
 }
 
-static struct blk_dev *vmm_find_blk(struct vmm *vmm, const char *id)
+int vmm_patch_device(struct vmm *vmm, const char *section, const char *id, json_t *body,
+		     char *err, size_t errlen)
 {
-	for (unsigned int i = 0; i < vmm->vm.nr_blks; i++)
-		if (!strcmp(vmm->vm.blks[i]->id_full, id))
-			return vmm->vm.blks[i];
-	return NULL;
+	const struct device_type *dt = device_type_find(section);
+	struct vm_device *d;
+
+	if (!dt || !dt->patch)
+		return fail(err, errlen, -EINVAL, "%s: no live update for this device", section);
+	d = vmm->vm_built ? machine_find_device(&vmm->m, dt, id) : NULL;
+	return dt->patch(vmm->cfg, id, body, d ? d->dev : NULL, err, errlen);
 }
 
-int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		    size_t errlen)
+int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen)
 {
-	struct drive_cfg *dr = config_find_drive(&vmm->cfg->devs, id);
-	char *old = dr ? strdup(dr->path) : NULL;
-	int ret = config_put_drive(vmm->cfg, id, body, true, err, errlen);
-	struct blk_dev *b;
-
-	if (ret || !old || !vmm->vm_built || !(b = vmm_find_blk(vmm, id)))
-		goto out;
-	dr = config_find_drive(&vmm->cfg->devs, id);
-	if (json_object_get(body, "rate_limiter"))
-		blk_set_rate_limiter(b, &dr->rate_limiter);
-	if (strcmp(dr->path, old)) {
-		ret = blk_set_backing(b, dr->path);
-		if (ret) {
-			ret = fail(err, errlen, ret, "drives: cannot use %s: %s", dr->path,
-				   strerror(-ret));
-			free(dr->path);  /* the device keeps the old image: so does the config */
-			dr->path = old;
-			old = NULL;
-		}
-	}
-out:
-	free(old);
-	return ret;
-}
-
-int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		  size_t errlen)
-{
-	int ret = config_put_net(vmm->cfg, id, body, true, err, errlen);
-	const struct net_cfg *nc = NULL;
-
-	if (ret || !vmm->vm_built)
-		return ret;
-	for (unsigned int i = 0; i < vmm->cfg->devs.nr_nets; i++)
-		if (!strcmp(vmm->cfg->devs.nets[i].id, id))
-			nc = &vmm->cfg->devs.nets[i];
-	for (unsigned int i = 0; nc && i < vmm->vm.nr_nets; i++)
-		if (!strcmp(vmm->vm.nets[i]->id, id))
-			net_set_rate_limiters(vmm->vm.nets[i],
-					      json_object_get(body, "rx_rate_limiter") ? &nc->rx : NULL,
-					      json_object_get(body, "tx_rate_limiter") ? &nc->tx : NULL);
+	if (!vmm->vm_built)
+		return fail(err, errlen, -EINVAL, "SendCtrlAltDel: the microVM is not running");
+	if (i8042_send_ctrl_alt_del(&vmm->m.i8042))
+		return fail(err, errlen, -ENOSPC,
+			    "SendCtrlAltDel: the guest has not read the keys sent before");
 	return 0;
 }
 
@@ -328,7 +295,7 @@ int vmm_pause(struct vmm *vmm, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL, "the microVM is not running");
 	if (vmm->state == VMM_PAUSED)
 		return 0;
-	if (vm_pause(&vmm->vm))
+	if (vm_pause(&vmm->m.vm))
 		return fail(err, errlen, -ESHUTDOWN, "the microVM is shutting down");
 	vmm->state = VMM_PAUSED;
 	log_info("microVM paused");
@@ -341,7 +308,7 @@ int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL, "the microVM is not running");
 	if (vmm->state == VMM_RUNNING)
 		return 0;
-	vm_resume(&vmm->vm);
+	vm_resume(&vmm->m.vm);
 	vmm->state = VMM_RUNNING;
 	log_info("microVM resumed");
 	return 0;
@@ -364,16 +331,13 @@ void vmm_destroy(struct vmm *vmm)
 {
 	char err[128];
 
-	if (metrics_flush(vmm, err, sizeof(err)))
+	if (metrics_flush(&vmm->metrics, err, sizeof(err)))
 		log_warn("%s", err);
 	metrics_close(&vmm->metrics);
-	if (vmm->api)
-		api_server_stop(vmm->api);
-	vmm->api = NULL;
 	if (vmm->vm_built) {
-		vm_stop_vcpus(&vmm->vm);
+		vm_stop_vcpus(&vmm->m.vm);
 		term_restore();
-		vm_destroy(&vmm->vm);
+		machine_destroy(&vmm->m);
 		vmm->vm_built = false;
 	}
 	if (vmm->signal_src.fd > 0)

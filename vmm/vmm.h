@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vmm.h - the vmm thread: owns the configuration, the microVM once started,
- * and the event loop that serves the API, the console, signals and the
- * guest's request to end.  Everything here runs on the vmm thread (API
- * handlers included: the api thread hands requests over and waits).
+ * vmm.h - the orchestrator, on the vmm thread: owns the configuration, the
+ * machine once started, the metrics, and the event loop that serves the
+ * console, signals, the guest's request to end and (through sources others
+ * add, such as the API server's) everything else.  Everything here runs on
+ * the vmm thread (API handlers included: the api thread hands requests over
+ * and waits).
  */
 #ifndef EMBER_VMM_H
 #define EMBER_VMM_H
@@ -11,44 +13,44 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "builder.h"
+#include "metrics.h"
 #include "vmm/config/config.h"
 #include "vmm/core/event.h"
-#include "metrics.h"
-#include "vmm/kvm/vm.h"
-
-struct api_server;
 
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 
 struct vmm {
 	struct vm_config *cfg;
-	struct vm vm;
+	struct machine m;
 	bool vm_built;
 	enum vmm_state state;
 	struct ev_loop loop;
-	struct ev_source exit_src, signal_src, stdin_src, serial_rx_src, api_src;
+	struct ev_source exit_src, reset_src, signal_src, stdin_src, serial_rx_src;
 	bool stdin_armed, stdin_is_file, stdin_done;
-	struct api_server *api;
 	struct metrics metrics;
 	bool done;
 	int exit_code;
 	uint64_t start_us, start_cpu_us;
 };
 
-/* Set up the loop and signal handling (and the API server when the config
- * names a socket).  0 or -errno. */
+/* Set up the loop, signal handling and (from a config file) the metrics
+ * file.  0 or -errno. */
 int vmm_init(struct vmm *vmm, struct vm_config *cfg);
 /* Build and start the microVM from vmm->cfg (InstanceStart).  On failure
  * nothing is left running, `err` says why, -errno is returned. */
 int vmm_start(struct vmm *vmm, char *err, size_t errlen);
-/* PATCH /drives/{id}: update the drive's configuration and, once the VM
- * runs, switch its device to a new image (refused: configuration kept). */
-struct json_t;
-int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		    size_t errlen);
-/* PATCH /network-interfaces/{id}: new rate limiters, applied live. */
-int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		  size_t errlen);
+/* PATCH <section>/{id} (a device table section): update the device's
+ * configuration and, once the VM runs, the device itself (see its table
+ * entry).  Refused: 400 text in err, configuration and device unchanged. */
+int vmm_patch_device(struct vmm *vmm, const char *section, const char *id, json_t *body,
+		     char *err, size_t errlen);
+/* SendCtrlAltDel: the keys through the i8042 (-ENOSPC: earlier keys unread). */
+int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen);
+/* PUT /metrics: open the metrics file (once). */
+int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen);
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen);
 int vmm_resume(struct vmm *vmm, char *err, size_t errlen);
 /* Serve events until the VM ends (or, before a start, a signal); returns

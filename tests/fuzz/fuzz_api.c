@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "api-socket/api.h"
-#include "vmm/devices/i8042.h"
 #include "api-socket/router.h"
 #include "vmm/vmm.h"
 
@@ -64,23 +63,26 @@ int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
 	return 0;
 }
 
-/* PATCH /drives: the configuration part only (no device to switch). */
-int vmm_patch_drive(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		    size_t errlen)
+/* PATCH: the configuration part only (no device to switch). */
+int vmm_patch_device(struct vmm *vmm, const char *section, const char *id, json_t *body,
+		     char *err, size_t errlen)
 {
-	return config_put_drive(vmm->cfg, id, body, true, err, errlen);
-}
-
-int vmm_patch_net(struct vmm *vmm, const char *id, struct json_t *body, char *err,
-		  size_t errlen)
-{
+	if (!strcmp(section, "drives"))
+		return config_put_drive(vmm->cfg, id, body, true, err, errlen);
 	return config_put_net(vmm->cfg, id, body, true, err, errlen);
 }
 
-int i8042_send_ctrl_alt_del(struct i8042 *kbd)
+int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen)
 {
-	(void)kbd;
+	(void)vmm;
+	(void)err;
+	(void)errlen;
 	return 0;
+}
+
+int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
+{
+	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
 }
 
 /* ---- the target ---------------------------------------------------------- */
@@ -103,7 +105,7 @@ static void check_answer(const struct api_request *req)
 	json_decref(j);
 }
 
-static void one_request(struct vmm *vmm, const char *rec, size_t len)
+static void one_request(struct api_router *api, const char *rec, size_t len)
 {
 	static const enum vmm_state states[] = { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 	struct api_request req = { 0 };
@@ -117,7 +119,7 @@ static void one_request(struct vmm *vmm, const char *rec, size_t len)
 	snprintf(req.method_name, sizeof(req.method_name), "%s",
 		 req.method == API_GET ? "GET" : req.method == API_PUT ? "PUT" :
 		 req.method == API_PATCH ? "PATCH" : "DELETE");
-	vmm->state = states[(unsigned char)rec[1] % 3];
+	api->vmm->state = states[(unsigned char)rec[1] % 3];
 	plen -= 3;
 	if (plen >= sizeof(req.path))
 		plen = sizeof(req.path) - 1;
@@ -128,7 +130,7 @@ static void one_request(struct vmm *vmm, const char *rec, size_t len)
 		memcpy(req.body, nl + 1, req.body_len);
 		req.body[req.body_len] = 0;
 	}
-	api_route(vmm, &req);
+	api_route(api, &req);
 	check_answer(&req);
 	free(req.body);
 	free(req.resp_body);
@@ -139,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ev_loop loop = { .epfd = -1 };
 	struct vm_config cfg;
 	struct vmm vmm;
+	struct api_router api;
 	const char *p = (const char *)data, *end = p + size;
 
 	if (loop.epfd < 0) {
@@ -150,15 +153,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	metrics_init(&vmm.metrics);
 	vmm.cfg = &cfg;
 	vmm.loop = loop;
+	api_router_init(&api, &vmm);
 	while (p < end) {
 		const char *sep = memmem(p, (size_t)(end - p), "\n\n", 2);
 		size_t len = sep ? (size_t)(sep - p) : (size_t)(end - p);
 
-		one_request(&vmm, p, len);
+		one_request(&api, p, len);
 		p += len + (sep ? 2 : 0);
 	}
-	if (vmm.metrics.timer.fd >= 0)
-		ev_del(&loop, &vmm.metrics.timer);
 	metrics_close(&vmm.metrics);
 	config_free(&cfg);
 	return 0;

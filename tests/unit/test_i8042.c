@@ -33,11 +33,20 @@ static uint64_t irqs(struct i8042 *k)
 	return n;
 }
 
+static uint64_t resets(struct i8042 *k)
+{
+	uint64_t n = 0;
+
+	if (read(k->reset_efd, &n, sizeof(n)) < 0)
+		return 0;
+	return n;
+}
+
 static int setup(void **state)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
 
-	assert_int_equal(i8042_init(k, NULL), 0);
+	assert_int_equal(i8042_init(k), 0);
 	*state = k;
 	return 0;
 }
@@ -117,6 +126,23 @@ static void test_ctrl_alt_del(void **state)
 	assert_int_equal(rd(k, 4) & 0x01, 0);
 }
 
+/* The guest's reset command reaches the owner through reset_efd, once per
+ * command; other commands, and the same byte on the data port, do not. */
+static void test_reset_command_signals_reset_efd(void **state)
+{
+	struct i8042 *k = *state;
+
+	wr(k, 4, 0xaa);
+	wr(k, 0, 0xfe);             /* data port: a keyboard byte, not the command */
+	assert_int_equal(resets(k), 0);
+	wr(k, 4, 0xfe);
+	assert_int_equal(resets(k), 1);
+	wr(k, 4, 0xfe);
+	wr(k, 4, 0xfe);
+	assert_int_equal(resets(k), 2);
+	assert_int_equal(resets(k), 0);
+}
+
 static void test_no_irq_when_disabled(void **state)
 {
 	struct i8042 *k = *state;
@@ -137,6 +163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keyboard_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_alt_del, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_irq_when_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_command_signals_reset_efd, setup, teardown),
 	};
 
 	unit_init();

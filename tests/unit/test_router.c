@@ -17,6 +17,7 @@
 struct fixture {
 	struct vm_config cfg;
 	struct vmm vmm;
+	struct api_router api;
 	char dir[64];
 	char disk[96];
 };
@@ -27,11 +28,8 @@ static int setup(void **state)
 	FILE *fp;
 
 	config_init(&f->cfg);
-	memset(&f->vmm, 0, sizeof(f->vmm));
-	metrics_init(&f->vmm.metrics);
-	f->vmm.cfg = &f->cfg;
-	f->vmm.state = VMM_NOT_STARTED;
-	assert_int_equal(ev_init(&f->vmm.loop), 0);
+	assert_int_equal(vmm_init(&f->vmm, &f->cfg), 0);
+	assert_int_equal(api_router_init(&f->api, &f->vmm), 0);
 	strcpy(f->dir, "/tmp/ember-router-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
@@ -48,8 +46,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char path[128];
 
-	metrics_close(&f->vmm.metrics);
-	ev_close(&f->vmm.loop);
+	vmm_destroy(&f->vmm);
 	config_free(&f->cfg);
 	unlink(f->disk);
 	snprintf(path, sizeof(path), "%s/metrics.json", f->dir);
@@ -72,7 +69,7 @@ static int call(struct fixture *f, enum api_method m, const char *mname, const c
 		req.body = strdup(body);
 		req.body_len = strlen(body);
 	}
-	api_route(&f->vmm, &req);
+	api_route(&f->api, &req);
 	status = req.status;
 	if (out)
 		snprintf(out, outlen, "%s", req.resp_body ? req.resp_body : "");

@@ -8,7 +8,6 @@
 #include "i8042.h"
 #include "vmm/x86/layout.h"
 #include "vmm/core/log.h"
-#include "vmm/kvm/vm.h"
 
 #define I8042_CMD_OFFSET (PORT_I8042_CMD - PORT_I8042_DATA)
 
@@ -120,7 +119,8 @@ static void i8042_command(struct i8042 *kbd, uint8_t cmd)
 		kbd->pending_cmd = cmd;
 		break;
 	case I8042_CMD_RESET:
-		vm_request_exit(kbd->vm, 0, "guest requested a reset (i8042)");
+		if (eventfd_write(kbd->reset_efd, 1))
+			log_ratelimited(LOG_ERROR, "i8042: reset eventfd: %s", strerror(errno));
 		break;
 	default:
 		break;
@@ -164,22 +164,27 @@ const struct bus_ops i8042_ops = {
 	.write = i8042_write,
 };
 
-int i8042_init(struct i8042 *kbd, struct vm *vm)
+int i8042_init(struct i8042 *kbd)
 {
 	memset(kbd, 0, sizeof(*kbd));
-	kbd->vm = vm;
 	kbd->ctr = CTR_KBD_INT | CTR_XLATE;
 	kbd->outport = 0x01;  /* no reset pending */
 	pthread_mutex_init(&kbd->lock, NULL);
 	kbd->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return kbd->irq_efd < 0 ? -errno : 0;
+	kbd->reset_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (kbd->irq_efd >= 0 && kbd->reset_efd >= 0)
+		return 0;
+	i8042_destroy(kbd);
+	return -EMFILE;
 }
 
 void i8042_destroy(struct i8042 *kbd)
 {
 	if (kbd->irq_efd >= 0)
 		close(kbd->irq_efd);
-	kbd->irq_efd = -1;
+	if (kbd->reset_efd >= 0)
+		close(kbd->reset_efd);
+	kbd->irq_efd = kbd->reset_efd = -1;
 	pthread_mutex_destroy(&kbd->lock);
 }
 

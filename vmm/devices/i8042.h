@@ -2,9 +2,9 @@
 /*
  * i8042.h - the PS/2 controller with a keyboard that only ever sends what
  * the VMM injects.  Enough for Linux's i8042 and atkbd drivers to bind, for
- * the guest's reset request (command 0xfe on port 0x64: the VM ends with
- * status 0), and for SendCtrlAltDel (the scancodes of Ctrl+Alt+Del, then
- * IRQ 1).  Register accesses come from vCPU threads, injections from the
+ * the guest's reset request (command 0xfe on port 0x64: written to
+ * reset_efd, and the VM ends with status 0), and for SendCtrlAltDel (the
+ * scancodes of Ctrl+Alt+Del, then IRQ 1).  Register accesses come from vCPU threads, injections from the
  * vmm thread; a mutex orders them.
  */
 #ifndef EMBER_I8042_H
@@ -16,15 +16,13 @@
 
 #include "vmm/core/bus.h"
 
-struct vm;
-
 #define I8042_CMD_RESET  0xfe
 #define I8042_QUEUE_SIZE 16
 
 struct i8042 {
-	struct vm *vm;
 	pthread_mutex_t lock;
 	int irq_efd;              /* eventfd bound to IRQ 1 */
+	int reset_efd;            /* written on the guest's reset command */
 	uint8_t ctr;              /* controller configuration ("command") byte */
 	uint8_t outport;
 	uint8_t status_flags;     /* SYS and CMD/DATA bits */
@@ -36,8 +34,10 @@ struct i8042 {
 
 extern const struct bus_ops i8042_ops;
 
-/* main: create the eventfd (to be bound to IRQ 1). */
-int i8042_init(struct i8042 *kbd, struct vm *vm);
+/* vmm thread, before vCPUs run: create the IRQ eventfd (to be bound to
+ * IRQ 1) and the reset eventfd (the owner watches it and ends the VM, as
+ * Firecracker's i8042 does).  0 or -errno. */
+int i8042_init(struct i8042 *kbd);
 void i8042_destroy(struct i8042 *kbd);
 /* vmm thread: queue Ctrl+Alt+Del press and release; -ENOSPC if the guest
  * has not read earlier keys. */

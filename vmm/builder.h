@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * builder.h - assembles a machine from a configuration: the KVM VM and its
+ * RAM, the legacy devices (serial on COM1, i8042, the boot timer), every
+ * device of the device table on its virtio-mmio slot (bus entry, KVM
+ * ioeventfds and irqfd, command-line entry), then the kernel, initrd,
+ * command line, boot parameters, MP table and the boot vCPU's registers.
+ *
+ * machine_build and machine_destroy run on the vmm thread, before the vCPUs
+ * start and after they stopped.  On failure machine_destroy releases
+ * whatever was made.
+ */
+#ifndef EMBER_BUILDER_H
+#define EMBER_BUILDER_H
+
+#include <stdint.h>
+
+#include "device_table.h"
+#include "vmm/config/config.h"
+#include "vmm/core/event.h"
+#include "vmm/devices/boot_timer.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/serial.h"
+#include "vmm/kvm/vm.h"
+#include "vmm/x86/boot.h"
+#include "vmm/x86/layout.h"
+
+#define MACHINE_MAX_DEVICES (CONFIG_MAX_DRIVES + CONFIG_MAX_NETS + 1)
+
+struct machine {
+	struct vm vm;                        /* KVM, guest RAM, buses, vCPUs */
+	struct boot_image boot;
+	struct serial serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	bool legacy_up;                      /* serial and i8042 initialised */
+	struct vm_device devs[MACHINE_MAX_DEVICES];
+	unsigned int nr_devs;
+	unsigned int nr_virtio;              /* virtio-mmio slots used */
+	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
+};
+
+/* Build everything `cfg` describes; device I/O is served by `loop`.  The
+ * boot timer measures from start_us/start_cpu_us.  0 or -errno (logged). */
+int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
+		  uint64_t start_us, uint64_t start_cpu_us);
+/* The device of `type` called `id`, or NULL. */
+struct vm_device *machine_find_device(struct machine *m, const struct device_type *type,
+				      const char *id);
+/* After vm_stop_vcpus (or a failed build): release everything. */
+void machine_destroy(struct machine *m);
+
+#endif
