@@ -97,7 +97,7 @@ $(BUILD)/fuzz/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) virtio/virtq.h vmm/core/memory.h
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VIRTQ_SRCS) -lpthread
 
 FUZZ_BLK_SRCS := tests/fuzz/fuzz_blk.c virtio/blk/blk.c virtio/blk/blk_io.c virtio/uring.c virtio/mmio.c virtio/virtq.c \
-		 vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c vmm/core/ratelimit.c
+		 vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/core/ratelimit.c
 $(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
@@ -113,14 +113,14 @@ define run-fuzzer
 endef
 
 FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock/*.c) virtio/uring.c \
-		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c
+		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c
 $(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_SRCS) -l:liburing.a -lpthread
 
 FUZZ_NET_SRCS := tests/fuzz/fuzz_net.c $(wildcard virtio/net/*.c) virtio/uring.c \
-		 virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/kvm/kvm.c vmm/core/ratelimit.c
+		 virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c vmm/core/ratelimit.c
 $(BUILD)/fuzz/fuzz_net: $(FUZZ_NET_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
