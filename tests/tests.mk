@@ -141,8 +141,14 @@ kernel: deps
 demo: deps $(BUILD)/ember
 	$(Q)tests/harness/demo.sh
 
+# Includes point down only (the layer order is written in the script).
+.PHONY: layers
+layers:
+	$(Q)tests/lint/layers.sh
+
 # Tiers in order, each only after the one before passed.
 test: deps
+	$(Q)$(MAKE) --no-print-directory layers
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10

@@ -275,7 +275,7 @@ static void test_init_large_layout(void **state)
 	int ret;
 
 	(void)state;
-	ret = gm_init(&gm, size, false);
+	ret = gm_init(&gm, size, false, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret == -ENOMEM)
 		skip();  /* no address space for it here */
 	assert_ret(ret, 0);
@@ -306,15 +306,15 @@ static void test_init_small_and_bad(void **state)
 	struct guest_mem gm;
 
 	(void)state;
-	assert_ret(gm_init(&gm, 16 * MiB, false), 0);
+	assert_ret(gm_init(&gm, 16 * MiB, false, MMIO_GAP_START, MMIO_GAP_END), 0);
 	assert_int_equal(gm.nr_regions, 1);
 	assert_int_equal(gm_low_end(&gm), 16 * MiB);
 	assert_non_null(gm_ptr(&gm, 16 * MiB - 1, 1));
 	assert_null(gm_ptr(&gm, 16 * MiB, 1));
 	gm_free(&gm);
 
-	assert_ret(gm_init(&gm, 0, false), -EINVAL);
-	assert_ret(gm_init(&gm, 3 * MiB, true), -EINVAL);  /* not 2 MiB pages */
+	assert_ret(gm_init(&gm, 0, false, MMIO_GAP_START, MMIO_GAP_END), -EINVAL);
+	assert_ret(gm_init(&gm, 3 * MiB, true, MMIO_GAP_START, MMIO_GAP_END), -EINVAL);  /* not 2 MiB pages */
 }
 
 int main(void)

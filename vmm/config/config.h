@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "vmm/core/log.h"
+#include "vmm/core/ratelimit.h"  /* struct rate_limiter_cfg */
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1 pci=off nomodules"
 #define CONFIG_DEFAULT_VCPUS   1
@@ -23,19 +24,6 @@
 
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS   8
-
-/* Firecracker's TokenBucket: size units refilled every refill_time ms. */
-struct token_bucket_cfg {
-	bool set;
-	uint64_t size;
-	uint64_t one_time_burst;
-	uint64_t refill_time_ms;
-};
-
-struct rate_limiter_cfg {
-	struct token_bucket_cfg bandwidth;   /* bytes */
-	struct token_bucket_cfg ops;         /* operations */
-};
 
 enum drive_cache { DRIVE_CACHE_UNSAFE, DRIVE_CACHE_WRITEBACK };
 enum drive_engine { DRIVE_ENGINE_ASYNC, DRIVE_ENGINE_SYNC };

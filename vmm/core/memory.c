@@ -5,16 +5,18 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vmm/x86/layout.h"
 #include "memory.h"
+
+#define GM_HUGE_PAGE (2ULL << 20)
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (21 << 26)
 #endif
 
-static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size)
+static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size, uint64_t hole_start,
+		      uint64_t hole_end)
 {
-	uint64_t low = size < MMIO_GAP_START ? size : MMIO_GAP_START;
+	uint64_t low = size < hole_start ? size : hole_start;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->size = size;
@@ -22,18 +24,19 @@ static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size)
 	gm->nr_regions = 1;
 	if (size > low) {
 		gm->region[1] = (struct gm_region){
-			.gpa = RAM_HIGH_START, .size = size - low, .host = host + low,
+			.gpa = hole_end, .size = size - low, .host = host + low,
 		};
 		gm->nr_regions = 2;
 	}
 }
 
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages)
+int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+	    uint64_t hole_end)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	void *map;
 
-	if (!size || (hugepages && size % (2 * MiB)))
+	if (!size || hole_end < hole_start || (hugepages && size % GM_HUGE_PAGE))
 		return -EINVAL;
 	/* Huge pages are reserved up front, so a short pool fails here with a
 	 * clear error rather than as a fault in the middle of the guest's run. */
@@ -43,7 +46,7 @@ int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages)
 		return -errno;
 	/* Guest RAM must never be shared with a forked child. */
 	madvise(map, size, MADV_DONTFORK);
-	gm_layout(gm, map, size);
+	gm_layout(gm, map, size, hole_start, hole_end);
 	gm->map = map;
 	gm->map_len = size;
 	gm->hugepages = hugepages;
@@ -52,7 +55,7 @@ int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages)
 
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size)
 {
-	gm_layout(gm, host, size);
+	gm_layout(gm, host, size, UINT64_MAX, UINT64_MAX);
 }
 
 void gm_free(struct guest_mem *gm)

@@ -2,8 +2,9 @@
 /*
  * memory.h - guest RAM and the only checked way to touch it.
  *
- * Guest RAM is one anonymous host mapping split into at most two regions:
- * [0, min(size, MMIO_GAP_START)) and, for large guests, the rest at 4 GiB.
+ * Guest RAM is one anonymous host mapping split into at most two regions
+ * around a hole the architecture keeps for devices: [0, min(size,
+ * hole_start)) and, for large guests, the rest from hole_end on.
  * Every access takes (gpa, len) and succeeds only when the whole range lies
  * inside one region; the arithmetic is overflow-safe.  Safe from any thread
  * (the layout never changes after gm_init).
@@ -32,10 +33,12 @@ struct guest_mem {
 	bool hugepages;
 };
 
-/* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now).
- * Called once by main before vCPUs exist.  0 or -errno. */
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages);
-/* Build the regions over caller-provided host memory (unit tests, fuzzers). */
+/* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now)
+ * with no RAM in [hole_start, hole_end).  Called once by the vmm thread
+ * (vm_create) before vCPUs exist.  0 or -errno. */
+int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+	    uint64_t hole_end);
+/* One region [0, size) over caller-provided host memory (unit tests, fuzzers). */
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size);
 void gm_free(struct guest_mem *gm);
 
@@ -45,7 +48,7 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
 int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len);
-/* End of the RAM region below the MMIO gap (low RAM). */
+/* End of the RAM region below the hole (low RAM). */
 uint64_t gm_low_end(const struct guest_mem *gm);
 
 #endif

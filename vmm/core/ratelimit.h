@@ -17,7 +17,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/config/config.h"
+/* Firecracker's TokenBucket: size units refilled every refill_time ms. */
+struct token_bucket_cfg {
+	bool set;
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_time_ms;
+};
+
+struct rate_limiter_cfg {
+	struct token_bucket_cfg bandwidth;   /* bytes */
+	struct token_bucket_cfg ops;         /* operations */
+};
 
 struct token_bucket {
 	bool enabled;

@@ -29,7 +29,7 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hug
 	ret = kvm_init(&vm->kvm, "/dev/kvm");
 	if (ret)
 		return ret;
-	ret = gm_init(&vm->mem, mem_bytes, hugepages);
+	ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret) {
 		log_error("cannot map %llu MiB of guest memory%s: %s",
 			  (unsigned long long)(mem_bytes / MiB), hugepages ? " in huge pages" : "",
