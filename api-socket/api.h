@@ -48,7 +48,7 @@ struct api_server_opts {
 struct api_server;
 
 /* Bind the socket (a stale socket file is replaced, a live one is refused
- * with -EADDRINUSE) and start the api thread.  main thread. */
+ * with -EADDRINUSE) and start the api thread.  vmm thread (api_open). */
 int api_server_start(struct api_server **out, const struct api_server_opts *opts);
 /* Readable (eventfd) when a request waits for the vmm thread. */
 int api_server_request_fd(const struct api_server *srv);
@@ -56,7 +56,7 @@ int api_server_request_fd(const struct api_server *srv);
 struct api_request *api_server_take(struct api_server *srv);
 /* vmm thread: hand the answered request back; the server frees resp_body. */
 void api_server_reply(struct api_server *srv, struct api_request *req);
-/* Stop the thread, close every connection, unlink the socket.  main thread. */
+/* Stop the thread, close every connection, unlink the socket.  vmm thread (api_close). */
 void api_server_stop(struct api_server *srv);
 
 /* Build a {"fault_message": ...} body (malloc'd) for status >= 400. */

@@ -4,9 +4,9 @@
  * connection in one epoll set, each connection a struct http_conn (http.c)
  * plus its socket, input buffer and timers.
  *
- * Threads: api_server_start/stop run on the main thread; api_server_take
+ * Threads: api_server_start/stop run on the vmm thread (api_open, api_close); api_server_take
  * and api_server_reply on the vmm thread; everything static below runs on
- * the api thread, except server_free (main thread, after the join).  The
+ * the api thread, except server_free (vmm thread, after the join).  The
  * hand-off state (handoff, pending, stopping) is shared under srv->lock;
  * everything else belongs to the api thread.
  *
@@ -92,7 +92,7 @@ static uint64_t now_ms(void)
 	return time_mono_us() / 1000;
 }
 
-/* ---- the listening socket (main thread) ------------------------------------ */
+/* ---- the listening socket (vmm thread) ------------------------------------ */
 
 /* A socket file is in the way: replace it if nobody listens on it. */
 static int sock_probe(const struct sockaddr_un *sa)
@@ -521,7 +521,7 @@ static void *api_thread(void *arg)
 	return NULL;
 }
 
-/* ---- start and stop (main thread) ------------------------------------------------ */
+/* ---- start and stop (vmm thread) ------------------------------------------------- */
 
 static void server_opts(struct api_server *srv, const struct api_server_opts *opts)
 {
@@ -577,7 +577,7 @@ static void server_free(struct api_server *srv)
 	free(srv);
 }
 
-/* The api thread takes no signals: they stay with the main thread. */
+/* The api thread takes no signals: they stay with the vmm thread (its signalfd). */
 static int thread_start(struct api_server *srv)
 {
 	sigset_t all, old;
