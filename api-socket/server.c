@@ -5,8 +5,9 @@
  * plus its socket, input buffer and timers.
  *
  * Threads: api_server_start/stop run on the vmm thread (api_open,
- * api_close), and so do api_server_take and api_server_reply; everything static below runs on
- * the api thread, except server_free (vmm thread, after the join).  The
+ * api_close), and so do api_server_take and api_server_reply; everything
+ * static below runs on the api thread, except server_free (vmm thread,
+ * after the join).  The
  * hand-off state (handoff, pending, stopping) is shared under srv->lock;
  * everything else belongs to the api thread.
  *
