@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "vmm/core/memory.h"
 
@@ -110,5 +111,25 @@ bool virtq_should_interrupt(struct virtq *q);
 bool virtq_enable_notify(struct virtq *q);
 /* Has the driver made entries available that were not popped yet? */
 bool virtq_has_avail(struct virtq *q);
+
+/* A popped chain's bytes.  Its "area" is the concatenation of its readable
+ * buffers (writable false) or of its writable ones (writable true); byte
+ * `off` of the area is where a range starts.  The buffers were checked by
+ * virtq_pop; every access still goes through gm_ptr/gm_read/gm_write.
+ * Devices call these on the vmm thread, for a chain they hold. */
+
+/* Point iov[0..iov_cap) at bytes [off, off + len) of the area, straight
+ * into guest RAM (zero-length buffers yield no iovec).  Returns the number
+ * of iovecs filled (0 when len is 0); -EFAULT when the range runs past the
+ * end of the area; -ENOBUFS when it needs more than iov_cap iovecs.  On an
+ * error iov[] holds a prefix of the range. */
+int virtq_chain_iov(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		    uint64_t off, uint64_t len, struct iovec *iov, unsigned int iov_cap);
+/* Copy `len` bytes at byte `off` of the readable area out of guest RAM into
+ * buf (writable false), or `len` bytes of buf into the writable area at
+ * byte `off` (writable true).  0; -EFAULT when the range runs past the end
+ * of the area (the bytes before that end are copied). */
+int virtq_chain_copy(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		     uint64_t off, void *buf, uint64_t len);
 
 #endif

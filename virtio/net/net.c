@@ -83,28 +83,6 @@ int net_iov_reserve(struct iovec **iov, unsigned int *cap, struct iovec *inl, un
 	return 0;
 }
 
-/* Point iov[*nr..] at the chain's buffers [first, end), skipping `off`
- * bytes; every buffer was checked to lie in RAM by virtq_pop. */
-int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned int first,
-			unsigned int end, uint64_t off, struct iovec *iov, unsigned int *nr)
-{
-	for (unsigned int i = first; i < end; i++) {
-		uint64_t len = c->bufs[i].len;
-		void *host;
-
-		if (off >= len) {
-			off -= len;
-			continue;
-		}
-		host = gm_ptr(n->t.gm, c->bufs[i].gpa + off, len - off);
-		if (!host)
-			return -EFAULT;
-		iov[(*nr)++] = (struct iovec){ .iov_base = host, .iov_len = len - off };
-		off = 0;
-	}
-	return 0;
-}
-
 /* ---- interrupts and rate limiter timers ---------------------------------- */
 
 /* Publish the tx chains returned, then one interrupt for everything

@@ -258,10 +258,6 @@ bool net_has(const struct net_dev *n, unsigned int bit);
 bool net_live(const struct net_dev *n);
 /* Room for `need` iovecs in *iov (inline `inl` first, then heap, kept). */
 int net_iov_reserve(struct iovec **iov, unsigned int *cap, struct iovec *inl, unsigned int need);
-/* Append iovecs over the chain's buffers [first, end) from byte `off`,
- * pointing straight into guest RAM.  0 or -EFAULT. */
-int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned int first,
-		  unsigned int end, uint64_t off, struct iovec *iov, unsigned int *nr);
 /* Must a frame of `bytes` wait for direction `dir`'s bucket?  (Counted,
  * and the direction's timer armed.) */
 bool net_throttled(struct net_dev *n, unsigned int dir, uint64_t bytes);

@@ -245,10 +245,6 @@ void vsock_destroy(struct vsock_dev *v);
 void vsock_flush(struct vsock_dev *v);
 /* The completion eventfd fired: resume tx work a budget cut short, flush. */
 void vsock_resume(struct vsock_dev *v);
-/* Copy `len` bytes at byte `off` of the chain's readable (!writable) or
- * writable buffers from / to `buf`; -EFAULT if the chain is too short. */
-int vsock_chain_copy(struct vsock_dev *v, const struct virtq_chain *c, bool writable,
-		     uint64_t off, void *buf, uint64_t len);
 
 /* vsock_rx.c: fill at most *budget rx chains (counted down); when work is
  * left at 0, wake the vmm thread to come back for it. */
