@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blk.h"
+#include "blk_priv.h"
 #include "vmm/core/log.h"
 
 #define VIRTIO_ID_BLOCK 2

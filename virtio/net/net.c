@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
+#include "net_priv.h"
 
 #define VIRTIO_ID_NET   1
 #define NET_RUN_ROUNDS  8

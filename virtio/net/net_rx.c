@@ -14,7 +14,7 @@
 #include <sys/timerfd.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
+#include "net_priv.h"
 
 #define TUN_F_GSO (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO)
 

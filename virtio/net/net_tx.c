@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
+#include "net_priv.h"
 
 static struct net_tx_req *tx_alloc(struct net_dev *n)
 {

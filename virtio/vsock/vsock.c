@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
-#include "vsock.h"
+#include "vsock_priv.h"
 
 #define VIRTIO_ID_VSOCK 19
 

@@ -11,7 +11,7 @@
 #include <linux/virtio_vsock.h>
 #include <string.h>
 
-#include "vsock.h"
+#include "vsock_priv.h"
 
 static void hdr_fill(struct vsock_dev *v, struct virtio_vsock_hdr *h, uint32_t host_port,
 		     uint32_t guest_port, uint16_t op)
