@@ -55,7 +55,9 @@ struct virtio_dev_ops {
 	uint16_t num_queues;
 	uint16_t queue_max;                 /* QueueNumMax, ≤ VIRTQ_MAX_SIZE */
 	uint32_t config_len;
-	/* Config space access (off < config_len, bounds checked by the caller). */
+	/* config_read, config_write, activate, reset: called from the driver's
+	 * register accesses, so on a vCPU thread, with `lock` held.
+	 * Config space access (off < config_len, bounds checked by the caller). */
 	void (*config_read)(struct virtio_mmio *t, uint32_t off, uint8_t *data, unsigned int size);
 	void (*config_write)(struct virtio_mmio *t, uint32_t off, const uint8_t *data,
 			     unsigned int size);
@@ -93,24 +95,31 @@ struct virtio_mmio {
 
 extern const struct bus_ops virtio_mmio_ops;
 
-/* vmm thread: set up the transport for `dev` with its feature bits (VERSION_1 is
- * added); creates the interrupt eventfd.  0 or -errno. */
+/* Set up the transport for `dev` with its feature bits (VERSION_1 is
+ * added); creates the interrupt eventfd.  Called by the devices' create
+ * (blk_create...) on the vmm thread before vCPUs run.  0 or -errno. */
 int virtio_mmio_init(struct virtio_mmio *t, const char *name, const struct virtio_dev_ops *ops,
 		     void *dev, uint64_t features, const struct guest_mem *gm);
-/* vmm thread, before vCPUs run: watch the per-queue notification eventfds
- * (notify_efd[], which the builder binds to QueueNotify writes with KVM
- * ioeventfds, as it binds irq_efd to the device's GSI) in `loop`.  0 or
- * -errno. */
+/* Watch the per-queue notification eventfds (notify_efd[], which the
+ * builder binds to QueueNotify writes with KVM ioeventfds, as it binds
+ * irq_efd to the device's GSI) in `loop`.  Called by the builder on the vmm
+ * thread before vCPUs run.  0 or -errno. */
 int virtio_mmio_attach(struct virtio_mmio *t, struct ev_loop *loop);
-/* Stop watching the notifications and close every fd. */
+/* Stop watching the notifications and close every fd.  Called by the
+ * devices' destroy on the vmm thread after the vCPUs stopped. */
 void virtio_mmio_destroy(struct virtio_mmio *t);
-/* Raise VIRTIO_INT_USED (or VIRTIO_INT_CONFIG); any thread holding `lock`. */
+/* Raise VIRTIO_INT_USED (or VIRTIO_INT_CONFIG).  The devices (vmm thread)
+ * and the transport (vCPU thread); any thread holding `lock`. */
 void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t why);
-/* The driver broke the rules: DEVICE_NEEDS_RESET and a config interrupt. */
+/* The driver broke the rules: DEVICE_NEEDS_RESET and a config interrupt
+ * (once, and only for a live device).  The devices on the vmm thread, the
+ * transport on a vCPU thread (queues refused at DRIVER_OK); `lock` held. */
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
-/* Negotiated feature test. */
+/* Negotiated feature test.  The devices, vmm or vCPU thread, `lock` held
+ * (the driver writes the features from a vCPU thread). */
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
-/* "virtio_mmio.device=4K@0xADDR:IRQ" for the guest command line. */
+/* "virtio_mmio.device=4K@0xADDR:IRQ" for the guest command line; its
+ * length or -ENOSPC.  The builder, vmm thread, before vCPUs run. */
 int virtio_mmio_cmdline(char *buf, size_t len, uint64_t addr, unsigned int irq);
 
 #endif

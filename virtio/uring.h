@@ -15,8 +15,8 @@
 /* Restrict a ring created with IORING_SETUP_R_DISABLED, before it is
  * enabled: only the `nr_ops` opcodes in `ops` (at most URING_MAX_OPS), every
  * SQE on a fixed file, and IORING_REGISTER_FILES_UPDATE as the only register
- * op when `files_update`.  Called by the engines' init on the vmm thread.
- * 0 or -errno. */
+ * op when `files_update`.  Called by uring_open (so on the vmm thread
+ * before vCPUs run).  0 or -errno. */
 int uring_restrict(struct io_uring *ring, const uint8_t *ops, unsigned int nr_ops,
 		   bool files_update);
 
@@ -35,7 +35,9 @@ struct uring_spec {
 };
 
 /* Create the ring disabled, register its files and eventfd, restrict it,
- * enable it.  0, or -errno with nothing left to tear down. */
+ * enable it.  Called by the engines' init (blk_create, net_create,
+ * vsock_create) on the vmm thread before vCPUs run.  0, or -errno with
+ * nothing left to tear down. */
 int uring_open(struct io_uring *ring, const struct uring_spec *spec);
 
 #endif

@@ -454,3 +454,75 @@ bool virtq_enable_notify(struct virtq *q)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return virtq_has_avail(q);
 }
+
+/* ---- a chain's bytes -------------------------------------------------- */
+
+/* A walk over one area (readable or writable buffers) of a chain. */
+struct chain_pos {
+	const struct virtq_chain *c;
+	unsigned int i, end;         /* next buffer, end of the area */
+	uint64_t skip;               /* bytes still to skip before the range */
+};
+
+static void chain_pos_init(struct chain_pos *p, const struct virtq_chain *c, bool writable,
+			   uint64_t off)
+{
+	p->c = c;
+	p->i = writable ? c->nr_readable : 0;
+	p->end = writable ? c->nr_bufs : c->nr_readable;
+	p->skip = off;
+}
+
+/* The next piece of the range, at most `len` bytes: its gpa and length.
+ * False when the area ends first. */
+static bool chain_pos_next(struct chain_pos *p, uint64_t len, uint64_t *gpa, uint64_t *n)
+{
+	const struct virtq_buf *b;
+
+	while (p->i < p->end && p->skip >= p->c->bufs[p->i].len)
+		p->skip -= p->c->bufs[p->i++].len;
+	if (p->i == p->end)
+		return false;
+	b = &p->c->bufs[p->i++];
+	*gpa = b->gpa + p->skip;
+	*n = b->len - p->skip < len ? b->len - p->skip : len;
+	p->skip = 0;
+	return true;
+}
+
+int virtq_chain_iov(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		    uint64_t off, uint64_t len, struct iovec *iov, unsigned int iov_cap)
+{
+	struct chain_pos p;
+	unsigned int nr = 0;
+	uint64_t gpa, n;
+
+	chain_pos_init(&p, c, writable, off);
+	for (; len && chain_pos_next(&p, len, &gpa, &n); len -= n) {
+		void *host = gm_ptr(gm, gpa, n);
+
+		if (!host)
+			return -EFAULT;
+		if (nr == iov_cap)
+			return -ENOBUFS;
+		iov[nr++] = (struct iovec){ .iov_base = host, .iov_len = n };
+	}
+	return len ? -EFAULT : (int)nr;
+}
+
+int virtq_chain_copy(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		     uint64_t off, void *buf, uint64_t len)
+{
+	struct chain_pos p;
+	uint8_t *bytes = buf;
+	uint64_t gpa, n;
+
+	chain_pos_init(&p, c, writable, off);
+	for (; len && chain_pos_next(&p, len, &gpa, &n); len -= n, bytes += n) {
+		int ret = writable ? gm_write(gm, gpa, bytes, n) : gm_read(gm, gpa, bytes, n);
+
+		if (ret)
+			return -EFAULT;
+	}
+	return len ? -EFAULT : 0;
+}

@@ -10,13 +10,18 @@
  * after a writable one...) marks the queue broken: virtq_pop returns
  * -EPROTO from then on, the violation is counted and logged (rate-limited,
  * with the queue's name), and the transport must set DEVICE_NEEDS_RESET.
- * Used by the vmm thread only (the owner of device state).
+ *
+ * Threads: the transport activates a queue on the vCPU thread that writes
+ * DRIVER_OK, and clears the whole struct on the one that resets the device
+ * (status 0); everything else is the devices' data path on the vmm thread.
+ * Both hold the transport's `lock`, which is what orders them.
  */
 #ifndef EMBER_VIRTQ_H
 #define EMBER_VIRTQ_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "vmm/core/memory.h"
 
@@ -75,11 +80,15 @@ struct virtq {
 };
 
 /* Check the ring addresses and size the driver set (aligned, inside RAM)
- * and start the queue; -EINVAL (queue not started) otherwise. */
+ * and start the queue; -EINVAL (queue not started) otherwise.  Called by the
+ * transport at DRIVER_OK: vCPU thread, `lock` held. */
 int virtq_activate(struct virtq *q, const struct guest_mem *gm);
-/* Forget all state (device reset). */
+/* Forget all state.  virtq_activate starts with it (the transport itself
+ * clears the struct on a device reset); same thread as its caller. */
 void virtq_reset(struct virtq *q);
-/* Take the next available chain: 1 and *chain filled, 0 when none,
+/* The data path, below: called by the devices on the vmm thread, `lock` held.
+ *
+ * Take the next available chain: 1 and *chain filled, 0 when none,
  * -EPROTO when the queue is (or just became) broken. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 /* Return a chain with `written` bytes written into its writable buffers
@@ -110,5 +119,26 @@ bool virtq_should_interrupt(struct virtq *q);
 bool virtq_enable_notify(struct virtq *q);
 /* Has the driver made entries available that were not popped yet? */
 bool virtq_has_avail(struct virtq *q);
+
+/* A popped chain's bytes.  Its "area" is the concatenation of its readable
+ * buffers (writable false) or of its writable ones (writable true); byte
+ * `off` of the area is where a range starts.  The buffers were checked by
+ * virtq_pop; every access still goes through gm_ptr/gm_read/gm_write.
+ * Called by the devices while parsing a chain they popped: vmm thread,
+ * `lock` held (they touch no queue state: any thread would do). */
+
+/* Point iov[0..iov_cap) at bytes [off, off + len) of the area, straight
+ * into guest RAM (zero-length buffers yield no iovec).  Returns the number
+ * of iovecs filled (0 when len is 0); -EFAULT when the range runs past the
+ * end of the area; -ENOBUFS when it needs more than iov_cap iovecs.  On an
+ * error iov[] holds a prefix of the range. */
+int virtq_chain_iov(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		    uint64_t off, uint64_t len, struct iovec *iov, unsigned int iov_cap);
+/* Copy `len` bytes at byte `off` of the readable area out of guest RAM into
+ * buf (writable false), or `len` bytes of buf into the writable area at
+ * byte `off` (writable true).  0; -EFAULT when the range runs past the end
+ * of the area (the bytes before that end are copied). */
+int virtq_chain_copy(const struct guest_mem *gm, const struct virtq_chain *c, bool writable,
+		     uint64_t off, void *buf, uint64_t len);
 
 #endif

@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "virtio/blk/blk.h"
+#include "virtio/blk/blk_priv.h"
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"

@@ -41,7 +41,7 @@
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"
-#include "virtio/net/net.h"
+#include "virtio/net/net_priv.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

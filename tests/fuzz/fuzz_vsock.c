@@ -36,7 +36,7 @@
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"
-#include "virtio/vsock/vsock.h"
+#include "virtio/vsock/vsock_priv.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

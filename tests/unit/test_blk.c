@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "virtio/blk/blk.h"
+#include "virtio/blk/blk_priv.h"
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"

@@ -35,7 +35,7 @@
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"
-#include "virtio/net/net.h"
+#include "virtio/net/net_priv.h"
 
 #define RX NET_RXQ
 #define TX NET_TXQ

@@ -1058,6 +1058,137 @@ static void test_max_size_queue(void **state)
 	assert_int_equal(f->chain.bufs[n - 1].gpa, 0x20000 + n - 1);
 }
 
+/* ---- a chain's bytes: virtq_chain_iov / virtq_chain_copy --------------- */
+
+/* Readable 4 + 0 + 6 + 5 bytes at BUF_GPA, 0x100, 0x200 (the empty one at
+ * 0x180), then writable 3 + 7 at 0x300, 0x400; RAM byte = its gpa's low 8
+ * bits, so where a byte came from is visible. */
+static void chain_lay_out(struct fx *f, struct virtq_chain *c)
+{
+	static const struct virtq_buf bufs[] = {
+		{ BUF_GPA, 4, false }, { BUF_GPA + 0x180, 0, false },
+		{ BUF_GPA + 0x100, 6, false }, { BUF_GPA + 0x200, 5, false },
+		{ BUF_GPA + 0x300, 3, true }, { BUF_GPA + 0x400, 7, true },
+	};
+
+	for (uint64_t a = BUF_GPA; a < BUF_GPA + 0x500; a++)
+		f->ram[a] = (uint8_t)a;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->bufs, bufs, sizeof(bufs));
+	c->nr_bufs = 6;
+	c->nr_readable = 4;
+	c->readable_len = 15;
+	c->writable_len = 10;
+}
+
+static void test_chain_iov_ranges(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_chain *c = &f->chain;
+	struct iovec iov[8];
+
+	chain_lay_out(f, c);
+	/* From inside the 3rd readable buffer (the empty 2nd yields nothing). */
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 6, 7, iov, 8), 2);
+	assert_ptr_equal(iov[0].iov_base, f->ram + BUF_GPA + 0x102);
+	assert_int_equal(iov[0].iov_len, 4);
+	assert_ptr_equal(iov[1].iov_base, f->ram + BUF_GPA + 0x200);
+	assert_int_equal(iov[1].iov_len, 3);
+	/* The whole readable area: 3 iovecs, no zero-length one. */
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, 15, iov, 8), 3);
+	assert_int_equal(iov[0].iov_len, 4);
+	assert_int_equal(iov[1].iov_len, 6);
+	assert_int_equal(iov[2].iov_len, 5);
+	/* Offset exactly at a buffer boundary; nothing asked, nothing given. */
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 4, 1, iov, 8), 1);
+	assert_ptr_equal(iov[0].iov_base, f->ram + BUF_GPA + 0x100);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 15, 0, iov, 8), 0);
+	/* The writable side starts at the first writable buffer. */
+	assert_ret(virtq_chain_iov(&f->gm, c, true, 2, 8, iov, 8), 2);
+	assert_ptr_equal(iov[0].iov_base, f->ram + BUF_GPA + 0x302);
+	assert_int_equal(iov[0].iov_len, 1);
+	assert_ptr_equal(iov[1].iov_base, f->ram + BUF_GPA + 0x400);
+	assert_int_equal(iov[1].iov_len, 7);
+}
+
+static void test_chain_iov_refuses(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_chain *c = &f->chain;
+	struct iovec iov[8];
+
+	chain_lay_out(f, c);
+	/* Past the end of each area, by one byte and from beyond it. */
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, 16, iov, 8), -EFAULT);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 15, 1, iov, 8), -EFAULT);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 100, 1, iov, 8), -EFAULT);
+	assert_ret(virtq_chain_iov(&f->gm, c, true, 3, 8, iov, 8), -EFAULT);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, UINT64_MAX, iov, 8), -EFAULT);
+	/* More iovecs than room: 3 needed. */
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, 15, iov, 2), -ENOBUFS);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, 10, iov, 2), 2);
+	assert_ret(virtq_chain_iov(&f->gm, c, false, 0, 1, iov, 0), -ENOBUFS);
+	/* No writable buffers at all. */
+	c->nr_bufs = c->nr_readable;
+	assert_ret(virtq_chain_iov(&f->gm, c, true, 0, 1, iov, 8), -EFAULT);
+	assert_ret(virtq_chain_iov(&f->gm, c, true, 0, 0, iov, 8), 0);
+}
+
+static void test_chain_copy(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_chain *c = &f->chain;
+	uint8_t buf[16], want[] = { 0x02, 0x03, 0x00, 0x01, 0x02 };
+
+	chain_lay_out(f, c);
+	/* Out of the readable area, across the empty buffer. */
+	assert_ret(virtq_chain_copy(&f->gm, c, false, 2, buf, 5), 0);
+	assert_memory_equal(buf, want, 5);
+	assert_ret(virtq_chain_copy(&f->gm, c, false, 14, buf, 1), 0);
+	assert_int_equal(buf[0], 0x04);
+	assert_ret(virtq_chain_copy(&f->gm, c, false, 14, buf, 2), -EFAULT);
+	assert_ret(virtq_chain_copy(&f->gm, c, false, 0, buf, 0), 0);
+	/* Into the writable area, across its two buffers; readable untouched. */
+	memset(buf, 0xee, sizeof(buf));
+	assert_ret(virtq_chain_copy(&f->gm, c, true, 1, buf, 4), 0);
+	assert_int_equal(f->ram[BUF_GPA + 0x300], 0x00);
+	assert_int_equal(f->ram[BUF_GPA + 0x301], 0xee);
+	assert_int_equal(f->ram[BUF_GPA + 0x302], 0xee);
+	assert_int_equal(f->ram[BUF_GPA + 0x400], 0xee);
+	assert_int_equal(f->ram[BUF_GPA + 0x401], 0xee);
+	assert_int_equal(f->ram[BUF_GPA + 0x402], 0x02);
+	assert_int_equal(f->ram[BUF_GPA], 0x00);
+	/* Too long: -EFAULT once the area ends (the bytes before it copied). */
+	assert_ret(virtq_chain_copy(&f->gm, c, true, 8, buf, 3), -EFAULT);
+	assert_int_equal(f->ram[BUF_GPA + 0x405], 0xee);
+	assert_int_equal(f->ram[BUF_GPA + 0x406], 0xee);
+}
+
+/* A popped chain with a zero-length descriptor in the middle: the helpers
+ * see only its real buffers. */
+static void test_chain_iov_popped(void **state)
+{
+	struct fx *f = *state;
+	struct iovec iov[4];
+	uint8_t hdr[4];
+
+	desc(f, 0, BUF_GPA, 2, F_NEXT, 1);
+	desc(f, 1, BUF_GPA + 0x80, 0, F_NEXT, 2);
+	desc(f, 2, BUF_GPA + 0x100, 2, F_NEXT, 3);
+	desc(f, 3, BUF_GPA + 0x200, 0x10, F_WRITE, 0);
+	avail(f, 0);
+	assert_ret(pop(f), 1);
+	put16(f, BUF_GPA, 0x2211);
+	put16(f, BUF_GPA + 0x100, 0x4433);
+	assert_ret(virtq_chain_copy(&f->gm, &f->chain, false, 0, hdr, 4), 0);
+	assert_int_equal(hdr[0], 0x11);
+	assert_int_equal(hdr[3], 0x44);
+	assert_ret(virtq_chain_iov(&f->gm, &f->chain, false, 1, 2, iov, 4), 2);
+	assert_ret(virtq_chain_iov(&f->gm, &f->chain, true, 0, 0x10, iov, 4), 1);
+	assert_ptr_equal(iov[0].iov_base, f->ram + BUF_GPA + 0x200);
+	assert_ret(virtq_chain_iov(&f->gm, &f->chain, true, 0, 0x11, iov, 4), -EFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1079,6 +1210,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_touches_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_size_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_iov_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_iov_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_iov_popped, setup, teardown),
 	};
 
 	unit_init();

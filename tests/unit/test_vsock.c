@@ -26,7 +26,7 @@
 #include "vmm/core/event.h"
 #include "vmm/core/log.h"
 #include "vmm/core/memory.h"
-#include "virtio/vsock/vsock.h"
+#include "virtio/vsock/vsock_priv.h"
 
 #define CID        3
 #define RAM_SIZE   (8u << 20)

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blk.h"
+#include "blk_priv.h"
 #include "vmm/core/log.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -55,74 +55,31 @@ static struct blk_dev *to_blk(struct virtio_mmio *t)
 	return (struct blk_dev *)t;  /* the transport is the first member */
 }
 
-/* ---- walking a chain's buffers ----------------------------------------- */
-
-/* The readable (or writable) buffers of a chain, as [first, end). */
-static void chain_span(const struct virtq_chain *c, bool writable, unsigned int *first,
-		       unsigned int *end)
-{
-	*first = writable ? c->nr_readable : 0;
-	*end = writable ? c->nr_bufs : c->nr_readable;
-}
-
-/* Copy `len` bytes at byte offset `off` of the readable area out of RAM. */
-static int chain_read(struct blk_dev *b, const struct virtq_chain *c, uint64_t off, void *dst,
-		      uint64_t len)
-{
-	uint8_t *out = dst;
-
-	for (unsigned int i = 0; i < c->nr_readable && len; i++) {
-		uint64_t n;
-
-		if (off >= c->bufs[i].len) {
-			off -= c->bufs[i].len;
-			continue;
-		}
-		n = c->bufs[i].len - off < len ? c->bufs[i].len - off : len;
-		if (gm_read(b->t.gm, c->bufs[i].gpa + off, out, n))
-			return -EFAULT;
-		out += n;
-		len -= n;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
-}
+/* ---- a request's data buffers ------------------------------------------ */
 
 /* Point r->iov at `len` bytes from byte `off` of the readable or writable
- * area, straight into guest RAM. */
-static int chain_iov(struct blk_dev *b, struct blk_req *r, const struct virtq_chain *c,
-		     bool writable, uint64_t off, uint64_t len)
+ * area, straight into guest RAM (room made for every buffer of the area). */
+static int req_iov(struct blk_dev *b, struct blk_req *r, const struct virtq_chain *c,
+		   bool writable, uint64_t off, uint64_t len)
 {
-	unsigned int first, end;
+	unsigned int need = writable ? c->nr_bufs - c->nr_readable : c->nr_readable;
+	int nr;
 
-	chain_span(c, writable, &first, &end);
-	if (end - first > r->iov_cap) {
+	if (need > r->iov_cap) {
 		struct iovec *iov = r->iov == r->iov_inline ? NULL : r->iov;
 
-		iov = realloc(iov, (end - first) * sizeof(*iov));
+		iov = realloc(iov, need * sizeof(*iov));
 		if (!iov)
 			return -ENOMEM;
 		r->iov = iov;
-		r->iov_cap = end - first;
+		r->iov_cap = need;
 	}
 	r->nr_iov = r->iov_start = 0;
-	for (unsigned int i = first; i < end && len; i++) {
-		uint64_t n;
-		void *host;
-
-		if (off >= c->bufs[i].len) {
-			off -= c->bufs[i].len;
-			continue;
-		}
-		n = c->bufs[i].len - off < len ? c->bufs[i].len - off : len;
-		host = gm_ptr(b->t.gm, c->bufs[i].gpa + off, n);
-		if (!host)
-			return -EFAULT;
-		r->iov[r->nr_iov++] = (struct iovec){ .iov_base = host, .iov_len = n };
-		len -= n;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
+	nr = virtq_chain_iov(b->t.gm, c, writable, off, len, r->iov, r->iov_cap);
+	if (nr < 0)
+		return nr;
+	r->nr_iov = (unsigned int)nr;
+	return 0;
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -157,13 +114,13 @@ static int parse_rw(struct blk_dev *b, struct blk_req *r, const struct virtq_cha
 	r->offset = sector * BLK_SECTOR_SIZE;
 	r->len = len;
 	r->op = len ? (write ? BLK_OP_WRITE : BLK_OP_READ) : BLK_OP_NONE;
-	return chain_iov(b, r, c, !write, write ? BLK_HDR_LEN : 0, len);
+	return req_iov(b, r, c, !write, write ? BLK_HDR_LEN : 0, len);
 }
 
 static int parse_get_id(struct blk_dev *b, struct blk_req *r, const struct virtq_chain *c)
 {
 	uint64_t room = c->writable_len - 1, n = room < sizeof(b->id) ? room : sizeof(b->id);
-	int ret = chain_iov(b, r, c, true, 0, n);
+	int ret = req_iov(b, r, c, true, 0, n);
 
 	for (unsigned int i = 0, done = 0; !ret && i < r->nr_iov; i++) {
 		memcpy(r->iov[i].iov_base, b->id + done, r->iov[i].iov_len);
@@ -188,7 +145,7 @@ static int parse_discard(struct blk_dev *b, struct blk_req *r, const struct virt
 		return answer(b, r, VIRTIO_BLK_S_IOERR, "segment list length is not 16 * n");
 	if (len > BLK_SEG_LEN)
 		return answer(b, r, VIRTIO_BLK_S_UNSUPP, "more segments than max_*_seg");
-	if (chain_read(b, c, BLK_HDR_LEN, &seg, sizeof(seg)))
+	if (virtq_chain_copy(b->t.gm, c, false, BLK_HDR_LEN, &seg, sizeof(seg)))
 		return -EPROTO;
 	flags = le32toh(seg.flags);
 	if (flags & ~(zero ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0u))
@@ -216,7 +173,7 @@ int blk_parse(struct blk_dev *b, const struct virtq_chain *c, struct blk_req *r)
 	r->len = 0;
 	r->nr_iov = r->iov_start = 0;
 	if (c->readable_len < BLK_HDR_LEN || !c->writable_len || !c->nr_bufs ||
-	    chain_read(b, c, 0, &hdr, sizeof(hdr)))
+	    virtq_chain_copy(b->t.gm, c, false, 0, &hdr, sizeof(hdr)))
 		return -EPROTO;  /* no header or nowhere to put the status */
 	r->status_gpa = last->gpa + last->len - 1;
 	r->type = le32toh(hdr.type);

@@ -16,8 +16,18 @@
  * every later flush fails too.  Read-only drives offer VIRTIO_BLK_F_RO and
  * fail writes with IOERR.  A chain that cannot carry a request at all (no
  * room for the header or the status byte) is a driver violation: the
- * device asks for a reset.  vmm thread only, with the transport's lock held
- * (blk_create/blk_destroy: the vmm thread before vCPUs run / after they stop).
+ * device asks for a reset.
+ *
+ * Threads: the data path (queue notifications, engine completions, the rate
+ * limiter's timer) runs on the vmm thread with the transport's `lock` held;
+ * the transport's config and reset ops run on a vCPU thread, also under
+ * `lock`.  blk_create/blk_destroy: the vmm thread before vCPUs run / after
+ * they stop.
+ *
+ * This is the device's public side, for vmm/device_table.c: the device
+ * struct (which it allocates, and of which it reads `t`, `id_full` and
+ * `stats`), the counters, create/destroy and the live updates.  What blk.c
+ * and blk_io.c share is in blk_priv.h.
  */
 #ifndef EMBER_VIRTIO_BLK_H
 #define EMBER_VIRTIO_BLK_H
@@ -31,17 +41,15 @@
 #include "virtio/mmio.h"
 #include "vmm/core/ratelimit.h"
 
-#define BLK_SECTOR_SIZE   512
 #define BLK_QUEUE_SIZE    256
-#define BLK_SEG_MAX       (BLK_QUEUE_SIZE - 2)   /* header and status descriptors */
 #define BLK_MAX_REQS      (2 * BLK_QUEUE_SIZE)   /* in flight, across a reset */
 #define BLK_INLINE_IOV    8
-#define BLK_DISCARD_MAX_SECTORS (1u << 22)       /* 2 GiB per request */
 
 enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_DISCARD,
 	      BLK_OP_ZERO };
 
-/* One request from parse to completion. */
+/* One request from parse to completion (here only because struct blk_dev
+ * holds them). */
 struct blk_req {
 	bool busy;
 	bool held;                /* a FLUSH waiting for earlier writes */
@@ -72,20 +80,7 @@ struct blk_stats {
 	uint64_t throttled;       /* requests the rate limiter delayed */
 };
 
-struct blk_dev;
-
-/* The I/O engine: submit queues host work for `r` (the engine calls
- * blk_io_done as parts finish); kick pushes queued work to the host. */
-struct blk_engine_ops {
-	const char *name;
-	int (*init)(struct blk_dev *b);
-	void (*destroy)(struct blk_dev *b);
-	int (*submit)(struct blk_dev *b, struct blk_req *r);
-	void (*kick)(struct blk_dev *b);
-	/* b->fd was replaced: use it from now on (requests in flight finish on
-	 * the old file).  Optional. */
-	int (*set_file)(struct blk_dev *b);
-};
+struct blk_engine_ops;
 
 struct blk_dev {
 	struct virtio_mmio t;             /* first: the transport */
@@ -114,31 +109,26 @@ struct blk_dev {
 	struct blk_req reqs[BLK_MAX_REQS];
 };
 
-extern const struct blk_engine_ops blk_engine_uring, blk_engine_sync;
-
-/* Open the drive's image and set up its transport and engine (not yet
- * attached to KVM: see virtio_mmio_attach).  `loop` receives the engine's
- * completion eventfd.  Logs why and returns -errno on failure. */
+/* Open the drive's image and set up its transport, rate limiter and I/O
+ * engine on a zeroed `b` (not yet attached to KVM: the builder then calls
+ * virtio_mmio_attach).  `loop` receives the engine's completion eventfd and
+ * the rate limiter's timer.  Called by the device table (the builder) on
+ * the vmm thread before vCPUs run.  Logs why and returns -errno on failure;
+ * the caller then still calls blk_destroy, which releases what was set up. */
 int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop);
+/* Stop the engine, the timer and the transport, free the requests' iovecs,
+ * close the image.  Called by the device table on the vmm thread after the
+ * vCPUs stopped; safe on a half-created device. */
 void blk_destroy(struct blk_dev *b);
-/* vmm thread (PATCH /drives after start): replace the image with `path`,
- * same access mode; the new capacity is announced with a config interrupt.
- * On failure the old image stays.  0 or -errno. */
+/* Replace the image with `path`, same access mode; the new capacity is
+ * announced with a config interrupt.  On failure the old image stays.
+ * Called by the device table for PATCH /drives on the vmm thread; takes
+ * the transport's `lock` itself.  0 or -errno. */
 int blk_set_backing(struct blk_dev *b, const char *path);
-/* vmm thread (PATCH /drives): new rate limiter buckets, full from now. */
+/* New rate limiter buckets, full from now; a throttled request is retried
+ * under them.  Called by the device table for PATCH /drives on the vmm
+ * thread; takes the transport's `lock` itself. */
 void blk_set_rate_limiter(struct blk_dev *b, const struct rate_limiter_cfg *cfg);
-
-/* Turn a popped chain into a request: 0 and `r` filled (r->op says what host
- * work is left; BLK_OP_NONE with r->status set means answer right away,
- * e.g. IOERR for a sector past the end), or -EPROTO when the chain cannot be
- * a block request at all (driver violation).  Exposed for the unit tests. */
-int blk_parse(struct blk_dev *b, const struct virtq_chain *chain, struct blk_req *r);
-
-/* Engines: part of `r` finished with `res` (bytes, or -errno).  Resumes a
- * short transfer through the engine or completes the request. */
-void blk_io_done(struct blk_dev *b, struct blk_req *r, int64_t res);
-/* Engines: completions were reaped; publish the used ring and interrupt. */
-void blk_io_flush_used(struct blk_dev *b);
 
 #endif

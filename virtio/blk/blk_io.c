@@ -22,7 +22,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "blk.h"
+#include "blk_priv.h"
 #include "vmm/core/log.h"
 #include "virtio/uring.h"
 

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
+#include "net_priv.h"
 
 #define VIRTIO_ID_NET   1
 #define NET_RUN_ROUNDS  8
@@ -80,28 +80,6 @@ int net_iov_reserve(struct iovec **iov, unsigned int *cap, struct iovec *inl, un
 		return -ENOMEM;
 	*iov = p;
 	*cap = need;
-	return 0;
-}
-
-/* Point iov[*nr..] at the chain's buffers [first, end), skipping `off`
- * bytes; every buffer was checked to lie in RAM by virtq_pop. */
-int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned int first,
-			unsigned int end, uint64_t off, struct iovec *iov, unsigned int *nr)
-{
-	for (unsigned int i = first; i < end; i++) {
-		uint64_t len = c->bufs[i].len;
-		void *host;
-
-		if (off >= len) {
-			off -= len;
-			continue;
-		}
-		host = gm_ptr(n->t.gm, c->bufs[i].gpa + off, len - off);
-		if (!host)
-			return -EFAULT;
-		iov[(*nr)++] = (struct iovec){ .iov_base = host, .iov_len = len - off };
-		off = 0;
-	}
 	return 0;
 }
 

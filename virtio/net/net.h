@@ -85,6 +85,12 @@
  * futex or epoll wait prevents (the kernel runs a request's task work by
  * interrupting such a wait).  net_create/net_destroy: the vmm thread before
  * vCPUs run / after they stop.
+ *
+ * This is the device's public side, for vmm/device_table.c: the device
+ * struct (which it allocates, and of which it reads `t`, `id` and `stats`)
+ * and the types it holds, the counters, create/destroy and the live
+ * update.  What net.c, net_tx.c, net_rx.c and net_io.c share is in
+ * net_priv.h.
  */
 #ifndef EMBER_VIRTIO_NET_H
 #define EMBER_VIRTIO_NET_H
@@ -99,23 +105,11 @@
 #include "virtio/mmio.h"
 #include "vmm/core/ratelimit.h"
 
+/* What the layout of struct net_dev needs. */
 #define NET_QUEUE_SIZE    256
-#define NET_RXQ           0
-#define NET_TXQ           1
-#define NET_HDR_LEN       12                  /* struct virtio_net_hdr_v1 */
-#define NET_MTU           1500
-#define NET_ETH_HLEN      14
-#define NET_MIN_FRAME     NET_ETH_HLEN
-#define NET_SMALL_FRAME   (NET_MTU + NET_ETH_HLEN)     /* 1514 */
-#define NET_RX_SMALL      (NET_SMALL_FRAME + 4)        /* rx room: a VLAN tag too */
-#define NET_MAX_FRAME     65550               /* without the vnet header */
 #define NET_RX_MAX_IOV    1024                /* UIO_MAXIOV: one READV */
 #define NET_MAX_TX        (2 * NET_QUEUE_SIZE) /* in flight, across a reset */
 #define NET_INLINE_IOV    4
-#define NET_RESET_WAIT_MS 200                 /* reset: bound on the read's cancel */
-#define NET_RX_WAIT_MS    50                  /* MRG_RXBUF: bound on waiting for buffers */
-
-_Static_assert(sizeof(struct virtio_net_hdr_v1) == NET_HDR_LEN, "virtio_net_hdr_v1 layout");
 
 /* An rx chain taken from the receive queue, not yet returned. */
 struct net_rx_chain {
@@ -223,101 +217,24 @@ struct net_dev {
 };
 
 /* Open the tap named cfg->host_dev (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
- * vnet header size 12) and set up the transport and the io_uring engine
- * (not yet attached to KVM: see virtio_mmio_attach).  `loop` receives the
- * engine's completion eventfd and the rate limiters' timers.  vmm thread,
- * before vCPUs run.  Logs why and returns -errno on failure; the caller
- * then still calls net_destroy, which releases whatever was set up. */
+ * vnet header size 12) and set up the transport, the rate limiters and the
+ * io_uring engine on a zeroed `n` (not yet attached to KVM: the builder then
+ * calls virtio_mmio_attach).  `loop` receives the engine's completion
+ * eventfd and the rate limiters' timers.  Called by the device table (the
+ * builder) on the vmm thread before vCPUs run.  Logs why and returns -errno
+ * on failure; the caller then still calls net_destroy, which releases
+ * whatever was set up. */
 int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop);
-/* The same over an already-open fd that behaves like such a tap (one frame,
- * vnet header first, per read and write): the unit tests and the fuzzer pass
- * a SOCK_SEQPACKET / SOCK_DGRAM socketpair end.  Takes ownership of `fd`:
- * net_destroy closes it (after a failure too). */
-int net_create_fd(struct net_dev *n, const struct net_cfg *cfg, int fd,
-		  const struct guest_mem *gm, struct ev_loop *loop);
-/* Tear down the engine (io_uring_queue_exit), timers, transport and the tap.
- * vmm thread, after vCPUs stopped. */
+/* Cancel and reap what is in flight, tear down the engine (io_uring_queue_exit),
+ * timers, transport and the tap.  Called by the device table on the vmm
+ * thread after the vCPUs stopped. */
 void net_destroy(struct net_dev *n);
-/* vmm thread (PATCH /network-interfaces): new rx / tx buckets, full from
- * now; either may be NULL (unchanged).  Throttled frames are retried under
- * the new limits. */
+/* New rx / tx buckets, full from now; either may be NULL (unchanged).
+ * Throttled frames are retried under the new limits.  Called by the device
+ * table for PATCH /network-interfaces on the vmm thread; takes the
+ * transport's `lock` itself. */
 void net_set_rate_limiters(struct net_dev *n, const struct rate_limiter_cfg *rx,
 			   const struct rate_limiter_cfg *tx);
-
-/* vmm thread, `lock` held: move both directions along — apply a pending
- * offload change, take tx frames, keep the rx read going, hand work to the
- * engine and interrupt the guest once for what completed.  The notify op
- * and every completion path end here; exposed for the tests. */
-void net_run(struct net_dev *n);
-
-/* ---- between net.c, net_tx.c and net_rx.c (internal) ------------------- */
-
-/* Negotiated feature?  Device live (DRIVER_OK, no NEEDS_RESET)? */
-bool net_has(const struct net_dev *n, unsigned int bit);
-bool net_live(const struct net_dev *n);
-/* Room for `need` iovecs in *iov (inline `inl` first, then heap, kept). */
-int net_iov_reserve(struct iovec **iov, unsigned int *cap, struct iovec *inl, unsigned int need);
-/* Append iovecs over the chain's buffers [first, end) from byte `off`,
- * pointing straight into guest RAM.  0 or -EFAULT. */
-int net_chain_iov(const struct net_dev *n, const struct virtq_chain *c, unsigned int first,
-		  unsigned int end, uint64_t off, struct iovec *iov, unsigned int *nr);
-/* Must a frame of `bytes` wait for direction `dir`'s bucket?  (Counted,
- * and the direction's timer armed.) */
-bool net_throttled(struct net_dev *n, unsigned int dir, uint64_t bytes);
-
-/* TX: take what the transmit queue holds (unless throttled; at most a
- * queue's worth, then net_io_wake); a frame's write finished; a throttled
- * frame tried again (false: still throttled); a request released; publish
- * the chains returned since the last flush (net_run, before interrupts). */
-void net_tx_process(struct net_dev *n);
-void net_tx_done(struct net_dev *n, struct net_tx_req *r, int res);
-bool net_tx_go(struct net_dev *n, struct net_tx_req *r);
-void net_tx_free(struct net_dev *n, struct net_tx_req *r);
-void net_tx_flush(struct net_dev *n);
-/* RX: keep a tap read going while the guest has buffers; the read
- * finished; hand the held frame to the guest (through the rx bucket). */
-void net_rx_start(struct net_dev *n);
-/* Arm (on) or disarm the NET_RX_WAIT_MS bound on waiting for buffers. */
-void net_rx_wait_timer(struct net_dev *n, bool on);
-void net_rx_done(struct net_dev *n, int res);
-void net_rx_deliver(struct net_dev *n);
-
-/* ---- the io_uring engine (net_io.c), `lock` held, vmm thread unless said */
-
-/* Set up the ring, its completion eventfd and the retry timer in n->loop;
- * tear them down, first cancelling and reaping (through net_io_done, bounded
- * by NET_RESET_WAIT_MS) every request still in flight. */
-int net_io_init(struct net_dev *n);
-void net_io_destroy(struct net_dev *n);
-/* Queue a READV / WRITEV of the tap; `tag` comes back in net_io_done.
- * The iovecs must stay valid until then.  0 or -errno. */
-int net_io_readv(struct net_dev *n, const struct iovec *iov, unsigned int nr, void *tag);
-int net_io_writev(struct net_dev *n, const struct iovec *iov, unsigned int nr, void *tag);
-/* Anything queued and not yet submitted? */
-bool net_io_queued(const struct net_dev *n);
-/* Submit what is queued; reap: true also hands every completion already
- * there to net_io_done (requests the kernel finished inline).  0, or the
- * submit's -errno (a retry is then scheduled: net_io_retry_later). */
-int net_io_kick(struct net_dev *n, bool reap);
-/* Run the device again from the event loop soon (the completion eventfd):
- * work left over by a budget. */
-void net_io_wake(struct net_dev *n);
-/* End of a net_run: clear the eventfd of the signals of completions already
- * reaped inline (no wake-up for nothing), then reap what came meanwhile;
- * true if that found completions (run again). */
-bool net_io_settle(struct net_dev *n);
-/* Something failed (a tap read, a submit): clear rx.stalled and net_run
- * from the retry timer, 10 ms after the first failure, doubling to 1 s;
- * net_io_retry_reset (a read worked, a device reset) starts over at 10 ms. */
-void net_io_retry_later(struct net_dev *n);
-void net_io_retry_reset(struct net_dev *n);
-/* `lock` held, vmm or vCPU thread (the reset op): cancel the request(s)
- * tagged `tag` and hand completions to net_io_done until *busy is false,
- * waiting at most `ms`.  0, -ETIME (still busy), or -errno. */
-int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int ms);
-/* Engine → device: the request tagged `tag` finished with `res` (bytes or
- * -errno). */
-void net_io_done(struct net_dev *n, void *tag, int res);
 
 #endif

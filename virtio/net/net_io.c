@@ -36,7 +36,7 @@
 
 #include "vmm/core/log.h"
 #include "virtio/uring.h"
-#include "net.h"
+#include "net_priv.h"
 
 #define NET_RING_ENTRIES (2 * NET_QUEUE_SIZE)
 #define NET_RETRY_MIN_MS 10

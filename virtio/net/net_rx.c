@@ -14,7 +14,7 @@
 #include <sys/timerfd.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
+#include "net_priv.h"
 
 #define TUN_F_GSO (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO)
 
@@ -67,14 +67,16 @@ static bool rx_need_more(const struct net_dev *n)
 static int rx_take(struct net_dev *n, const struct virtq_chain *c)
 {
 	struct net_rx_chain *s = rx_chain(n, n->rx.nr);
+	int nr;
 
 	if (c->nr_readable || c->writable_len < NET_HDR_LEN)
 		return -EPROTO;  /* device-readable buffers, or no room for the header */
 	if (net_iov_reserve(&s->iov, &s->iov_cap, s->iov_inline, c->nr_bufs))
 		return -ENOMEM;
-	s->nr_iov = 0;
-	if (net_chain_iov(n, c, 0, c->nr_bufs, 0, s->iov, &s->nr_iov))
+	nr = virtq_chain_iov(n->t.gm, c, true, 0, c->writable_len, s->iov, s->iov_cap);
+	if (nr < 0)
 		return -EPROTO;
+	s->nr_iov = (unsigned int)nr;
 	s->head = c->head;
 	s->len = c->writable_len;
 	s->slots = c->nr_slots;

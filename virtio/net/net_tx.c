@@ -11,30 +11,7 @@
 #include <string.h>
 
 #include "vmm/core/log.h"
-#include "net.h"
-
-/* Copy `len` bytes at byte `off` of the chain's readable area out of RAM. */
-static int chain_read(const struct net_dev *n, const struct virtq_chain *c, uint64_t off,
-		      void *dst, uint64_t len)
-{
-	uint8_t *out = dst;
-
-	for (unsigned int i = 0; i < c->nr_readable && len; i++) {
-		uint64_t k;
-
-		if (off >= c->bufs[i].len) {
-			off -= c->bufs[i].len;
-			continue;
-		}
-		k = c->bufs[i].len - off < len ? c->bufs[i].len - off : len;
-		if (gm_read(n->t.gm, c->bufs[i].gpa + off, out, k))
-			return -EFAULT;
-		out += k;
-		len -= k;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
-}
+#include "net_priv.h"
 
 static struct net_tx_req *tx_alloc(struct net_dev *n)
 {
@@ -106,12 +83,13 @@ static int tx_parse(struct net_dev *n, const struct virtq_chain *c, struct net_t
 {
 	uint64_t len;
 	const char *why;
+	int nr;
 
 	r->head = c->head;
 	r->nr_iov = 0;
 	r->drop = false;
 	if (c->nr_readable != c->nr_bufs || c->readable_len < NET_HDR_LEN ||
-	    chain_read(n, c, 0, &r->hdr, NET_HDR_LEN))
+	    virtq_chain_copy(n->t.gm, c, false, 0, &r->hdr, NET_HDR_LEN))
 		return -EPROTO;  /* device-writable buffers, or no header */
 	len = c->readable_len - NET_HDR_LEN;
 	if (len > NET_MAX_FRAME)
@@ -127,7 +105,11 @@ static int tx_parse(struct net_dev *n, const struct virtq_chain *c, struct net_t
 	if (net_iov_reserve(&r->iov, &r->iov_cap, r->iov_inline, 1u + c->nr_bufs))
 		return -ENOMEM;
 	r->iov[r->nr_iov++] = (struct iovec){ .iov_base = &r->hdr, .iov_len = NET_HDR_LEN };
-	return net_chain_iov(n, c, 0, c->nr_readable, NET_HDR_LEN, r->iov, &r->nr_iov) ? -EPROTO : 0;
+	nr = virtq_chain_iov(n->t.gm, c, false, NET_HDR_LEN, len, r->iov + 1, r->iov_cap - 1);
+	if (nr < 0)
+		return -EPROTO;
+	r->nr_iov += (unsigned int)nr;
+	return 0;
 }
 
 /* Return the chain (length 0); published by net_tx_flush, with the others

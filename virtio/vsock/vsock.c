@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
-#include "vsock.h"
+#include "vsock_priv.h"
 
 #define VIRTIO_ID_VSOCK 19
 
@@ -37,35 +37,6 @@ bool vsock_live(const struct vsock_dev *v)
 {
 	return (v->t.status & VIRTIO_STATUS_DRIVER_OK) &&
 	       !(v->t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-}
-
-/* ---- chains --------------------------------------------------------------- */
-
-int vsock_chain_copy(struct vsock_dev *v, const struct virtq_chain *c, bool writable,
-		     uint64_t off, void *buf, uint64_t len)
-{
-	unsigned int first = writable ? c->nr_readable : 0;
-	unsigned int end = writable ? c->nr_bufs : c->nr_readable;
-	uint8_t *p = buf;
-
-	for (unsigned int i = first; i < end && len; i++) {
-		uint64_t n;
-		int ret;
-
-		if (off >= c->bufs[i].len) {
-			off -= c->bufs[i].len;
-			continue;
-		}
-		n = c->bufs[i].len - off < len ? c->bufs[i].len - off : len;
-		ret = writable ? gm_write(v->t.gm, c->bufs[i].gpa + off, p, n)
-			       : gm_read(v->t.gm, c->bufs[i].gpa + off, p, n);
-		if (ret)
-			return -EFAULT;
-		p += n;
-		len -= n;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
 }
 
 static void pkt_decode(const struct virtio_vsock_hdr *h, struct vsock_pkt *p)
@@ -121,8 +92,8 @@ static void pkt_rw(struct vsock_dev *v, struct vsock_conn *c, const struct virtq
 	}
 	tail = (c->s_head + c->s_len) % cap;
 	first = cap - tail < p->len ? cap - tail : p->len;
-	if (vsock_chain_copy(v, ch, false, VSOCK_HDR_LEN, c->sbuf + tail, first) ||
-	    vsock_chain_copy(v, ch, false, VSOCK_HDR_LEN + first, c->sbuf, p->len - first)) {
+	if (virtq_chain_copy(v->t.gm, ch, false, VSOCK_HDR_LEN, c->sbuf + tail, first) ||
+	    virtq_chain_copy(v->t.gm, ch, false, VSOCK_HDR_LEN + first, c->sbuf, p->len - first)) {
 		vsock_conn_close(v, c, true);
 		return;
 	}
@@ -224,7 +195,7 @@ static int tx_one(struct vsock_dev *v, const struct virtq_chain *ch)
 	struct vsock_pkt p;
 
 	if (ch->nr_readable != ch->nr_bufs || ch->readable_len < VSOCK_HDR_LEN ||
-	    vsock_chain_copy(v, ch, false, 0, &h, sizeof(h)))
+	    virtq_chain_copy(v->t.gm, ch, false, 0, &h, sizeof(h)))
 		return -EPROTO;
 	pkt_decode(&h, &p);
 	v->stats.tx_packets_count++;

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "vmm/core/log.h"
-#include "vsock.h"
+#include "vsock_priv.h"
 
 #define SBUF_CAP (VSOCK_BUF_ALLOC + VSOCK_LINE_MAX)
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
-#include "vsock.h"
+#include "vsock_priv.h"
 
 #define LISTEN_BACKLOG 128
 

@@ -11,7 +11,7 @@
 #include <linux/virtio_vsock.h>
 #include <string.h>
 
-#include "vsock.h"
+#include "vsock_priv.h"
 
 static void hdr_fill(struct vsock_dev *v, struct virtio_vsock_hdr *h, uint32_t host_port,
 		     uint32_t guest_port, uint16_t op)
@@ -71,9 +71,9 @@ static uint32_t rx_conn(struct vsock_dev *v, struct vsock_conn *c, const struct 
 	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
 		h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_SEND);
 	h.len = htole32(len);
-	if (vsock_chain_copy(v, ch, true, 0, &h, sizeof(h)) ||
-	    (len && vsock_chain_copy(v, ch, true, VSOCK_HDR_LEN,
-				     (c->r_inline ? (uint8_t *)c->line : c->rbuf) + c->r_off, len)))
+	if (virtq_chain_copy(v->t.gm, ch, true, 0, &h, sizeof(h)) ||
+	    (len && virtq_chain_copy(v->t.gm, ch, true, VSOCK_HDR_LEN,
+				      (c->r_inline ? (uint8_t *)c->line : c->rbuf) + c->r_off, len)))
 		return 0;
 	c->fwd_adv = c->fwd_cnt;
 	c->pend &= (uint8_t)~VSOCK_PEND_CREDIT;
@@ -99,7 +99,7 @@ static uint32_t rx_orphan(struct vsock_dev *v, const struct virtq_chain *ch)
 	v->nr_orphan--;
 	hdr_fill(v, &h, v->orphan[v->nr_orphan].host_port, v->orphan[v->nr_orphan].guest_port,
 		 VIRTIO_VSOCK_OP_RST);
-	return vsock_chain_copy(v, ch, true, 0, &h, sizeof(h)) ? 0 : VSOCK_HDR_LEN;
+	return virtq_chain_copy(v->t.gm, ch, true, 0, &h, sizeof(h)) ? 0 : VSOCK_HDR_LEN;
 }
 
 /* Fill one popped rx chain; -EPROTO if it cannot hold a packet. */

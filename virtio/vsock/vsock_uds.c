@@ -35,7 +35,7 @@
 
 #include "vmm/core/log.h"
 #include "virtio/uring.h"
-#include "vsock.h"
+#include "vsock_priv.h"
 
 #define LISTEN_SLOT(v) ((v)->max_conns)
 #define RING_SQ       256
