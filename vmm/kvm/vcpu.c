@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -15,8 +16,9 @@
 #include "vmm/x86/cpuid.h"
 #include "vmm/x86/layout.h"
 #include "vmm/core/log.h"
+#include "vmm/core/bus.h"
+#include "kvm.h"
 #include "vcpu.h"
-#include "vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -33,6 +35,48 @@
 #define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
 
+/* ---- shared state ---------------------------------------------------------- */
+
+int vcpu_shared_init(struct vcpu_shared *s, const struct kvm *kvm, const struct bus *pio,
+		     const struct bus *mmio, unsigned int nr_vcpus)
+{
+	memset(s, 0, sizeof(*s));
+	s->kvm = kvm;
+	s->pio = pio;
+	s->mmio = mmio;
+	s->nr_vcpus = nr_vcpus;
+	pthread_mutex_init(&s->pause_lock, NULL);
+	pthread_cond_init(&s->pause_cond, NULL);
+	pthread_cond_init(&s->parked_cond, NULL);
+	s->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return s->exit_efd < 0 ? -errno : 0;
+}
+
+void vcpu_shared_destroy(struct vcpu_shared *s)
+{
+	if (s->exit_efd >= 0)
+		close(s->exit_efd);
+	s->exit_efd = -1;
+}
+
+void vcpu_request_exit(struct vcpu_shared *s, int code, const char *why)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&s->exit_claimed, &expected, 1))
+		return;
+	s->exit_code = code;
+	if (code)
+		log_error("stopping the microVM: %s", why);
+	else
+		log_info("stopping the microVM: %s", why);
+	if (write(s->exit_efd, &one, sizeof(one)) < 0)
+		log_error("exit eventfd: %s", strerror(errno));
+}
+
+/* ---- one vCPU -------------------------------------------------------------- */
+
 static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name)
 {
 	if (ioctl(vcpu->fd, req, arg) < 0) {
@@ -46,11 +90,11 @@ static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const cha
 
 static int vcpu_set_cpuid(struct vcpu *vcpu)
 {
-	const struct kvm_cpuid2 *sup = vcpu->vm->kvm.cpuid;
+	const struct kvm_cpuid2 *sup = vcpu->shared->kvm->cpuid;
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	struct cpuid_opts opts = {
-		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->vm->nr_vcpus,
-		.tsc_deadline = vcpu->vm->kvm.tsc_deadline,
+		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->shared->nr_vcpus,
+		.tsc_deadline = vcpu->shared->kvm->tsc_deadline,
 	};
 	struct kvm_cpuid2 *c = malloc(sz);
 	int ret;
@@ -123,19 +167,20 @@ static int vcpu_set_fpu(struct vcpu *vcpu)
 	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
 }
 
-int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id)
 {
+	const struct kvm *kvm = shared->kvm;
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
-	vcpu->vm = vm;
+	vcpu->shared = shared;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	vcpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0) {
 		log_error("vcpu %u: KVM_CREATE_VCPU: %s", id, strerror(errno));
 		return -errno;
 	}
-	vcpu->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE,
+	vcpu->run = mmap(NULL, (size_t)kvm->run_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		ret = -errno;
@@ -154,7 +199,7 @@ int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	return 0;
 
 err_unmap:
-	munmap(vcpu->run, (size_t)vm->kvm.run_size);
+	munmap(vcpu->run, (size_t)kvm->run_size);
 	vcpu->run = NULL;
 err_close:
 	close(vcpu->fd);
@@ -211,7 +256,7 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	const struct bus *pio = &vcpu->vm->pio;
+	const struct bus *pio = vcpu->shared->pio;
 	bool handled = true;
 
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
@@ -229,7 +274,7 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 static void vcpu_handle_mmio(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	const struct bus *mmio = &vcpu->vm->mmio;
+	const struct bus *mmio = vcpu->shared->mmio;
 	unsigned int len = run->mmio.len;
 	bool handled;
 
@@ -262,10 +307,10 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_HLT:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vm_request_exit(vcpu->vm, 0, "guest shut down (triple fault)");
+		vcpu_request_exit(vcpu->shared, 0, "guest shut down (triple fault)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vm_request_exit(vcpu->vm, 0, "guest requested a system reset/shutdown");
+		vcpu_request_exit(vcpu->shared, 0, "guest requested a system reset/shutdown");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(why, sizeof(why), "vcpu %u: entry failed (hardware reason 0x%llx)", vcpu->id,
@@ -282,28 +327,28 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 	log_error("%s", why);
 	vcpu_dump(vcpu);
-	vm_request_exit(vcpu->vm, 1, why);
+	vcpu_request_exit(vcpu->shared, 1, why);
 	return false;
 }
 
 /* Wait outside KVM_RUN while the VM is paused. */
 static void vcpu_park(struct vcpu *vcpu)
 {
-	struct vm *vm = vcpu->vm;
+	struct vcpu_shared *s = vcpu->shared;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->parked++;
-	pthread_cond_broadcast(&vm->parked_cond);
-	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->parked--;
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&s->pause_lock);
+	s->parked++;
+	pthread_cond_broadcast(&s->parked_cond);
+	while (atomic_load(&s->pause_requested) && !atomic_load(&s->stopping))
+		pthread_cond_wait(&s->pause_cond, &s->pause_lock);
+	s->parked--;
+	pthread_mutex_unlock(&s->pause_lock);
 }
 
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
-	struct vm *vm = vcpu->vm;
+	struct vcpu_shared *s = vcpu->shared;
 	char name[16];
 	sigset_t set;
 
@@ -322,8 +367,8 @@ static void *vcpu_thread(void *arg)
 			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
 			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
 	}
-	while (!atomic_load(&vm->stopping)) {
-		if (atomic_load(&vm->pause_requested)) {
+	while (!atomic_load(&s->stopping)) {
+		if (atomic_load(&s->pause_requested)) {
 			vcpu_park(vcpu);
 			continue;
 		}
@@ -333,7 +378,7 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			log_error("vcpu %u: KVM_RUN: %s", vcpu->id, strerror(errno));
-			vm_request_exit(vm, 1, "KVM_RUN failed");
+			vcpu_request_exit(s, 1, "KVM_RUN failed");
 			break;
 		}
 		vcpu->exits++;
@@ -342,10 +387,10 @@ static void *vcpu_thread(void *arg)
 	}
 	/* A vCPU that has left its loop runs no guest code: count it as parked
 	 * so a pause in progress does not wait for it. */
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->parked++;
-	pthread_cond_broadcast(&vm->parked_cond);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&s->pause_lock);
+	s->parked++;
+	pthread_cond_broadcast(&s->parked_cond);
+	pthread_mutex_unlock(&s->pause_lock);
 	return NULL;
 }
 
@@ -393,7 +438,7 @@ void vcpu_join(struct vcpu *vcpu)
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (vcpu->run)
-		munmap(vcpu->run, (size_t)vcpu->vm->kvm.run_size);
+		munmap(vcpu->run, (size_t)vcpu->shared->kvm->run_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->run = NULL;
