@@ -12,28 +12,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "vmm/x86/boot.h"
 #include "vmm/x86/cpuid.h"
-#include "vmm/x86/layout.h"
+#include "vmm/x86/regs.h"
 #include "vmm/core/log.h"
 #include "vmm/core/bus.h"
 #include "kvm.h"
 #include "vcpu.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
-
-#define X86_CR0_PE 0x1ULL
-#define X86_CR0_ET 0x10ULL
-#define X86_CR0_NE 0x20ULL
-#define X86_CR0_PG 0x80000000ULL
-#define X86_CR4_PAE 0x20ULL
-#define EFER_LME 0x100ULL
-#define EFER_LMA 0x400ULL
-
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_NMI    0x4
-#define APIC_MODE_EXTINT 0x7
 
 /* ---- shared state ---------------------------------------------------------- */
 
@@ -110,42 +96,18 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 
 static int vcpu_set_msrs(struct vcpu *vcpu)
 {
-	static const struct { uint32_t index; uint64_t value; } boot_msrs[] = {
-		{ 0x174, 0 }, { 0x175, 0 }, { 0x176, 0 },   /* SYSENTER_CS/ESP/EIP */
-		{ 0xc0000081, 0 }, { 0xc0000082, 0 },       /* STAR, LSTAR */
-		{ 0xc0000083, 0 }, { 0xc0000084, 0 },       /* CSTAR, SYSCALL_MASK */
-		{ 0xc0000102, 0 },                          /* KERNEL_GS_BASE */
-		{ 0x1a0, 1 },                               /* MISC_ENABLE: fast strings */
-		{ 0x2ff, (1 << 11) | 6 },                   /* MTRRdefType: on, WB */
-	};
-	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + N * sizeof(struct kvm_msr_entry));
-	int ret;
+	struct kvm_msrs *msrs = x86_boot_msrs();
+	int n, ret;
 
 	if (!msrs)
 		return -ENOMEM;
-	msrs->nmsrs = N;
-	for (int i = 0; i < N; i++) {
-		msrs->entries[i].index = boot_msrs[i].index;
-		msrs->entries[i].data = boot_msrs[i].value;
-	}
+	n = (int)msrs->nmsrs;
 	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
-	free(msrs);
-	if (ret != N) {
+	if (ret != n)
 		log_error("vcpu %u: KVM_SET_MSRS: MSR 0x%x refused", vcpu->id,
-			  ret >= 0 && ret < N ? boot_msrs[ret].index : 0);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static void lapic_set_lvt(struct kvm_lapic_state *l, int reg, uint32_t mode)
-{
-	uint32_t v;
-
-	memcpy(&v, &l->regs[reg], 4);
-	v = (v & ~0x700U) | (mode << 8);
-	memcpy(&l->regs[reg], &v, 4);
+			  ret >= 0 && ret < n ? msrs->entries[ret].index : 0);
+	free(msrs);
+	return ret == n ? 0 : -EINVAL;
 }
 
 static int vcpu_set_lapic(struct vcpu *vcpu)
@@ -155,15 +117,15 @@ static int vcpu_set_lapic(struct vcpu *vcpu)
 
 	if (ret)
 		return ret;
-	lapic_set_lvt(&l, APIC_LVT0, APIC_MODE_EXTINT);
-	lapic_set_lvt(&l, APIC_LVT1, APIC_MODE_NMI);
+	x86_lapic_boot_lvt(&l);
 	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &l, "KVM_SET_LAPIC");
 }
 
 static int vcpu_set_fpu(struct vcpu *vcpu)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu;
 
+	x86_boot_fpu(&fpu);
 	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
 }
 
@@ -207,47 +169,15 @@ err_close:
 	return ret;
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t gdt_index, uint8_t type, bool long_mode)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = (uint16_t)(gdt_index * 8),
-		.type = type, .present = 1, .dpl = 0, .s = 1, .g = 1,
-		.l = long_mode, .db = !long_mode,
-	};
-}
-
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_image *bi)
 {
-	bool lm = bi->proto == BOOT_PROTO_LINUX64;
-	struct kvm_regs regs = { .rflags = 0x2, .rip = bi->entry };
+	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
 
 	if (ret)
 		return ret;
-	seg_flat(&sregs.cs, BOOT_GDT_CODE, 0xb, lm);
-	seg_flat(&sregs.ds, BOOT_GDT_DATA, 0x3, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	seg_flat(&sregs.tr, BOOT_GDT_TSS, 0xb, false);
-	sregs.tr.s = 0;
-	sregs.tr.limit = 0xfffff;
-	sregs.tr.g = 0;
-	sregs.gdt.base = LAYOUT_GDT_START;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.idt.base = LAYOUT_IDT_START;
-	sregs.idt.limit = 7;
-	if (lm) {
-		sregs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-		sregs.cr3 = LAYOUT_PML4_START;
-		sregs.cr4 = X86_CR4_PAE;
-		sregs.efer = EFER_LME | EFER_LMA;
-		regs.rsp = regs.rbp = LAYOUT_BOOT_STACK;
-		regs.rsi = LAYOUT_ZERO_PAGE_START;
-	} else {
-		sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
-		sregs.cr3 = sregs.cr4 = sregs.efer = 0;
-		regs.rbx = LAYOUT_PVH_INFO_START;
-	}
+	x86_boot_regs(bi, &regs, &sregs);
 	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
 	return ret ? ret : vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
