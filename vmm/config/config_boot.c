@@ -9,6 +9,11 @@
 #include "vmm/core/json.h"
 #include "vmm/x86/layout.h"
 
+const char *config_cmdline(const struct vm_config *cfg)
+{
+	return cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
+}
+
 int config_put_boot_source(struct vm_config *cfg, json_t *obj, char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {

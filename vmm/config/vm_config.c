@@ -33,11 +33,6 @@ void config_free(struct vm_config *cfg)
 	config_init(cfg);
 }
 
-const char *config_cmdline(const struct vm_config *cfg)
-{
-	return cfg->cmdline ? cfg->cmdline : CONFIG_DEFAULT_CMDLINE;
-}
-
 void devices_cfg_free(struct devices_cfg *devs)
 {
 	config_drives_free(devs);
