@@ -33,10 +33,12 @@ struct guest_mem {
 };
 
 /* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now).
- * Called once by main before vCPUs exist.  0 or -errno. */
+ * Called once by vm_create on the vmm thread, before vCPUs exist.  0 or
+ * -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages);
 /* Build the regions over caller-provided host memory (unit tests, fuzzers). */
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size);
+/* vm_destroy (vmm thread), once no vCPU or device uses the memory. */
 void gm_free(struct guest_mem *gm);
 
 /* Host pointer for [gpa, gpa+len) or NULL if it is not inside one region. */
