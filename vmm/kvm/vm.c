@@ -19,7 +19,7 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hug
 	vm->pio.name = "pio";
 	vm->mmio.name = "mmio";
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
-	ret = vcpu_shared_init(&vm->shared, &vm->kvm, &vm->pio, &vm->mmio, 0);
+	ret = vcpu_shared_init(&vm->shared, &vm->kvm, &vm->pio, &vm->mmio, nr_vcpus);
 	if (ret)
 		return ret;
 	ret = kvm_init(&vm->kvm, "/dev/kvm");
@@ -38,7 +38,6 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hug
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
-	vm->shared.nr_vcpus = nr_vcpus;
 	for (unsigned int i = 0; i < nr_vcpus; i++)
 		vm->vcpus[i].fd = -1;
 	for (unsigned int i = 0; i < nr_vcpus; i++) {
