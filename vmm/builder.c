@@ -221,7 +221,7 @@ static int load_kernel(struct machine *m, const struct vm_config *cfg)
 	if (!ret)
 		ret = boot_write_params(&m->vm.mem, &m->boot, &initrd);
 	if (!ret)
-		ret = mptable_write(&m->vm.mem, m->vm.nr_vcpus);
+		ret = mptable_write(&m->vm.mem, m->vm.shared.nr_vcpus);
 	if (!ret)
 		ret = vcpu_setup_boot(&m->vm.vcpus[0], &m->boot);
 	return ret;

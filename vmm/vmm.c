@@ -120,7 +120,7 @@ static void on_vm_exit(struct ev_source *src, uint32_t events)
 	struct vmm *vmm = src->opaque;
 
 	(void)events;
-	vmm->exit_code = vmm->m.vm.exit_code;
+	vmm->exit_code = vmm->m.vm.shared.exit_code;
 	vmm->done = true;
 }
 
@@ -167,10 +167,10 @@ static void vmm_metrics(void *opaque, json_t *root)
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
 	if (!vmm->vm_built)
 		return;
-	for (unsigned int i = 0; i < m->vm.nr_vcpus; i++)
+	for (unsigned int i = 0; i < m->vm.shared.nr_vcpus; i++)
 		exits += __atomic_load_n(&m->vm.vcpus[i].exits, __ATOMIC_RELAXED);
-	json_object_set_new(root, "vcpu", json_pack("{sI sI}", "count", (json_int_t)m->vm.nr_vcpus,
-						    "exits", (json_int_t)exits));
+	json_object_set_new(root, "vcpu", json_pack("{sI sI}",
+		"count", (json_int_t)m->vm.shared.nr_vcpus, "exits", (json_int_t)exits));
 	json_object_set_new(root, "uart", json_pack("{sI sI}",
 		"tx_bytes", (json_int_t)__atomic_load_n(&m->serial.tx_bytes, __ATOMIC_RELAXED),
 		"rx_bytes", (json_int_t)__atomic_load_n(&m->serial.rx_bytes, __ATOMIC_RELAXED)));
@@ -224,7 +224,7 @@ int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen
 /* Wire the running VM's fds into the loop. */
 static int vmm_watch_vm(struct vmm *vmm)
 {
-	int ret = vmm_add_source(vmm, &vmm->exit_src, vmm->m.vm.exit_efd, on_vm_exit);
+	int ret = vmm_add_source(vmm, &vmm->exit_src, vmm->m.vm.shared.exit_efd, on_vm_exit);
 
 	if (!ret)
 		ret = vmm_add_source(vmm, &vmm->reset_src, vmm->m.i8042.reset_efd, on_reset);

@@ -5,7 +5,19 @@
  *
  * Parsers fill `err` with a one-line reason naming the field and the rule
  * that failed (this text becomes the API's fault_message later) and return
- * -EINVAL; the configuration is left unchanged on error.  main thread.
+ * -EINVAL; the configuration is left unchanged on error.
+ *
+ * One thread only: the process's first thread.  main() runs the command line
+ * and config file on it (config_parse_args, config_check_mode) before
+ * vmm_init names it "vmm"; from then on it is the vmm thread, where the API
+ * requests (api-socket/router.c), the device table and vmm_start call the
+ * rest.  The api thread never touches a struct vm_config.
+ *
+ * Files: vm_config.c (init, free, checks, config_to_json) builds on one file
+ * per section (config_boot.c, config_machine.c, config_drives.c,
+ * config_net.c, config_vsock.c, config_logger.c, config_metrics.c); the
+ * config file (config_file.c) and command line (config_args.c) dispatch to
+ * them.
  */
 #ifndef EMBER_CONFIG_H
 #define EMBER_CONFIG_H
@@ -91,10 +103,13 @@ struct vm_config {
 	bool show_version;
 };
 
+/* main() and the parsers: the defaults; free every string and device and
+ * return to the defaults. */
 void config_init(struct vm_config *cfg);
 void config_free(struct vm_config *cfg);
 
-/* API/config sections; each validates everything before changing `cfg`. */
+/* API/config sections; each validates everything before changing `cfg`.
+ * Called by config_parse_json and by the API routes (vmm thread). */
 struct json_t;
 int config_put_boot_source(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_machine(struct vm_config *cfg, struct json_t *obj, bool partial,
@@ -107,23 +122,30 @@ int config_put_net(struct vm_config *cfg, const char *id, struct json_t *obj, bo
 int config_put_vsock(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_logger(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_metrics(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* config_free and config_parse_json: free every device entry. */
 void devices_cfg_free(struct devices_cfg *devs);
-/* The drive called `id`, or NULL. */
+/* The drive called `id`, or NULL (device table, PATCH /drives). */
 struct drive_cfg *config_find_drive(struct devices_cfg *d, const char *id);
-/* The whole configuration as Firecracker's GET /vm/config shape (new ref). */
+/* GET /vm/config and GET /machine-config (router, vmm thread): the whole
+ * configuration, or its machine part, in Firecracker's shape (new ref). */
 struct json_t *config_to_json(const struct vm_config *cfg);
 struct json_t *config_machine_to_json(const struct vm_config *cfg);
 
-/* Command line; a config file named there is loaded first and the other
- * flags then override it. */
+/* main(): the command line; a config file named there is loaded first and
+ * the other flags then override it. */
 int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen);
-/* A whole config file's text. */
+/* A whole config file's text, applied all or nothing (config_parse_args;
+ * tests and the fuzzer call it directly). */
 int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t errlen);
-/* Check the flags make a usable mode (API and/or something to boot). */
+/* main(): check the flags make a usable mode (API and/or something to boot). */
 int config_check_mode(const struct vm_config *cfg, char *err, size_t errlen);
-/* Check the finished configuration can boot (kernel given, limits). */
+/* vmm_start (vmm thread): check the finished configuration can boot
+ * (kernel given, limits). */
 int config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+/* The kernel command line: the configured one or CONFIG_DEFAULT_CMDLINE
+ * (builder, config_to_json). */
 const char *config_cmdline(const struct vm_config *cfg);
+/* main(): print the flags to stderr. */
 void config_usage(const char *prog);
 
 #endif

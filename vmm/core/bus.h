@@ -2,8 +2,9 @@
 /*
  * bus.h - port-I/O and MMIO dispatch for vCPU exits.
  *
- * Devices are registered in main before vCPUs start; after that the bus is
- * read-only and vCPU threads look devices up concurrently.  A device's ops
+ * The builder registers devices on the vmm thread before the vCPUs start;
+ * after that the bus is read-only and vCPU threads look devices up
+ * concurrently.  A device's ops
  * run on the vCPU thread that exited and must not block on I/O.
  */
 #ifndef EMBER_BUS_H
@@ -34,9 +35,11 @@ struct bus {
 	int nr;
 };
 
-/* Add a device; -EEXIST if it overlaps one, -ENOSPC if the bus is full. */
+/* Builder (vmm thread, before vCPUs start): add a device; -EEXIST if it
+ * overlaps one, -ENOSPC if the bus is full. */
 int bus_add(struct bus *bus, const struct bus_dev *dev);
-/* Dispatch an access; false when no device claims it (reads then give 0). */
+/* vCPU threads, on an I/O or MMIO exit: dispatch an access; false when no
+ * device claims it (reads then give 0). */
 bool bus_read(const struct bus *bus, uint64_t addr, uint8_t *data, unsigned int size);
 bool bus_write(const struct bus *bus, uint64_t addr, const uint8_t *data, unsigned int size);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * config_json.h - helpers shared by the configuration parsers (internal to
- * vmm/config*.c): checked JSON objects and error messages.
+ * json.h - helpers shared by the configuration parsers (the files of
+ * vmm/config/): checked JSON objects and error messages.  No state:
+ * callable from any thread (the parsers run on the vmm thread, config.h).
  */
 #ifndef EMBER_CORE_JSON_H
 #define EMBER_CORE_JSON_H

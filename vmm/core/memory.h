@@ -34,12 +34,13 @@ struct guest_mem {
 };
 
 /* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now)
- * with no RAM in [hole_start, hole_end).  Called once by the vmm thread
- * (vm_create) before vCPUs exist.  0 or -errno. */
+ * with no RAM in [hole_start, hole_end).  Called once by vm_create on the vmm
+ * thread, before vCPUs exist.  0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
 	    uint64_t hole_end);
 /* One region [0, size) over caller-provided host memory (unit tests, fuzzers). */
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size);
+/* vm_destroy (vmm thread), once no vCPU or device uses the memory. */
 void gm_free(struct guest_mem *gm);
 
 /* Host pointer for [gpa, gpa+len) or NULL if it is not inside one region. */

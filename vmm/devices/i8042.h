@@ -38,6 +38,7 @@ extern const struct bus_ops i8042_ops;
  * IRQ 1) and the reset eventfd (the owner watches it and ends the VM, as
  * Firecracker's i8042 does).  0 or -errno. */
 int i8042_init(struct i8042 *kbd);
+/* Builder (vmm thread, vCPUs stopped): close the eventfds. */
 void i8042_destroy(struct i8042 *kbd);
 /* vmm thread: queue Ctrl+Alt+Del press and release; -ENOSPC if the guest
  * has not read earlier keys. */

@@ -37,8 +37,10 @@ struct serial {
 
 extern const struct bus_ops serial_ops;
 
-/* Create the eventfds; 0 or -errno.  main, before vCPUs start. */
+/* Builder (vmm thread, before vCPUs start): create the eventfds; 0 or
+ * -errno. */
 int serial_init(struct serial *s, int out_fd);
+/* Builder (vmm thread, vCPUs stopped): close the eventfds. */
 void serial_destroy(struct serial *s);
 /* Queue host input for the guest; returns the bytes taken (the rest must be
  * offered again after rx_ready_efd fires).  vmm thread. */

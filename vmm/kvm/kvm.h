@@ -4,8 +4,10 @@
  *
  * kvm_init opens /dev/kvm, checks the API version and every capability
  * ember relies on (naming the first one missing), creates the VM with an
- * in-kernel irqchip and PIT, and reads the supported CPUID.  Called once
- * from main before any vCPU exists.
+ * in-kernel irqchip and PIT, and reads the supported CPUID.  Everything here
+ * runs on the vmm thread while the microVM is built (vm_create, the
+ * builder), before any vCPU thread starts; the vCPU threads only read the
+ * struct (vm_fd, run_size, cpuid) afterwards.
  */
 #ifndef EMBER_KVM_H
 #define EMBER_KVM_H
@@ -24,14 +26,19 @@ struct kvm {
 	bool tsc_deadline;                /* KVM_CAP_TSC_DEADLINE_TIMER */
 };
 
+/* vm_create: open `dev_path` and create the VM as above.  0 or -errno (the
+ * reason logged); kvm_close releases what was made. */
 int kvm_init(struct kvm *kvm, const char *dev_path);
-/* Register every RAM region of `gm` as a KVM memory slot. */
+/* vm_create: register every RAM region of `gm` as a KVM memory slot. */
 int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm);
-/* Route eventfd `efd` to GSI `gsi` (edge: one interrupt per write). */
+/* Builder, for each device: route eventfd `efd` to GSI `gsi` (edge: one
+ * interrupt per write). */
 int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi);
-/* Signal eventfd `efd` (instead of exiting to userspace) when a vCPU writes
- * the `len`-byte value `datamatch` at MMIO address `addr`. */
+/* Builder, for each virtio queue: signal eventfd `efd` (instead of exiting
+ * to userspace) when a vCPU writes the `len`-byte value `datamatch` at MMIO
+ * address `addr`. */
 int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, uint32_t len, uint64_t datamatch);
+/* vm_destroy, after the vCPUs are gone: close the fds, free the CPUID. */
 void kvm_close(struct kvm *kvm);
 
 #endif

@@ -8,30 +8,60 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "vmm/x86/boot.h"
 #include "vmm/x86/cpuid.h"
-#include "vmm/x86/layout.h"
+#include "vmm/x86/regs.h"
 #include "vmm/core/log.h"
+#include "vmm/core/bus.h"
+#include "kvm.h"
 #include "vcpu.h"
-#include "vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
-#define X86_CR0_PE 0x1ULL
-#define X86_CR0_ET 0x10ULL
-#define X86_CR0_NE 0x20ULL
-#define X86_CR0_PG 0x80000000ULL
-#define X86_CR4_PAE 0x20ULL
-#define EFER_LME 0x100ULL
-#define EFER_LMA 0x400ULL
+/* ---- shared state ---------------------------------------------------------- */
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_NMI    0x4
-#define APIC_MODE_EXTINT 0x7
+int vcpu_shared_init(struct vcpu_shared *s, const struct kvm *kvm, const struct bus *pio,
+		     const struct bus *mmio, unsigned int nr_vcpus)
+{
+	memset(s, 0, sizeof(*s));
+	s->kvm = kvm;
+	s->pio = pio;
+	s->mmio = mmio;
+	s->nr_vcpus = nr_vcpus;
+	pthread_mutex_init(&s->pause_lock, NULL);
+	pthread_cond_init(&s->pause_cond, NULL);
+	pthread_cond_init(&s->parked_cond, NULL);
+	s->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return s->exit_efd < 0 ? -errno : 0;
+}
+
+void vcpu_shared_destroy(struct vcpu_shared *s)
+{
+	if (s->exit_efd >= 0)
+		close(s->exit_efd);
+	s->exit_efd = -1;
+}
+
+void vcpu_request_exit(struct vcpu_shared *s, int code, const char *why)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&s->exit_claimed, &expected, 1))
+		return;
+	s->exit_code = code;
+	if (code)
+		log_error("stopping the microVM: %s", why);
+	else
+		log_info("stopping the microVM: %s", why);
+	if (write(s->exit_efd, &one, sizeof(one)) < 0)
+		log_error("exit eventfd: %s", strerror(errno));
+}
+
+/* ---- one vCPU -------------------------------------------------------------- */
 
 static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const char *name)
 {
@@ -46,11 +76,11 @@ static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg, const cha
 
 static int vcpu_set_cpuid(struct vcpu *vcpu)
 {
-	const struct kvm_cpuid2 *sup = vcpu->vm->kvm.cpuid;
+	const struct kvm_cpuid2 *sup = vcpu->shared->kvm->cpuid;
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	struct cpuid_opts opts = {
-		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->vm->nr_vcpus,
-		.tsc_deadline = vcpu->vm->kvm.tsc_deadline,
+		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->shared->nr_vcpus,
+		.tsc_deadline = vcpu->shared->kvm->tsc_deadline,
 	};
 	struct kvm_cpuid2 *c = malloc(sz);
 	int ret;
@@ -66,42 +96,18 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 
 static int vcpu_set_msrs(struct vcpu *vcpu)
 {
-	static const struct { uint32_t index; uint64_t value; } boot_msrs[] = {
-		{ 0x174, 0 }, { 0x175, 0 }, { 0x176, 0 },   /* SYSENTER_CS/ESP/EIP */
-		{ 0xc0000081, 0 }, { 0xc0000082, 0 },       /* STAR, LSTAR */
-		{ 0xc0000083, 0 }, { 0xc0000084, 0 },       /* CSTAR, SYSCALL_MASK */
-		{ 0xc0000102, 0 },                          /* KERNEL_GS_BASE */
-		{ 0x1a0, 1 },                               /* MISC_ENABLE: fast strings */
-		{ 0x2ff, (1 << 11) | 6 },                   /* MTRRdefType: on, WB */
-	};
-	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + N * sizeof(struct kvm_msr_entry));
-	int ret;
+	struct kvm_msrs *msrs = x86_boot_msrs();
+	int n, ret;
 
 	if (!msrs)
 		return -ENOMEM;
-	msrs->nmsrs = N;
-	for (int i = 0; i < N; i++) {
-		msrs->entries[i].index = boot_msrs[i].index;
-		msrs->entries[i].data = boot_msrs[i].value;
-	}
+	n = (int)msrs->nmsrs;
 	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
-	free(msrs);
-	if (ret != N) {
+	if (ret != n)
 		log_error("vcpu %u: KVM_SET_MSRS: MSR 0x%x refused", vcpu->id,
-			  ret >= 0 && ret < N ? boot_msrs[ret].index : 0);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static void lapic_set_lvt(struct kvm_lapic_state *l, int reg, uint32_t mode)
-{
-	uint32_t v;
-
-	memcpy(&v, &l->regs[reg], 4);
-	v = (v & ~0x700U) | (mode << 8);
-	memcpy(&l->regs[reg], &v, 4);
+			  ret >= 0 && ret < n ? msrs->entries[ret].index : 0);
+	free(msrs);
+	return ret == n ? 0 : -EINVAL;
 }
 
 static int vcpu_set_lapic(struct vcpu *vcpu)
@@ -111,31 +117,32 @@ static int vcpu_set_lapic(struct vcpu *vcpu)
 
 	if (ret)
 		return ret;
-	lapic_set_lvt(&l, APIC_LVT0, APIC_MODE_EXTINT);
-	lapic_set_lvt(&l, APIC_LVT1, APIC_MODE_NMI);
+	x86_lapic_boot_lvt(&l);
 	return vcpu_ioctl(vcpu, KVM_SET_LAPIC, &l, "KVM_SET_LAPIC");
 }
 
 static int vcpu_set_fpu(struct vcpu *vcpu)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu;
 
+	x86_boot_fpu(&fpu);
 	return vcpu_ioctl(vcpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
 }
 
-int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id)
 {
+	const struct kvm *kvm = shared->kvm;
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
-	vcpu->vm = vm;
+	vcpu->shared = shared;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	vcpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0) {
 		log_error("vcpu %u: KVM_CREATE_VCPU: %s", id, strerror(errno));
 		return -errno;
 	}
-	vcpu->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE,
+	vcpu->run = mmap(NULL, (size_t)kvm->run_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		ret = -errno;
@@ -154,7 +161,7 @@ int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	return 0;
 
 err_unmap:
-	munmap(vcpu->run, (size_t)vm->kvm.run_size);
+	munmap(vcpu->run, (size_t)kvm->run_size);
 	vcpu->run = NULL;
 err_close:
 	close(vcpu->fd);
@@ -162,47 +169,15 @@ err_close:
 	return ret;
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t gdt_index, uint8_t type, bool long_mode)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = (uint16_t)(gdt_index * 8),
-		.type = type, .present = 1, .dpl = 0, .s = 1, .g = 1,
-		.l = long_mode, .db = !long_mode,
-	};
-}
-
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_image *bi)
 {
-	bool lm = bi->proto == BOOT_PROTO_LINUX64;
-	struct kvm_regs regs = { .rflags = 0x2, .rip = bi->entry };
+	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
 
 	if (ret)
 		return ret;
-	seg_flat(&sregs.cs, BOOT_GDT_CODE, 0xb, lm);
-	seg_flat(&sregs.ds, BOOT_GDT_DATA, 0x3, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	seg_flat(&sregs.tr, BOOT_GDT_TSS, 0xb, false);
-	sregs.tr.s = 0;
-	sregs.tr.limit = 0xfffff;
-	sregs.tr.g = 0;
-	sregs.gdt.base = LAYOUT_GDT_START;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.idt.base = LAYOUT_IDT_START;
-	sregs.idt.limit = 7;
-	if (lm) {
-		sregs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-		sregs.cr3 = LAYOUT_PML4_START;
-		sregs.cr4 = X86_CR4_PAE;
-		sregs.efer = EFER_LME | EFER_LMA;
-		regs.rsp = regs.rbp = LAYOUT_BOOT_STACK;
-		regs.rsi = LAYOUT_ZERO_PAGE_START;
-	} else {
-		sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
-		sregs.cr3 = sregs.cr4 = sregs.efer = 0;
-		regs.rbx = LAYOUT_PVH_INFO_START;
-	}
+	x86_boot_regs(bi, &regs, &sregs);
 	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
 	return ret ? ret : vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
@@ -211,7 +186,7 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	const struct bus *pio = &vcpu->vm->pio;
+	const struct bus *pio = vcpu->shared->pio;
 	bool handled = true;
 
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
@@ -229,7 +204,7 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 static void vcpu_handle_mmio(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	const struct bus *mmio = &vcpu->vm->mmio;
+	const struct bus *mmio = vcpu->shared->mmio;
 	unsigned int len = run->mmio.len;
 	bool handled;
 
@@ -262,10 +237,10 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_HLT:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vm_request_exit(vcpu->vm, 0, "guest shut down (triple fault)");
+		vcpu_request_exit(vcpu->shared, 0, "guest shut down (triple fault)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vm_request_exit(vcpu->vm, 0, "guest requested a system reset/shutdown");
+		vcpu_request_exit(vcpu->shared, 0, "guest requested a system reset/shutdown");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(why, sizeof(why), "vcpu %u: entry failed (hardware reason 0x%llx)", vcpu->id,
@@ -282,28 +257,28 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 	log_error("%s", why);
 	vcpu_dump(vcpu);
-	vm_request_exit(vcpu->vm, 1, why);
+	vcpu_request_exit(vcpu->shared, 1, why);
 	return false;
 }
 
 /* Wait outside KVM_RUN while the VM is paused. */
 static void vcpu_park(struct vcpu *vcpu)
 {
-	struct vm *vm = vcpu->vm;
+	struct vcpu_shared *s = vcpu->shared;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->parked++;
-	pthread_cond_broadcast(&vm->parked_cond);
-	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->parked--;
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&s->pause_lock);
+	s->parked++;
+	pthread_cond_broadcast(&s->parked_cond);
+	while (atomic_load(&s->pause_requested) && !atomic_load(&s->stopping))
+		pthread_cond_wait(&s->pause_cond, &s->pause_lock);
+	s->parked--;
+	pthread_mutex_unlock(&s->pause_lock);
 }
 
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
-	struct vm *vm = vcpu->vm;
+	struct vcpu_shared *s = vcpu->shared;
 	char name[16];
 	sigset_t set;
 
@@ -322,8 +297,8 @@ static void *vcpu_thread(void *arg)
 			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
 			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
 	}
-	while (!atomic_load(&vm->stopping)) {
-		if (atomic_load(&vm->pause_requested)) {
+	while (!atomic_load(&s->stopping)) {
+		if (atomic_load(&s->pause_requested)) {
 			vcpu_park(vcpu);
 			continue;
 		}
@@ -333,7 +308,7 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			log_error("vcpu %u: KVM_RUN: %s", vcpu->id, strerror(errno));
-			vm_request_exit(vm, 1, "KVM_RUN failed");
+			vcpu_request_exit(s, 1, "KVM_RUN failed");
 			break;
 		}
 		vcpu->exits++;
@@ -342,10 +317,10 @@ static void *vcpu_thread(void *arg)
 	}
 	/* A vCPU that has left its loop runs no guest code: count it as parked
 	 * so a pause in progress does not wait for it. */
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->parked++;
-	pthread_cond_broadcast(&vm->parked_cond);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&s->pause_lock);
+	s->parked++;
+	pthread_cond_broadcast(&s->parked_cond);
+	pthread_mutex_unlock(&s->pause_lock);
 	return NULL;
 }
 
@@ -393,7 +368,7 @@ void vcpu_join(struct vcpu *vcpu)
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (vcpu->run)
-		munmap(vcpu->run, (size_t)vcpu->vm->kvm.run_size);
+		munmap(vcpu->run, (size_t)vcpu->shared->kvm->run_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->run = NULL;

@@ -1,25 +1,53 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vcpu.h - one thread per vCPU running the KVM_RUN loop.
+ * vcpu.h - one thread per vCPU running the KVM_RUN loop, and the state all
+ * vCPUs of one VM share (struct vcpu_shared).
  *
- * vcpu_init/vcpu_setup_boot run in main before the threads start.  The
- * thread ("vcpu N") dispatches PIO/MMIO exits to the buses and asks the VM
- * to end on shutdown, reset or an internal error.  vcpu_kick is called by
- * the vmm thread to force a vCPU out of KVM_RUN.
+ * The vmm thread builds the VM: it initialises the shared state
+ * (vcpu_shared_init), creates each vCPU (vcpu_init) and sets up the boot
+ * CPU (vcpu_setup_boot, from the builder) before any thread starts.  Each
+ * thread ("vcpu N") dispatches PIO/MMIO exits to the shared buses, parks
+ * while a pause is requested and asks the VM to end (vcpu_request_exit) on
+ * shutdown, reset or an internal error.  The vmm thread forces a vCPU out
+ * of KVM_RUN with vcpu_kick.  vcpu.h knows nothing of struct vm.
  */
 #ifndef EMBER_VCPU_H
 #define EMBER_VCPU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
-struct vm;
 struct boot_image;
+struct bus;
+struct kvm;
+
+/* What every vCPU of one VM shares.  The pause protocol: the vmm thread sets
+ * pause_requested and kicks; each vCPU counts itself in `parked` (under
+ * pause_lock, signalling parked_cond) and waits on pause_cond; a vCPU that
+ * left its loop stays counted as parked. */
+struct vcpu_shared {
+	const struct kvm *kvm;        /* the VM's KVM handle (vm_fd, CPUID, run size) */
+	const struct bus *pio;        /* port I/O exits go here */
+	const struct bus *mmio;       /* MMIO exits go here */
+	unsigned int nr_vcpus;
+
+	atomic_bool stopping;         /* vCPUs leave KVM_RUN when set */
+	atomic_bool pause_requested;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;    /* vCPUs wait here while paused */
+	pthread_cond_t parked_cond;   /* signalled as each vCPU parks */
+	unsigned int parked;          /* vCPUs waiting in pause or gone */
+
+	int exit_efd;                 /* written once when the VM must end */
+	atomic_int exit_claimed;
+	int exit_code;
+};
 
 struct vcpu {
-	struct vm *vm;
+	struct vcpu_shared *shared;
 	unsigned int id;
 	int fd;
 	struct kvm_run *run;
@@ -28,14 +56,35 @@ struct vcpu {
 	uint64_t exits;
 };
 
-int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned int id);
-/* Registers for the boot CPU's entry into the kernel. */
+/* vmm thread, from vm_create: zero `s`, make its exit eventfd and lock.
+ * 0 or -errno; vcpu_shared_destroy releases what was made either way. */
+int vcpu_shared_init(struct vcpu_shared *s, const struct kvm *kvm, const struct bus *pio,
+		     const struct bus *mmio, unsigned int nr_vcpus);
+/* vmm thread, from vm_destroy once every vCPU thread is joined. */
+void vcpu_shared_destroy(struct vcpu_shared *s);
+/* Ask the VM to end with `code` (the first caller wins; later calls do
+ * nothing) and make exit_efd readable.  Any thread: vCPU threads on a guest
+ * shutdown or error, the vmm thread on a signal or reset request. */
+void vcpu_request_exit(struct vcpu_shared *s, int code, const char *why);
+
+/* vmm thread, from vm_create: create vCPU `id` (KVM_CREATE_VCPU, map its
+ * kvm_run) and give it CPUID, boot MSRs, FPU and LAPIC state.  0 or -errno,
+ * with nothing left open on failure. */
+int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id);
+/* vmm thread, from the builder before the vCPUs start: registers for the
+ * boot CPU's entry into the kernel described by `bi`.  0 or -errno. */
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_image *bi);
+/* vmm thread (vm_start_vcpus): start the "vcpu N" thread.  0 or -errno. */
 int vcpu_start(struct vcpu *vcpu);
+/* vmm thread (vm_pause, vm_stop_vcpus): force a started vCPU out of
+ * KVM_RUN; it then checks the pause and stop flags. */
 void vcpu_kick(struct vcpu *vcpu);
+/* vmm thread (vm_stop_vcpus): wait for a started vCPU thread to end. */
 void vcpu_join(struct vcpu *vcpu);
+/* vmm thread (vm_destroy): unmap kvm_run and close the vCPU fd. */
 void vcpu_destroy(struct vcpu *vcpu);
-/* Print the register state to stderr (after an unexpected exit). */
+/* The vCPU's own thread, after an unexpected exit: print the register
+ * state to stderr. */
 void vcpu_dump(struct vcpu *vcpu);
 
 #endif

@@ -6,56 +6,49 @@
  *
  * The vmm thread creates it (vm_create), starts the vCPUs (vm_start_vcpus),
  * may pause and resume them, and tears it down with vm_stop_vcpus and
- * vm_destroy.  exit_efd becomes readable when the guest (or anyone) asked
- * the VM to end.
+ * vm_destroy.  shared.exit_efd becomes readable when the guest (or anyone)
+ * asked the VM to end; shared.exit_code then holds the code.  What the vCPU
+ * threads need of the VM lives in `shared` (vcpu.h), so vcpu.c never sees
+ * struct vm.
  */
 #ifndef EMBER_VM_H
 #define EMBER_VM_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "kvm.h"
+#include "vcpu.h"
 #include "vmm/core/bus.h"
 #include "vmm/core/memory.h"
-
-struct vcpu;
 
 struct vm {
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
-	struct vcpu *vcpus;
-	unsigned int nr_vcpus;
-
-	int exit_efd;              /* written once when the VM must end */
-	atomic_bool stopping;      /* vCPUs leave KVM_RUN when set */
-	atomic_bool pause_requested;
-	pthread_mutex_t pause_lock;
-	pthread_cond_t pause_cond;    /* vCPUs wait here while paused */
-	pthread_cond_t parked_cond;   /* signalled as each vCPU parks */
-	unsigned int parked;          /* vCPUs waiting in pause */
-	atomic_int exit_claimed;
-	int exit_code;
+	struct vcpu *vcpus;           /* shared.nr_vcpus of them */
+	struct vcpu_shared shared;    /* points at kvm, pio and mmio above */
 };
 
-/* vmm thread: open KVM, map `mem_bytes` of guest RAM (in 2 MiB huge pages
- * with `hugepages`) and create `nr_vcpus` vCPUs (not yet running).  On
- * failure vm_destroy releases what was made.  0 or -errno. */
+/* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (in 2 MiB
+ * huge pages with `hugepages`) and create `nr_vcpus` vCPUs (not yet
+ * running).  On failure vm_destroy releases what was made.  0 or -errno. */
 int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hugepages);
-/* vmm thread: start every vCPU thread; stop and join them all. */
+/* vmm thread (vmm.c): start every vCPU thread (0 or -errno); stop, kick
+ * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);
-/* vmm thread: park every vCPU outside KVM_RUN (returns once all are
- * parked), and let them run again. */
+/* vmm thread (API requests): park every vCPU outside KVM_RUN (returns once
+ * all are parked, -ESHUTDOWN if the vCPUs are stopping), and let them run
+ * again. */
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
+/* vmm thread, after vm_stop_vcpus: release vCPUs, RAM and KVM fds. */
 void vm_destroy(struct vm *vm);
 
-/* Ask the VM to end with `code` (first caller wins).  Any thread. */
+/* Ask the VM to end with `code` (first caller wins): vcpu_request_exit on
+ * vm->shared.  Any thread; the vmm thread calls it on signals and resets. */
 void vm_request_exit(struct vm *vm, int code, const char *why);
 
 #endif

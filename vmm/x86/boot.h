@@ -3,11 +3,11 @@
  * boot.h - direct kernel boot without firmware.
  *
  * The loaders parse a kernel image held in host memory (mapped from the
- * file by main, or a test buffer), validate every header field they use,
- * copy the image into guest RAM and describe how to enter it.  The boot
- * writers then build what the kernel expects in low memory.  Everything
- * here runs in main before vCPUs exist; errors are logged with the reason
- * and returned as -errno:
+ * file by the builder, or a test buffer), validate every header field they
+ * use, copy the image into guest RAM and describe how to enter it.  The boot
+ * writers then build what the kernel expects in low memory.  The builder
+ * calls everything here on the vmm thread before vCPUs exist; errors are
+ * logged with the reason and returned as -errno:
  *   -ENOEXEC  not an ELF/bzImage, or a kind ember cannot boot (32-bit)
  *   -EINVAL   malformed or truncated image
  *   -EFBIG    does not fit in guest memory

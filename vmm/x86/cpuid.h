@@ -3,7 +3,8 @@
  * cpuid.h - the CPUID a vCPU sees: KVM's supported set, normalised so the
  * guest sees a consistent topology (one socket, nr_vcpus cores), its own
  * APIC id, the hypervisor bit and KVM signature, no PMU, and a fixed brand.
- * Pure functions over an entry array; called by vcpu setup in main.
+ * Pure functions over an entry array; called by vcpu_init (vcpu.c) on the
+ * vmm thread, before the vCPU threads start.
  */
 #ifndef EMBER_CPUID_H
 #define EMBER_CPUID_H
