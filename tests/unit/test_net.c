@@ -232,27 +232,19 @@ static bool wait_used(struct fx *f, unsigned int q, uint16_t want, int ms)
 	return used_idx(f, q) == want;
 }
 
+/* CLOCK_MONOTONIC, the clock of the device's timerfds. */
 static uint64_t us_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);   /* the clock of the device's timerfds */
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return time_mono_us();
 }
 
-/* How long a test waits for work it expects to finish: completions of the
- * engine are asynchronous and, on a loaded machine, can take far longer
- * than the few milliseconds they take on an idle one.  The wait ends as
- * soon as the work is done. */
-#define WAIT_MS 10000
-
 /* Run the loop until queue q's used idx reaches `want` (asserted, within
- * WAIT_MS); returns when the event-loop pass that got it there began.
+ * UNIT_WAIT_US); returns when the event-loop pass that got it there began.
  * Whatever the device did in that pass (publish the entries, then arm a
  * timer, say) happened after the returned time. */
 static uint64_t until_used(struct fx *f, unsigned int q, uint16_t want)
 {
-	uint64_t pass = us_now(), end = pass + WAIT_MS * 1000ull;
+	uint64_t pass = us_now(), end = pass + UNIT_WAIT_US;
 
 	while (used_idx(f, q) != want && (pass = us_now()) < end)
 		assert_true(ev_run_once(&f->loop, 5) >= 0);
@@ -1140,7 +1132,7 @@ static uint64_t retry_min_ms(uint64_t k)
 static void test_rx_tap_gone(void **state)
 {
 	struct fx *f = *state;
-	uint64_t errors, t0, end;
+	uint64_t errors, t0;
 
 	start(f, false);
 	rx_post(f, 2, 2048);
@@ -1151,8 +1143,7 @@ static void test_rx_tap_gone(void **state)
 	/* The parked read fails once its completion is in; the retry timer it
 	 * arms fires only from a later pass of the loop, which the checks
 	 * below do not run. */
-	for (end = t0 + WAIT_MS * 1000ull; !f->n->stats.io_errors && us_now() < end;)
-		assert_true(ev_run_once(&f->loop, 2) >= 0);
+	unit_run_until(&f->loop, f->n->stats.io_errors);
 	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_true(f->n->rx.stalled);
 	assert_false(f->n->rx.read.busy);
@@ -1164,12 +1155,11 @@ static void test_rx_tap_gone(void **state)
 	notify(f, TX);
 	until_used(f, TX, 1);
 	assert_true(f->n->stats.io_errors >= 2);         /* the write failed: counted, returned */
-	/* The reads are retried: another failure comes (within WAIT_MS, as a
-	 * backoff that went on doubling while a loaded machine held us up can
-	 * be longer than the 300 ms below)... */
+	/* The reads are retried: another failure comes (within UNIT_WAIT_US,
+	 * as a backoff that went on doubling while a loaded machine held us up
+	 * can be longer than the 300 ms below)... */
 	errors = f->n->stats.io_errors;
-	for (end = us_now() + WAIT_MS * 1000ull; f->n->stats.io_errors == errors && us_now() < end;)
-		assert_true(ev_run_once(&f->loop, 2) >= 0);
+	unit_run_until(&f->loop, f->n->stats.io_errors != errors);
 	assert_true(f->n->stats.io_errors > errors);
 	/* ... but no more often than the backoff allows (retries near 10, 30,
 	 * 70, 150, 310 ms after the first failure): every read failure but the
@@ -1842,9 +1832,7 @@ static void test_rx_read_error_retried(void **state)
 	/* Until the failed read's completion is in, and no further: the retry
 	 * timer it arms can fire only in a later pass of the loop (a fixed
 	 * spin could run into it on a loaded machine). */
-	for (uint64_t end = us_now() + WAIT_MS * 1000ull;
-	     !f->n->stats.io_errors && us_now() < end;)
-		assert_true(ev_run_once(&f->loop, 2) >= 0);
+	unit_run_until(&f->loop, f->n->stats.io_errors);
 	protect(f, RX_GPA, PROT_READ | PROT_WRITE);
 	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_true(f->n->rx.stalled);

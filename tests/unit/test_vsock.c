@@ -117,21 +117,11 @@ static void run(struct fx *f, int ms)
 		assert_true(ev_run_once(&f->loop, 2) >= 0);
 }
 
-/* How long a test waits for work it expects to finish.  The device's host
- * I/O completes asynchronously (io_uring, io-wq workers), so "done" is
- * awaited rather than expected after a fixed few milliseconds: on a loaded
- * machine those can pass before a completion is even posted.  Generous,
- * because waiting only ends early: a passing run does not pay for it. */
-#define WAIT_US (10ull * 1000 * 1000)
-
-/* Run the event loop until `cond` holds or WAIT_US pass; the caller then
- * asserts what it expects, so a device that never gets there still fails. */
-#define run_until(f, cond)                                                      \
-	do {                                                                    \
-		uint64_t end_ = time_mono_us() + WAIT_US;                       \
-		while (!(cond) && time_mono_us() < end_)                        \
-			assert_true(ev_run_once(&(f)->loop, 2) >= 0);           \
-	} while (0)
+/* The device's host I/O completes asynchronously (io_uring, io-wq
+ * workers): "done" is awaited (unit.h), not expected after a fixed few
+ * milliseconds of run(). */
+#define WAIT_US UNIT_WAIT_US
+#define run_until(f, cond) unit_run_until(&(f)->loop, cond)
 
 /* Connections in `state`. */
 static unsigned int conns_in(const struct fx *f, enum vsock_state state)
