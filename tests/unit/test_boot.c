@@ -1408,7 +1408,7 @@ static void test_params_large_guest(void **state)
 	int ret;
 
 	(void)state;
-	ret = gm_init(&g.gm, MMIO_GAP_START + 64 * MiB, false);
+	ret = gm_init(&g.gm, MMIO_GAP_START + 64 * MiB, false, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret == -ENOMEM)
 		skip();
 	assert_ret(ret, 0);

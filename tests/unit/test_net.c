@@ -232,6 +232,26 @@ static bool wait_used(struct fx *f, unsigned int q, uint16_t want, int ms)
 	return used_idx(f, q) == want;
 }
 
+/* CLOCK_MONOTONIC, the clock of the device's timerfds. */
+static uint64_t us_now(void)
+{
+	return time_mono_us();
+}
+
+/* Run the loop until queue q's used idx reaches `want` (asserted, within
+ * UNIT_WAIT_US); returns when the event-loop pass that got it there began.
+ * Whatever the device did in that pass (publish the entries, then arm a
+ * timer, say) happened after the returned time. */
+static uint64_t until_used(struct fx *f, unsigned int q, uint16_t want)
+{
+	uint64_t pass = us_now(), end = pass + UNIT_WAIT_US;
+
+	while (used_idx(f, q) != want && (pass = us_now()) < end)
+		assert_true(ev_run_once(&f->loop, 5) >= 0);
+	assert_int_equal(used_idx(f, q), want);
+	return pass;
+}
+
 /* Run the loop for `ms`. */
 static void spin(struct fx *f, int ms)
 {
@@ -1093,20 +1113,37 @@ static void test_hostile_rings(void **state)
 	assert_int_equal(f->n->t.needs_reset, ARRAY_SIZE(hostile));
 }
 
+/* The shortest time in which the engine can retry a failed tap read `k`
+ * times: the backoff of net_io.c (NET_RETRY_MIN_MS 10 ms, doubling, capped
+ * at NET_RETRY_MAX_MS 1 s), each retry from a timer armed after the last
+ * failure.  Load only makes retries later, never earlier. */
+static uint64_t retry_min_ms(uint64_t k)
+{
+	uint64_t ms = 0, step = 10;
+
+	for (uint64_t i = 0; i < k; i++, step = step * 2 > 1000 ? 1000 : step * 2)
+		ms += step;
+	return ms;
+}
+
 /* The tap's end closed: reads fail, counted, retried with backoff (10 ms,
  * doubling): the VMM does not spin, nor do the guest's notifications make
  * it try more often. */
 static void test_rx_tap_gone(void **state)
 {
 	struct fx *f = *state;
-	uint64_t errors;
+	uint64_t errors, t0;
 
 	start(f, false);
 	rx_post(f, 2, 2048);
 	notify(f, RX);
+	t0 = us_now();                                   /* before the first failure */
 	close(f->peer);
 	f->peer = -1;
-	spin(f, 5);
+	/* The parked read fails once its completion is in; the retry timer it
+	 * arms fires only from a later pass of the loop, which the checks
+	 * below do not run. */
+	unit_run_until(&f->loop, f->n->stats.io_errors);
 	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_true(f->n->rx.stalled);
 	assert_false(f->n->rx.read.busy);
@@ -1116,12 +1153,22 @@ static void test_rx_tap_gone(void **state)
 	assert_int_equal(used_idx(f, RX), 0);
 	tx_post(f, &plain, 60, 1);
 	notify(f, TX);
-	assert_true(wait_used(f, TX, 1, 1000));
+	until_used(f, TX, 1);
 	assert_true(f->n->stats.io_errors >= 2);         /* the write failed: counted, returned */
+	/* The reads are retried: another failure comes (within UNIT_WAIT_US,
+	 * as a backoff that went on doubling while a loaded machine held us up
+	 * can be longer than the 300 ms below)... */
 	errors = f->n->stats.io_errors;
-	spin(f, 300);                                    /* retries near 10, 30, 70, 150, 310 ms */
+	unit_run_until(&f->loop, f->n->stats.io_errors != errors);
 	assert_true(f->n->stats.io_errors > errors);
-	assert_true(f->n->stats.io_errors <= errors + 5);
+	/* ... but no more often than the backoff allows (retries near 10, 30,
+	 * 70, 150, 310 ms after the first failure): every read failure but the
+	 * first is a timer's retry, and the time since t0 (before the first)
+	 * bounds how many timers can have fired.  A device that spun, or
+	 * retried on the guest's notifications, would exceed it. */
+	spin(f, 300);
+	errors = f->n->stats.io_errors - 1;              /* the tap reads', not the write's */
+	assert_true(retry_min_ms(errors - 1) * 1000 <= us_now() - t0);
 	assert_int_equal(rd(f, REG_STATUS), LIVE);
 }
 
@@ -1537,12 +1584,16 @@ static void test_rx_mrg_waits_for_buffers(void **state)
 	assert_true(f->n->rx.waiting);
 	assert_int_equal(f->n->stats.rx_waits_no_buffers, 1);
 	peer_send(f, &tso, NET_MAX_FRAME, 9);
-	spin(f, 20);                                      /* less than the bound */
+	/* The guest posts more before the bound ends.  The loop is not run in
+	 * between: only its wait timer could end the wait, and a fixed spin
+	 * "shorter than the bound" overran it on a loaded machine.  That the
+	 * read does not start before the bound is test_rx_mrg_wait_bounded's
+	 * (a lower bound on the time, which load cannot break). */
 	assert_false(f->n->rx.read.busy);
 	assert_true(tap_pending(f));
 	rx_post(f, 30, 2048);
 	notify(f, RX);
-	assert_true(wait_used(f, RX, 33, 1000));
+	until_used(f, RX, 33);
 	assert_rx(f, 0, 2048, 33);
 	assert_int_equal(used_len(f, RX, 32), NET_HDR_LEN + NET_MAX_FRAME - 32 * 2048);
 	assert_pattern(rx_buf_of(f, 0) + NET_HDR_LEN, 2048 - NET_HDR_LEN, 9);
@@ -1557,28 +1608,29 @@ static void test_rx_mrg_waits_for_buffers(void **state)
 static void test_rx_mrg_wait_bounded(void **state)
 {
 	struct fx *f = *state;
-	uint64_t t0;
+	uint64_t t0, t1;
 
 	start(f, true);
 	rx_post(f, 3, 2048);
-	t0 = ms_now();
+	t0 = us_now();                                    /* the wait starts after this */
 	notify(f, RX);
 	assert_false(f->n->rx.read.busy);
 	peer_send(f, &plain, 100, 1);
-	assert_true(wait_used(f, RX, 1, 1000));
-	assert_true(ms_now() - t0 >= NET_RX_WAIT_MS - 5);
+	t1 = until_used(f, RX, 1);
+	/* A lower bound only: load can make the wait longer, never shorter. */
+	assert_true(us_now() - t0 >= NET_RX_WAIT_MS * 1000ull);
 	assert_int_equal(f->n->stats.rx_wait_timeouts, 1);
 	assert_rx(f, 0, NET_HDR_LEN + 100, 1);
 	assert_pattern(rx_buf_of(f, 0) + NET_HDR_LEN, 100, 1);
-	/* 2 chains left: a new wait, bounded again. */
-	spin(f, 5);
+	/* 2 chains left: a new wait, started in the pass that delivered the
+	 * frame (t1 is when that pass began), bounded again. */
 	assert_false(f->n->rx.read.busy);
 	assert_true(f->n->rx.waiting);
 	assert_int_equal(f->n->stats.rx_waits_no_buffers, 2);
-	t0 = ms_now();
 	peer_send(f, &plain, 200, 3);
-	assert_true(wait_used(f, RX, 2, 1000));
-	assert_true(ms_now() - t0 >= NET_RX_WAIT_MS - 10);
+	until_used(f, RX, 2);
+	assert_true(us_now() - t1 >= NET_RX_WAIT_MS * 1000ull);
+	assert_int_equal(f->n->stats.rx_wait_timeouts, 2);
 	assert_rx(f, 1, NET_HDR_LEN + 200, 1);
 	assert_pattern(rx_buf_of(f, 1) + NET_HDR_LEN, 200, 3);
 	assert_int_equal(rd(f, REG_STATUS), LIVE);
@@ -1777,13 +1829,15 @@ static void test_rx_read_error_retried(void **state)
 	protect(f, RX_GPA, PROT_NONE);                 /* the read faults */
 	notify(f, RX);
 	peer_send(f, &plain, 100, 1);
-	for (int i = 0; i < 100 && !f->n->stats.io_errors; i++)
-		spin(f, 1);
+	/* Until the failed read's completion is in, and no further: the retry
+	 * timer it arms can fire only in a later pass of the loop (a fixed
+	 * spin could run into it on a loaded machine). */
+	unit_run_until(&f->loop, f->n->stats.io_errors);
 	protect(f, RX_GPA, PROT_READ | PROT_WRITE);
 	assert_int_equal(f->n->stats.io_errors, 1);
 	assert_true(f->n->rx.stalled);
 	peer_send(f, &plain, 200, 2);                  /* no notify from the guest */
-	assert_true(wait_used(f, RX, 1, 1000));
+	until_used(f, RX, 1);
 	assert_false(f->n->rx.stalled);
 	assert_pattern(rx_buf_of(f, used_id(f, RX, 0)) + NET_HDR_LEN, 200, 2);
 	assert_int_equal(f->n->stats.io_errors, 1);

@@ -96,4 +96,23 @@ static inline uint8_t *unit_dup(const void *src, size_t len)
 	return p;
 }
 
+/* How long a test waits for asynchronous work it expects to finish (the
+ * engines' io_uring completions, io-wq workers, a device's timers): on a
+ * loaded machine that can take far longer than the few milliseconds it
+ * takes on an idle one.  Generous, as the waits end as soon as the work
+ * is done: a passing run does not pay for it. */
+#define UNIT_WAIT_US (10ull * 1000 * 1000)
+
+/* Run the event loop `loop` (a struct ev_loop *, vmm/core/event.h) one
+ * pass at a time until `cond` holds or UNIT_WAIT_US pass; the caller then
+ * asserts what it expects, so work that never finishes still fails.
+ * Stopping at the pass that made `cond` true matters too: a timer the
+ * device armed in that pass has not fired yet. */
+#define unit_run_until(loop, cond)                                           \
+	do {                                                                 \
+		uint64_t end__ = time_mono_us() + UNIT_WAIT_US;              \
+		while (!(cond) && time_mono_us() < end__)                    \
+			assert_true(ev_run_once((loop), 2) >= 0);            \
+	} while (0)
+
 #endif
