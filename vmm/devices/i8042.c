@@ -172,10 +172,13 @@ int i8042_init(struct i8042 *kbd)
 	pthread_mutex_init(&kbd->lock, NULL);
 	kbd->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	kbd->reset_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (kbd->irq_efd >= 0 && kbd->reset_efd >= 0)
-		return 0;
-	i8042_destroy(kbd);
-	return -EMFILE;
+	if (kbd->irq_efd < 0 || kbd->reset_efd < 0) {
+		int err = -errno;
+
+		i8042_destroy(kbd);
+		return err;
+	}
+	return 0;
 }
 
 void i8042_destroy(struct i8042 *kbd)
