@@ -36,6 +36,9 @@ if [[ ${1:-} == --inside ]]; then
 	trap unmount_all EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
+	# The root a mount point of its own, as / is on a real machine: ip netns
+	# exec runs `mount --make-rslave /`, which fails on a plain directory.
+	mount --bind "$root" "$root" && mounted+=("$root")
 	mount --rbind /dev "$root/dev" && mounted+=("$root/dev")
 	# A proc of this PID namespace: the chroot's pids are its own.
 	mount -t proc proc "$root/proc" && mounted+=("$root/proc")
@@ -145,6 +148,7 @@ t0=$(date +%s)
 mmdebstrap --quiet --variant=minbase --include=git,make,ca-certificates "${aptopts[@]}" \
 	bookworm "$root" "${mirrors[@]}" >&2 || { echo "mmdebstrap $(($(date +%s) - t0)) 1" >>"$times"; exit 1; }
 echo "mmdebstrap $(($(date +%s) - t0)) 0" >>"$times"
+log "== mmdebstrap: $(($(date +%s) - t0)) s"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 
 head=$(git -C "$repo" rev-parse HEAD)
