@@ -104,6 +104,7 @@ mounts_below() { findmnt -rn -o TARGET | awk -v r="$root" 'index($0, r "/") == 1
 cleanup() {
 	local rc=$? m left
 	trap - EXIT INT TERM
+	report
 	# The namespace's mounts are not visible here; unmount anything that is
 	# anyway, and delete nothing while a mount remains below the root.
 	for m in $(mounts_below); do umount "$m" 2>/dev/null || umount -l "$m" || true; done
@@ -116,7 +117,6 @@ cleanup() {
 		# --one-file-system: never cross into another file system even so.
 		rm -rf --one-file-system "$work"
 	fi
-	report
 	log "total $(($(date +%s) - t_start)) s: $( ((rc == 0)) && echo PASS || echo "FAIL (status $rc)")"
 	exit "$rc"
 }
