@@ -28,10 +28,10 @@ VMM_HDRS := $(wildcard vmm/*.h vmm/*/*.h api-socket/*.h virtio/*.h virtio/*/*.h)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 
-.PHONY: all deps guests test test-host unit tier2 api asan tier3 fuzz demo kernel bench clean
-# The user-facing targets (all, demo, test, bench, kernel) install the packages
-# first and only then run a new make for the real work, so nothing it computes
-# from pkg-config or the compilers predates them (and -j cannot race the two).
+.PHONY: all deps guests test unit tier2 api asan tier3 fuzz demo kernel bench clean
+# The user-facing targets (all, demo, test, bench) install the packages first,
+# then run a new make for the real work: nothing it reads from pkg-config
+# predates them, and -j cannot run the two side by side.
 all: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
 

@@ -143,14 +143,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
 	$(Q)tests/harness/demo.sh
 
-# Tiers in order, each only after the one before passed. test-host is every
-# tier short of the real Linux guests (tier 3); the fresh-root check runs it.
 # run-part GOALS: one part in a new make, then how long it took.
 define run-part
 	$(Q)t0=$$(date +%s); $(MAKE) --no-print-directory $(1) && \
 		echo "  TIME    $(firstword $(1)): $$(($$(date +%s) - t0)) s"
 endef
 
+# Tiers in order, each only after the one before passed. test-host is every
+# tier short of the real Linux guests (tier 3); the fresh-root check runs it.
+.PHONY: test-host
 test-host: deps
 	$(call run-part,$(BUILD)/ember guests)
 	$(call run-part,unit)
