@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions run by traps
 # The README's commands as a new user runs them on a fresh Debian 12 machine:
 # a minimal Debian 12 root (mmdebstrap, variant minbase, plus git, make and
 # ca-certificates, with this host's apt sources), a clean clone of this
@@ -16,6 +17,9 @@
 # FRESH_ROOT_DIR (default /var/tmp) is where the root is made; FRESH_ROOT_KEEP=1
 # keeps it after a failure for a look (its mounts are gone all the same).
 set -euo pipefail
+# The whole script is one { } block, read before any of it runs: an edit to
+# this file during a run (it takes minutes) cannot change what the run does.
+{
 
 log() { echo "fresh-root: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -26,7 +30,6 @@ die() { log "$*"; exit 1; }
 if [[ ${1:-} == --inside ]]; then
 	root=$2 mode=$3 times=$4
 	mounted=()
-	# shellcheck disable=SC2317  # run by the trap
 	unmount_all() {
 		local i m
 		for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
@@ -164,3 +167,5 @@ git -C "$root/root/ember" checkout -q --detach "$head"
 # and every process made inside ends with it (--kill-child).
 unshare --mount --propagation private --pid --fork --kill-child -- \
 	"$self" --inside "$root" "$mode" "$times"
+exit
+}
