@@ -109,6 +109,12 @@ mounts_below() { findmnt -rn -o TARGET | awk -v r="$root" 'index($0, r "/") == 1
 cleanup() {
 	local rc=$? m left
 	trap - EXIT INT TERM
+	if [[ -n ${ns_pid:-} ]] && kill -0 "$ns_pid" 2>/dev/null; then
+		# unshare --fork ignores TERM; its death SIGKILLs the namespace's init
+		# (--kill-child), and with it every process and mount inside.
+		kill -KILL "$ns_pid" 2>/dev/null || true
+		wait "$ns_pid" 2>/dev/null || true
+	fi
 	report
 	# The namespace's mounts are not visible here; unmount anything that is
 	# anyway, and delete nothing while a mount remains below the root.
@@ -165,7 +171,11 @@ git -C "$root/root/ember" checkout -q --detach "$head"
 
 # A mount and PID namespace of its own: when it ends, by any path, every mount
 # and every process made inside ends with it (--kill-child).
+# Run in the background and wait, so that a TERM here is acted on at once
+# (cleanup then kills unshare, and so the namespace).
 unshare --mount --propagation private --pid --fork --kill-child -- \
-	"$self" --inside "$root" "$mode" "$times"
+	"$self" --inside "$root" "$mode" "$times" <&0 &
+ns_pid=$!
+wait "$ns_pid"
 exit
 }
