@@ -13,7 +13,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -I. -MMD -MP
 # liburing from its static archive even in dynamic (sanitizer) builds: Debian's
 # liburing.so.2.3 does not export io_uring_register_restrictions/enable_rings.
-LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -l:liburing.a -lhttp_parser -lpthread
+# Expanded when used (=), not when make reads this file: on a fresh machine
+# jansson's .pc file only exists once `deps` has run.
+LDLIBS   = $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -l:liburing.a -lhttp_parser -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -27,7 +29,11 @@ VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
 
 .PHONY: all deps guests test unit tier2 api asan tier3 fuzz demo kernel bench clean
-all: $(BUILD)/ember
+# The user-facing targets (all, demo, test, bench) install the packages first,
+# then run a new make for the real work: nothing it reads from pkg-config
+# predates them, and -j cannot run the two side by side.
+all: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
 
 deps:
 	$(Q)scripts/install-deps.sh

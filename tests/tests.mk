@@ -49,7 +49,9 @@ $(BUILD)/apibench: tests/bench/apibench.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-bench: deps $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch $(BUILD)/apibench $(BUILD)/xfer
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch \
+		$(BUILD)/apibench $(BUILD)/xfer
 	$(Q)tests/bench/run.sh
 
 # ---- the suite ------------------------------------------------------------
@@ -137,21 +139,41 @@ fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(
 kernel: deps
 	$(Q)kernels/build.sh
 
-demo: deps $(BUILD)/ember
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
 	$(Q)tests/harness/demo.sh
 
 # Includes point down only (the layer order is written in the script).
-.PHONY: layers
 layers:
 	$(Q)tests/lint/layers.sh
 
-# Tiers in order, each only after the one before passed.
-test: deps
-	$(Q)$(MAKE) --no-print-directory layers
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
-	$(Q)$(MAKE) --no-print-directory tier2
-	$(Q)$(MAKE) --no-print-directory api
-	$(Q)$(MAKE) --no-print-directory asan
-	$(Q)$(MAKE) --no-print-directory tier3
+# run-part GOALS: one part in a new make, then how long it took.
+define run-part
+	$(Q)t0=$$(date +%s); $(MAKE) --no-print-directory $(1) && \
+		echo "  TIME    $(firstword $(1)): $$(($$(date +%s) - t0)) s"
+endef
+
+# Tiers in order, each only after the one before passed. test-host is every
+# tier short of the real Linux guests (tier 3); the fresh-root check runs it.
+.PHONY: test-host layers
+test-host: deps
+	$(call run-part,layers)
+	$(call run-part,$(BUILD)/ember guests)
+	$(call run-part,unit)
+	$(call run-part,fuzz FUZZ_SECONDS=10)
+	$(call run-part,tier2)
+	$(call run-part,api)
+	$(call run-part,asan)
+
+test: test-host
+	$(call run-part,tier3)
+
+# The README's commands as a new user runs them, in a minimal Debian 12 root
+# (mmdebstrap) holding a clean clone of HEAD: ci = make + test-host; full =
+# make demo + make test from scratch (guest kernel, tier 3). See docs/testing.md.
+.PHONY: fresh-check fresh-check-full
+fresh-check:
+	$(Q)tests/harness/fresh-root.sh ci
+
+fresh-check-full:
+	$(Q)tests/harness/fresh-root.sh full
