@@ -148,11 +148,13 @@ struct vm_device *machine_find_device(struct machine *m, const struct device_typ
 
 /* ---- kernel, initrd and the boot CPU --------------------------------------- */
 
-/* Map a whole host file read-only; *len = 0 for an empty file. */
+/* Map a whole host file read-only; *len = 0 for an empty file.  Opened
+ * non-blocking and checked to be a regular file before anything is read: a
+ * FIFO's open would otherwise wait for a writer for ever. */
 static int map_file(const char *what, const char *path, uint8_t **data, size_t *len)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), ret = 0;
 
 	*data = NULL;
 	*len = 0;

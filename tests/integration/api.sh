@@ -38,7 +38,7 @@ start_ember() { # extra flags...
 # req NAME METHOD PATH BODY WANT_STATUS [FAULT_SUBSTRING]
 req() {
 	local name=$1 method=$2 path=$3 body=$4 want=$5 fault=${6:-}
-	local args=(-s -o "$T/body" -w '%{http_code}' --unix-socket "$S" -X "$method"
+	local args=(-s -m 30 -o "$T/body" -w '%{http_code}' --unix-socket "$S" -X "$method"
 		    -H 'Accept: application/json' "http://localhost$path")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
 	local code
@@ -217,6 +217,14 @@ req put_boot_source_halt PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf
 req bad_start_broken_kernel_first PUT /boot-source "{\"kernel_image_path\": \"$T/rootfs.ext4\"}" 204
 req bad_instance_start_broken_kernel PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
 [ "$(curl -s --unix-socket "$S" http://localhost/ | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = "Not started" ] && ok failed_start_leaves_not_started || bad failed_start_leaves_not_started ""
+# A FIFO as the kernel (or initrd) is refused at start, not opened blocking:
+# the open used to wait for a writer for ever, with SIGTERM unanswered.
+mkfifo "$T/kernel.fifo"
+req bad_start_fifo_kernel_first PUT /boot-source "{\"kernel_image_path\": \"$T/kernel.fifo\"}" 204
+req bad_instance_start_fifo_kernel PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
+cat "$T/err" "$T/log.txt" 2>/dev/null | grep -q "kernel.fifo is not a regular file" && ok fifo_kernel_named_in_log || bad fifo_kernel_named_in_log "not in the log"
+req bad_start_fifo_initrd_first PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\", \"initrd_path\": \"$T/kernel.fifo\"}" 204
+req bad_instance_start_fifo_initrd PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
 req put_boot_source_halt_again PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
 req instance_start PUT /actions '{"action_type": "InstanceStart"}' 204
 for _ in $(seq 50); do grep -q "tiny: halting" "$T/out" && break; sleep 0.1; done
