@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_blk.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1871,6 +1872,122 @@ static void test_short_read(void **state)
 	assert_int_equal(f->b->stats.io_errors, 2);
 }
 
+/* ---- the work one notify may do ------------------------------------------ */
+
+/* A vCPU stand-in: makes every used head available again as soon as the
+ * device returns it, for `ms`.  Like a real driver it owes the device a
+ * notify for an entry the device asked to hear about (EVENT_IDX
+ * avail_event, else VIRTQ_USED_F_NO_NOTIFY clear); the test (the vmm
+ * thread) delivers it after the feeder stopped. */
+struct feeder {
+	struct fx *f;
+	int ms;
+	bool event_idx;
+	uint16_t seen;              /* used entries re-posted so far */
+	volatile bool stop;
+	bool owed;                  /* a notify is owed (atomic accesses) */
+};
+
+/* After making entry `idx` available: must the driver notify?  virtio 1.2
+ * §2.7.10.2, one entry at a time. */
+static bool feeder_must_notify(struct feeder *fd, uint16_t idx)
+{
+	struct fx *f = fd->f;
+	volatile uint16_t *flags = (volatile uint16_t *)(f->ram + USED_GPA);
+	volatile uint16_t *avail_event = (volatile uint16_t *)(f->ram + avail_event_gpa(f));
+
+	/* the avail->idx store before the device's request is read */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (fd->event_idx)
+		return *avail_event == idx;
+	return !(*flags & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+static void *feed(void *arg)
+{
+	struct feeder *fd = arg;
+	struct fx *f = fd->f;
+	volatile uint16_t *uidx = (volatile uint16_t *)(f->ram + USED_GPA + 2);
+	volatile uint16_t *used = (volatile uint16_t *)(f->ram + USED_GPA + 4);
+	volatile uint16_t *ring = (volatile uint16_t *)(f->ram + AVAIL_GPA + 4);
+	volatile uint16_t *aidx = (volatile uint16_t *)(f->ram + AVAIL_GPA + 2);
+	uint64_t end = time_mono_us() + (uint64_t)fd->ms * 1000;
+	uint16_t a = f->avail_idx, seen = fd->seen;
+
+	while (time_mono_us() < end) {
+		uint16_t u = *uidx;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		for (; seen != u; seen++) {
+			ring[a % f->qsize] = used[4 * (seen % f->qsize)];   /* id of used[seen] */
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			*aidx = (uint16_t)(a + 1);
+			if (feeder_must_notify(fd, a))
+				__atomic_store_n(&fd->owed, true, __ATOMIC_SEQ_CST);
+			a++;
+		}
+	}
+	f->avail_idx = a;
+	__atomic_store_n(&fd->stop, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Requests that complete inline (reads past the end, answered IOERR
+ * without the engine) re-posted as fast as they are used: one notify
+ * serves at most a queue's worth, the event loop alone serves the rest,
+ * and the device stays live. */
+static void notify_work_is_bounded(struct fx *f, uint64_t features)
+{
+	struct feeder fd = { .f = f, .ms = 300 };
+	uint64_t most = 0;
+	pthread_t th;
+
+	driver_init(f, features, QSIZE);
+	fd.event_idx = f->b->t.queues[0].event_idx;
+	fd.seen = used_idx(f);
+	for (unsigned int i = 0; i < QSIZE / 2; i++)
+		req(f, T_IN, SECTORS + 1, 0, 0);
+	assert_int_equal(pthread_create(&th, NULL, feed, &fd), 0);
+	while (!__atomic_load_n(&fd.stop, __ATOMIC_SEQ_CST)) {
+		uint64_t before = f->b->stats.invalid_reqs;
+
+		/* this notify covers every entry available so far */
+		__atomic_store_n(&fd.owed, false, __ATOMIC_SEQ_CST);
+		notify(f);
+		if (f->b->stats.invalid_reqs - before > most)
+			most = f->b->stats.invalid_reqs - before;
+	}
+	pthread_join(th, NULL);
+	if (__atomic_load_n(&fd.owed, __ATOMIC_SEQ_CST))
+		notify(f);               /* the notify the feeder owed after our last one */
+	assert_true(f->b->stats.invalid_reqs > 2 * QSIZE);   /* the feeder did feed */
+	if (most > QSIZE)
+		fail_msg("one notify served %llu requests of a %u-entry queue",
+			 (unsigned long long)most, QSIZE);
+	/* the rest, without a notify: only the event loop runs */
+	unit_run_until(&f->loop, used_idx(f) == f->avail_idx);
+	assert_int_equal(used_idx(f), f->avail_idx);
+	assert_int_equal(rd(f, REG_STATUS), LIVE);
+	assert_int_equal(f->b->nr_busy, 0);
+}
+
+/* One notify used to run for as long as the driver re-posted used heads. */
+static void test_notify_work_is_bounded(void **state)
+{
+	struct fx *f = *state;
+
+	dev_create(f, &(struct opts){ 0 });
+	notify_work_is_bounded(f, std_features(f));
+}
+
+static void test_notify_work_is_bounded_event_idx(void **state)
+{
+	struct fx *f = *state;
+
+	dev_create(f, &(struct opts){ 0 });
+	notify_work_is_bounded(f, device_features(f));
+}
+
 #define BOTH(t)                                                                              \
 	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, (void *)&engine_sync),  \
 	cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, (void *)&engine_async)
@@ -1913,6 +2030,8 @@ int main(void)
 		BOTH(test_event_idx),
 		SYNC(test_host_errors),
 		BOTH(test_short_read),
+		BOTH(test_notify_work_is_bounded),
+		BOTH(test_notify_work_is_bounded_event_idx),
 	};
 
 	unit_init();

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -442,15 +443,30 @@ void blk_io_flush_used(struct blk_dev *b)
 
 /* ---- the queue loop ---------------------------------------------------- */
 
-/* Take every available request (a batch per notification), then re-enable
+/* The budget ran out with requests maybe still available: have the event
+ * loop call on_more once it has served the other sources. */
+static void blk_more(struct blk_dev *b)
+{
+	uint64_t one = 1;
+
+	b->more = true;
+	if (write(b->more_src.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_ratelimited(LOG_WARN, "%s: more-work eventfd: %s", b->name, strerror(errno));
+}
+
+/* Take the available requests (at most a queue's worth per call: a driver
+ * re-posting each head as soon as it is used must not keep the vmm thread
+ * here; past the budget on_more calls again), then re-enable
  * notifications and look once more for entries that raced with that. */
 static void blk_notify(struct virtio_mmio *t, unsigned int queue)
 {
 	struct blk_dev *b = to_blk(t);
 	struct virtq *q = &t->queues[0];
+	unsigned int budget = q->size;
 	int ret = 1;
 
 	(void)queue;
+	b->more = false;  /* this call covers what on_more would have taken */
 	do {
 		while (ret > 0) {
 			struct blk_req *r;
@@ -469,6 +485,10 @@ static void blk_notify(struct virtio_mmio *t, unsigned int queue)
 				break;
 			}
 			req_start(b, r);
+			if (!--budget) {
+				blk_more(b);  /* notifications stay as they are */
+				goto out;
+			}
 		}
 		if (ret < 0) {
 			virtio_mmio_needs_reset(t, "virtqueue violation");
@@ -479,6 +499,25 @@ static void blk_notify(struct virtio_mmio *t, unsigned int queue)
 out:
 	b->engine->kick(b);
 	blk_io_flush_used(b);
+}
+
+/* vmm thread: a notify stopped at its budget; the loop has served the
+ * other sources since, so take the next batch (as on_queue_notify would). */
+static void on_more(struct ev_source *src, uint32_t events)
+{
+	struct blk_dev *b = src->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->t.lock);
+	if (b->more && (b->t.status & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(b->t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		b->t.ops->notify(&b->t, 0);  /* sets b->more again if it stops short */
+	else
+		b->more = false;
+	pthread_mutex_unlock(&b->t.lock);
 }
 
 /* The driver reset the device: requests already in the engine finish
@@ -503,6 +542,7 @@ static void blk_reset(struct virtio_mmio *t)
 	}
 	b->need_irq = false;
 	b->starved = false;
+	b->more = false;
 }
 
 static void blk_config_read(struct virtio_mmio *t, uint32_t off, uint8_t *data, unsigned int size)
@@ -647,6 +687,10 @@ int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct gues
 		.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) };
 	if (b->rl_timer.fd < 0 || ev_add(loop, &b->rl_timer, EPOLLIN))
 		return b->rl_timer.fd < 0 ? -errno : -EINVAL;
+	b->more_src = (struct ev_source){ .cb = on_more, .opaque = b,
+		.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	if (b->more_src.fd < 0 || ev_add(loop, &b->more_src, EPOLLIN))
+		return b->more_src.fd < 0 ? -errno : -EINVAL;
 	ret = b->engine->init(b);
 	if (ret) {
 		log_error("%s: cannot start the %s I/O engine: %s", b->name, b->engine->name,
@@ -669,6 +713,13 @@ void blk_destroy(struct blk_dev *b)
 			close(b->rl_timer.fd);
 		}
 		b->rl_timer.cb = NULL;
+	}
+	if (b->more_src.cb) {
+		if (b->more_src.fd >= 0) {
+			ev_del(b->loop, &b->more_src);
+			close(b->more_src.fd);
+		}
+		b->more_src.cb = NULL;
 	}
 	if (b->t.ops)
 		virtio_mmio_destroy(&b->t);

@@ -104,6 +104,8 @@ struct blk_dev {
 	struct rate_limiter rl;           /* the drive's rate_limiter */
 	struct blk_req *deferred;         /* throttled: retried when rl_timer fires */
 	struct ev_source rl_timer;        /* timerfd */
+	bool more;                        /* a notify stopped at its budget: go on */
+	struct ev_source more_src;        /* eventfd: brings the vmm thread back for it */
 	struct blk_stats stats;
 	struct virtq_chain chain;         /* scratch for virtq_pop */
 	struct blk_req reqs[BLK_MAX_REQS];
@@ -111,9 +113,10 @@ struct blk_dev {
 
 /* Open the drive's image and set up its transport, rate limiter and I/O
  * engine on a zeroed `b` (not yet attached to KVM: the builder then calls
- * virtio_mmio_attach).  `loop` receives the engine's completion eventfd and
- * the rate limiter's timer.  Called by the device table (the builder) on
- * the vmm thread before vCPUs run.  Logs why and returns -errno on failure;
+ * virtio_mmio_attach).  `loop` receives the engine's completion eventfd,
+ * the rate limiter's timer and the eventfd that resumes a notify stopped at
+ * its budget (a queue's worth of requests per call).  Called by the device
+ * table (the builder) on the vmm thread before vCPUs run.  Logs why and returns -errno on failure;
  * the caller then still calls blk_destroy, which releases what was set up. */
 int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop);
