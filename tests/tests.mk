@@ -85,7 +85,8 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/htt
 		-ljansson -lhttp_parser
 
 FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c api-socket/server.c \
-		 $(wildcard vmm/config/*.c) vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c
+		 $(wildcard vmm/config/*.c) vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c \
+		 vmm/core/ratelimit.c
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")

@@ -5,6 +5,9 @@
  * with a fuzzed method, path and JSON body, applied to one vmm in turn,
  * before or after a (pretend) start.  Every answer must be a known status
  * with a JSON body that parses, and a 4xx must carry a fault_message.
+ * After each accepted drive or network-interface request, every rate
+ * limiter the configuration holds goes through vmm/core/ratelimit.c with
+ * varied sizes and clocks derived from the input (no crash, no UB).
  * The VM itself is stubbed out (vmm_start and friends below), so no KVM is
  * needed and no input can make the fuzzer boot a file it names.
  *
@@ -20,6 +23,7 @@
 
 #include "api-socket/api.h"
 #include "api-socket/router.h"
+#include "vmm/core/ratelimit.h"
 #include "vmm/vmm.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
@@ -105,6 +109,51 @@ static void check_answer(const struct api_request *req)
 	json_decref(j);
 }
 
+/* Drive one parsed limiter with sizes and clocks from `seed`: small and
+ * huge operations, a clock that stands still, steps, jumps to the end of
+ * time and goes back. */
+static void exercise_limiter(const struct rate_limiter_cfg *cfg, uint64_t seed)
+{
+	static const uint64_t sizes[] = { 0, 1, 512, 4096, 1 << 20, UINT32_MAX, INT64_MAX,
+					  UINT64_MAX };
+	struct rate_limiter rl;
+	uint64_t now = seed & 0xffffffffffULL, wait;
+
+	rate_limiter_set(&rl, cfg, now);
+	for (unsigned int i = 0; i < 16; i++) {
+		uint64_t bytes = sizes[(seed >> (i * 3)) % (sizeof(sizes) / sizeof(sizes[0]))];
+
+		wait = rate_limiter_consume(&rl, bytes, now);
+		CHECK(rate_limiter_active(&rl) || !wait);
+		switch ((seed >> (i * 2 + 7)) & 3) {
+		case 0: now += wait; break;
+		case 1: now += (seed >> i) & 0xfffff; break;
+		case 2: now = i & 1 ? UINT64_MAX : now; break;
+		default: now = now > 1000 ? now - 1000 : 0; break;
+		}
+	}
+}
+
+/* Every limiter the configuration holds, after an accepted request. */
+static void exercise_limiters(const struct vm_config *cfg, uint64_t seed)
+{
+	for (unsigned int i = 0; i < cfg->devs.nr_drives; i++)
+		exercise_limiter(&cfg->devs.drives[i].rate_limiter, seed + i);
+	for (unsigned int i = 0; i < cfg->devs.nr_nets; i++) {
+		exercise_limiter(&cfg->devs.nets[i].rx, seed ^ (i * 0x9e3779b97f4a7c15ULL));
+		exercise_limiter(&cfg->devs.nets[i].tx, ~seed + i);
+	}
+}
+
+static uint64_t seed_of(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
 static void one_request(struct api_router *api, const char *rec, size_t len)
 {
 	static const enum vmm_state states[] = { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
@@ -132,6 +181,9 @@ static void one_request(struct api_router *api, const char *rec, size_t len)
 	}
 	api_route(api, &req);
 	check_answer(&req);
+	if (req.status == 204 && (req.method == API_PUT || req.method == API_PATCH) &&
+	    (!strncmp(req.path, "/drives/", 8) || !strncmp(req.path, "/network-interfaces/", 20)))
+		exercise_limiters(api->vmm->cfg, seed_of(rec, len));
 	free(req.body);
 	free(req.resp_body);
 }

@@ -130,6 +130,49 @@ static void test_long_run_rate(void **state)
 	assert_in_range(bytes, 9900000 + 100000 - 4096, 10100000 + 100000);
 }
 
+/* refill_time = 2^58 ms once wrapped refill_ns to 0 (SIGFPE on the first
+ * request) and larger values to a short period: now a very slow bucket. */
+static void test_huge_refill_time_is_a_very_slow_bucket(void **state)
+{
+	static const uint64_t refills[] = { 1ULL << 58, (1ULL << 58) + 1, UINT64_MAX,
+					    18446744073710ULL };
+	const uint64_t year = 365ULL * 24 * 3600 * 1000 * MS;
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(refills) / sizeof(refills[0]); i++) {
+		struct rate_limiter rl = limiter(1048576, 0, 100, refills[i]);
+		uint64_t wait;
+
+		assert_int_equal(rate_limiter_consume(&rl, 1048576, 1000 * MS), 0);
+		wait = rate_limiter_consume(&rl, 4096, 2000 * MS);
+		/* 4096 of 1 MiB of a >= 584-year period: years, not ms. */
+		assert_true(wait > year);
+		assert_true(rate_limiter_consume(&rl, 4096, 2000 * MS + year) > 0);
+	}
+}
+
+/* An operation of 2^64 - 1 bytes once wrapped the debt into credit. */
+static void test_huge_operation_leaves_debt_not_credit(void **state)
+{
+	struct rate_limiter rl = limiter(1000, 0, 0, 100);
+	struct rate_limiter_cfg cfg = {
+		.bandwidth = { .set = true, .size = UINT64_MAX, .one_time_burst = UINT64_MAX,
+			       .refill_time_ms = 1 },
+	};
+
+	(void)state;
+	assert_int_equal(rate_limiter_consume(&rl, UINT64_MAX, 0), 0);
+	assert_true(rate_limiter_consume(&rl, 1, 0) > 0);
+	assert_true(rate_limiter_consume(&rl, 1, 1000 * MS) > 0);
+	/* Extreme sizes reach the core too: no wrap, no crash. */
+	rate_limiter_set(&rl, &cfg, 0);
+	assert_int_equal(rate_limiter_consume(&rl, UINT64_MAX, 0), 0);
+	assert_true(rate_limiter_consume(&rl, UINT64_MAX, 0) > 0);
+	(void)rate_limiter_consume(&rl, UINT64_MAX, 0);
+	(void)rate_limiter_consume(&rl, UINT64_MAX, UINT64_MAX);
+	(void)rate_limiter_consume(&rl, 1, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +184,8 @@ int main(void)
 		cmocka_unit_test(test_bigger_than_bucket_leaves_debt),
 		cmocka_unit_test(test_refill_capped_at_size),
 		cmocka_unit_test(test_long_run_rate),
+		cmocka_unit_test(test_huge_refill_time_is_a_very_slow_bucket),
+		cmocka_unit_test(test_huge_operation_leaves_debt_not_credit),
 	};
 
 	unit_init();

@@ -278,6 +278,47 @@ static void test_bad_requests(void **state)
 	}
 }
 
+/* refill_time = 2^58 ms wrapped to a 0 ns period in the limiter (SIGFPE on
+ * the guest's first request): refused with the field named, for drives and
+ * network interfaces, on PUT and PATCH, and the configuration is unchanged. */
+static void test_rate_limiter_out_of_range_refused(void **state)
+{
+	struct fixture *f = *state;
+	char body[512], out[512];
+
+	snprintf(body, sizeof(body), "{\"drive_id\": \"d0\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\":"
+		 " {\"size\": 1048576, \"refill_time\": 288230376151711744}}}", f->disk);
+	assert_int_equal(PUT(f, "/drives/d0", body, out), 400);
+	assert_fault(out, "refill_time");
+	assert_int_equal(f->cfg.devs.nr_drives, 0);
+	snprintf(body, sizeof(body), "{\"drive_id\": \"d0\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": false, \"rate_limiter\": {\"ops\":"
+		 " {\"size\": 10, \"refill_time\": 18446744073710}}}", f->disk);
+	assert_int_equal(PUT(f, "/drives/d0", body, out), 400);
+	assert_fault(out, "refill_time");
+	assert_int_equal(f->cfg.devs.nr_drives, 0);
+	/* The largest accepted value still is. */
+	snprintf(body, sizeof(body), "{\"drive_id\": \"d0\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": false, \"rate_limiter\": {\"ops\":"
+		 " {\"size\": 10, \"refill_time\": 18446744073709}}}", f->disk);
+	assert_int_equal(PUT(f, "/drives/d0", body, out), 204);
+	assert_int_equal(f->cfg.devs.nr_drives, 1);
+	f->vmm.state = VMM_RUNNING;
+	assert_int_equal(PATCH(f, "/drives/d0", "{\"drive_id\": \"d0\", \"rate_limiter\":"
+			       " {\"bandwidth\": {\"size\": 1, \"refill_time\": 288230376151711744}}}",
+			       out), 400);
+	assert_fault(out, "refill_time");
+	assert_false(f->cfg.devs.drives[0].rate_limiter.bandwidth.set);
+	assert_int_equal(f->cfg.devs.drives[0].rate_limiter.ops.refill_time_ms, 18446744073709ULL);
+	f->vmm.state = VMM_NOT_STARTED;
+	assert_int_equal(PUT(f, "/network-interfaces/eth0", "{\"iface_id\": \"eth0\","
+			     " \"host_dev_name\": \"tap0\", \"tx_rate_limiter\": {\"bandwidth\":"
+			     " {\"size\": 1048576, \"refill_time\": 288230376151711744}}}", out), 400);
+	assert_fault(out, "refill_time");
+	assert_int_equal(f->cfg.devs.nr_nets, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_machine_config_put_get_patch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limiter_out_of_range_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_and_vsock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions_and_state_rules, setup, teardown),

@@ -4,6 +4,7 @@
  * share: the {id} of a PUT/PATCH and Firecracker's RateLimiter objects
  * (parsed, and written back for GET /vm/config).  See config_section.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,16 @@ int config_resolve_id(const char *section, const char *key, const char *path_id,
 
 /* ---- rate limiters ------------------------------------------------------ */
 
+/*
+ * Firecracker's swagger types size, one_time_burst and refill_time as u64
+ * (minimum 0) and gives no maximum.  ember keeps the bucket's period in ns
+ * in a u64, so refill_time (ms) is bounded by UINT64_MAX / 10^6 ms (about
+ * 584 years): larger values once wrapped refill_time * 10^6 to a short
+ * period or to 0 (a division by zero on the guest's first request).  size
+ * and one_time_burst are already bounded by the JSON integer (int64_t).
+ */
+#define REFILL_TIME_MAX_MS (UINT64_MAX / 1000000ULL)
+
 static int parse_bucket(const char *what, json_t *obj, struct token_bucket_cfg *out,
 			char *err, size_t errlen)
 {
@@ -48,6 +59,9 @@ static int parse_bucket(const char *what, json_t *obj, struct token_bucket_cfg *
 		return fail(err, errlen, "%s: values must not be negative", what);
 	if (size > 0 && refill == 0)
 		return fail(err, errlen, "%s: 'refill_time' must be positive when 'size' is", what);
+	if ((uint64_t)refill > REFILL_TIME_MAX_MS)
+		return fail(err, errlen, "%s: 'refill_time' must be at most %llu ms", what,
+			    (unsigned long long)REFILL_TIME_MAX_MS);
 	*out = (struct token_bucket_cfg){ .set = size > 0, .size = (uint64_t)size,
 		.one_time_burst = (uint64_t)burst, .refill_time_ms = (uint64_t)refill };
 	return 0;

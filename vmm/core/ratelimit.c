@@ -2,6 +2,26 @@
 /* ratelimit.c - see ratelimit.h. */
 #include "ratelimit.h"
 
+/*
+ * Saturating bounds, so that no configuration can divide by zero or wrap:
+ * size, burst and budget stay within [-BUCKET_MAX, BUCKET_MAX] (int64_t),
+ * refill_ns is at least 1 ms and at most UINT64_MAX ns (584 years, "never"
+ * in practice).  Every product below is then below 2^128 in unsigned
+ * __int128: (size + debt) < 2^64 times refill_ns < 2^64.
+ */
+#define BUCKET_MAX ((uint64_t)INT64_MAX)
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* refill_time_ms * 10^6, saturated at UINT64_MAX instead of wrapping. */
+static uint64_t refill_ms_to_ns(uint64_t ms)
+{
+	return ms > UINT64_MAX / 1000000ULL ? UINT64_MAX : ms * 1000000ULL;
+}
+
 static void bucket_set(struct token_bucket *b, const struct token_bucket_cfg *cfg,
 		       uint64_t now_ns)
 {
@@ -9,10 +29,10 @@ static void bucket_set(struct token_bucket *b, const struct token_bucket_cfg *cf
 	if (!cfg->set || !cfg->size || !cfg->refill_time_ms)
 		return;
 	b->enabled = true;
-	b->size = cfg->size;
-	b->refill_ns = cfg->refill_time_ms * 1000000ULL;
-	b->burst = cfg->one_time_burst;
-	b->budget = (int64_t)(cfg->size > INT64_MAX ? INT64_MAX : cfg->size);
+	b->size = min_u64(cfg->size, BUCKET_MAX);
+	b->refill_ns = refill_ms_to_ns(cfg->refill_time_ms);
+	b->burst = min_u64(cfg->one_time_burst, BUCKET_MAX);
+	b->budget = (int64_t)b->size;
 	b->last_ns = now_ns;
 }
 
@@ -42,7 +62,8 @@ static void bucket_refill(struct token_bucket *b, uint64_t now_ns)
 		b->last_ns = now_ns;  /* full: nothing to earn */
 		return;
 	}
-	if (earned >= (unsigned __int128)(b->size + (uint64_t)(b->budget < 0 ? -b->budget : 0))) {
+	/* budget >= -BUCKET_MAX: size + debt < 2^64. */
+	if (earned >= (unsigned __int128)b->size + (uint64_t)(b->budget < 0 ? -b->budget : 0)) {
 		b->budget = (int64_t)b->size;
 		b->last_ns = now_ns;
 		return;
@@ -56,7 +77,8 @@ static void bucket_refill(struct token_bucket *b, uint64_t now_ns)
 /* 0 if `n` tokens may be taken now, else the ns until they may. */
 static uint64_t bucket_wait(struct token_bucket *b, uint64_t n, uint64_t now_ns)
 {
-	__int128 need = n < b->size ? n : b->size, have, wait;
+	__int128 need = n < b->size ? n : b->size, have;
+	unsigned __int128 missing, wait, since;
 
 	if (!b->enabled)
 		return 0;
@@ -64,19 +86,28 @@ static uint64_t bucket_wait(struct token_bucket *b, uint64_t n, uint64_t now_ns)
 	have = (__int128)b->budget + b->burst;
 	if (have >= need)
 		return 0;
-	/* The missing tokens are earned from last_ns on, rounded up to a ns. */
-	wait = ((need - have) * b->refill_ns + b->size - 1) / b->size - (__int128)(now_ns - b->last_ns);
-	return wait > 0 ? (uint64_t)wait : 1;
+	/* The missing tokens are earned from last_ns on, rounded up to a ns:
+	 * missing <= size + debt < 2^64, so the product stays below 2^128. */
+	missing = (unsigned __int128)(need - have);
+	wait = (missing * b->refill_ns + b->size - 1) / b->size;
+	since = now_ns > b->last_ns ? now_ns - b->last_ns : 0;
+	if (wait <= since)
+		return 1;
+	wait -= since;
+	return wait > UINT64_MAX ? UINT64_MAX : (uint64_t)wait;
 }
 
 static void bucket_take(struct token_bucket *b, uint64_t n)
 {
 	uint64_t from_burst = n < b->burst ? n : b->burst;
+	__int128 left;
 
 	if (!b->enabled)
 		return;
 	b->burst -= from_burst;
-	b->budget -= (int64_t)(n - from_burst);
+	/* The debt saturates at -BUCKET_MAX rather than wrapping into credit. */
+	left = (__int128)b->budget - (n - from_burst);
+	b->budget = left < -(__int128)BUCKET_MAX ? -(int64_t)BUCKET_MAX : (int64_t)left;
 }
 
 uint64_t rate_limiter_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns)

@@ -19,6 +19,14 @@ static void boot_timer_write(void *dev, uint64_t off, const uint8_t *data, unsig
 	(void)size;
 	if (off != 0 || data[0] != BOOT_TIMER_MAGIC)
 		return;
+	/* The first write is the boot time (metrics report it); the guest may
+	 * write again at will, which must neither move it nor flood the log.
+	 * Atomic: two vCPUs writing at once still measure once. */
+	if (__atomic_exchange_n(&bt->measured, true, __ATOMIC_ACQ_REL)) {
+		log_ratelimited(LOG_DEBUG, "boot timer: guest wrote %u again, boot time kept",
+				BOOT_TIMER_MAGIC);
+		return;
+	}
 	bt->boot_us = time_mono_us() - bt->start_us;
 	bt->boot_cpu_us = time_cpu_us() - bt->start_cpu_us;
 	log_info("Guest-boot-time = %6llu us %llu ms, %6llu CPU us %llu CPU ms",
