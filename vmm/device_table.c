@@ -46,6 +46,7 @@ static int blk_new(const struct vm_config *cfg, unsigned int i, const struct dev
 	struct blk_dev *b = dev_alloc(d, sizeof(*b));
 	int ret, n = 0;
 
+	*cmdline = '\0';
 	if (!b)
 		return -ENOMEM;
 	d->id = b->id_full;            /* the device's copy: PATCH may replace the config's */
@@ -133,9 +134,9 @@ static int net_new(const struct vm_config *cfg, unsigned int i, const struct dev
 	struct net_dev *n = dev_alloc(d, sizeof(*n));
 
 	(void)len;
+	*cmdline = '\0';
 	if (!n)
 		return -ENOMEM;
-	*cmdline = '\0';
 	d->id = n->id;
 	d->t = &n->t;
 	return net_create(n, &cfg->devs.nets[i], env->gm, env->loop);
@@ -209,9 +210,9 @@ static int vsock_new(const struct vm_config *cfg, unsigned int i, const struct d
 
 	(void)i;
 	(void)len;
+	*cmdline = '\0';
 	if (!v)
 		return -ENOMEM;
-	*cmdline = '\0';
 	d->t = &v->t;
 	return vsock_create(v, &cfg->devs.vsock, env->gm, env->loop);
 }

@@ -52,8 +52,9 @@ struct device_type {
 	 * guest sees them in this order: the root drive first). */
 	unsigned int (*count)(const struct vm_config *cfg);
 	/* Create instance `i` into d (dev, t, id).  d->dev is set as soon as it is
-	 * allocated, so destroy runs after a failure too.  `cmdline` receives the
-	 * words this device adds to the guest command line ("" for none). */
+	 * allocated, so destroy runs after a failure too.  `cmdline` always
+	 * receives the words this device adds to the guest command line ("" for
+	 * none): the builder appends it whatever it held before. */
 	int (*create)(const struct vm_config *cfg, unsigned int i, const struct device_env *env,
 		      struct vm_device *d, char *cmdline, size_t len);
 	void (*destroy)(void *dev);
