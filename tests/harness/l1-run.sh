@@ -23,7 +23,7 @@
 # Inside L1 the test runs as `sh /opt/ember/test.sh` with EMBER, EMBER_JAILER,
 # GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD and EMBER_IN_L1=1 in its environment.
 # The console is streamed to stdout. A run that hangs or ends without the test's exit
-# status is retried (up to 3 attempts). Exit status: the test script's, or 1 if it never finished.
+# status is retried (up to 4 attempts). Exit status: the test script's, or 1 if it never finished.
 set -euo pipefail
 # shellcheck source=tests/harness/common.sh
 source "$(dirname "$0")/common.sh"
@@ -184,7 +184,7 @@ run_once() {
 	return "$status"
 }
 
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4; do
 	rc=0
 	run_once || rc=$?
 	((rc != 255)) && exit "$rc"
