@@ -2,6 +2,7 @@
 /* uring.c - see uring.h. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "uring.h"
 
@@ -52,4 +53,55 @@ int uring_open(struct io_uring *ring, const struct uring_spec *spec)
 	if (ret)
 		io_uring_queue_exit(ring);
 	return ret;
+}
+
+uint64_t uring_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int uring_prep_cancel(struct io_uring *ring, void *target, void *tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe && io_uring_submit(ring) >= 0)  /* full: push what is queued first */
+		sqe = io_uring_get_sqe(ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel(sqe, target, target ? 0 : IORING_ASYNC_CANCEL_ANY);
+	sqe->flags |= IOSQE_FIXED_FILE;  /* required on every SQE; ignored by a cancel */
+	io_uring_sqe_set_data(sqe, tag);
+	return 0;
+}
+
+int uring_wait_idle(struct io_uring *ring, bool (*reap)(void *opaque), void *opaque,
+		    uint64_t end_ns)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	for (;;) {
+		struct __kernel_timespec ts;
+		uint64_t now;
+
+		if (io_uring_sq_ready(ring))
+			io_uring_submit(ring);  /* a failure is retried next round */
+		if (!reap(opaque))
+			return 0;
+		if (end_ns == UINT64_MAX) {
+			ret = io_uring_wait_cqe(ring, &cqe);
+		} else {
+			now = uring_now_ns();
+			if (now >= end_ns || !(ring->features & IORING_FEAT_EXT_ARG))
+				return -ETIME;  /* without EXT_ARG a timeout would need an SQE */
+			ts.tv_sec = (long long)((end_ns - now) / 1000000000ULL);
+			ts.tv_nsec = (long long)((end_ns - now) % 1000000000ULL);
+			ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+		}
+		if (ret && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			return ret;
+	}
 }
