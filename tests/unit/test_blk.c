@@ -384,12 +384,18 @@ static void notify(struct fx *f)
 	pthread_mutex_unlock(&f->b->t.lock);
 }
 
+/* Run the event loop until `busy` requests are left (and at most 10 s). */
+static void settle_until(struct fx *f, unsigned int busy)
+{
+	for (int i = 0; f->b->nr_busy > busy && i < 1000; i++)
+		assert_true(ev_run_once(&f->loop, 10) >= 0);
+	assert_int_equal(f->b->nr_busy, busy);
+}
+
 /* Run the event loop until the engine has finished every request. */
 static void settle(struct fx *f)
 {
-	for (int i = 0; f->b->nr_busy && i < 1000; i++)
-		assert_true(ev_run_once(&f->loop, 10) >= 0);
-	assert_int_equal(f->b->nr_busy, 0);
+	settle_until(f, 0);
 }
 
 /* While `hold` is set the engine's kick (handing queued work to the host,
@@ -1872,6 +1878,123 @@ static void test_short_read(void **state)
 	assert_int_equal(f->b->stats.io_errors, 2);
 }
 
+/* ---- the image replaced (PATCH /drives) with requests not yet run -------- */
+
+#define SMALL_SIZE 4096ull              /* the replacement image: 8 sectors */
+
+/* A second image of SMALL_SIZE bytes of `byte`, already unlinked; its fd. */
+static int small_image(char *path, size_t size, uint8_t byte)
+{
+	const char *dir = getenv("TMPDIR");
+	uint8_t buf[SMALL_SIZE];
+	int fd;
+
+	snprintf(path, size, "%s/ember-test-blk-small-XXXXXX", dir ? dir : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	memset(buf, byte, sizeof(buf));
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	return fd;
+}
+
+static uint64_t fd_size(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* One operation per hour: the first request goes, the next is parked. */
+static const struct rate_limiter_cfg one_op_per_hour = {
+	.ops = { .set = true, .size = 1, .refill_time_ms = 3600 * 1000 },
+};
+
+/* Issue 12 item 7: a write parked by the rate limiter was checked against
+ * the 1 MiB image; the image is replaced by a 4 KiB one, then the limiter
+ * lets it go.  It must be checked again (past the new end: IOERR), not
+ * run: before, it wrote at byte ~1 MiB of the new file, which grew to
+ * 1 MiB. */
+static void test_swap_smaller_throttled_write(void **state)
+{
+	struct fx *f = *state;
+	char path[256];
+	uint16_t first, parked;
+	int small;
+
+	start(f);
+	blk_set_rate_limiter(f->b, &one_op_per_hour);
+	fill(f, DATA_GPA, 4096, 5);
+	first = req(f, T_IN, 0, DATA2_GPA, 512);
+	parked = req(f, T_OUT, SECTORS - 8, DATA_GPA, 4096);
+	notify(f);
+	settle_until(f, 1);
+	assert_ptr_not_equal(f->b->deferred, NULL);
+	assert_int_equal(used_idx(f), 1);
+	assert_int_equal(used_id(f, 0), first);
+	assert_int_equal(get8(f, status_gpa(parked)), SENTINEL);
+
+	small = small_image(path, sizeof(path), 0x5a);
+	assert_ret(blk_set_backing(f->b, path), 0);
+	unlink(path);
+	assert_int_equal(f->b->sectors, SMALL_SIZE / 512);
+	blk_set_rate_limiter(f->b, &(struct rate_limiter_cfg){ 0 });   /* release */
+	settle(f);
+	assert_null(f->b->deferred);
+	assert_int_equal(fd_size(small), SMALL_SIZE);
+	assert_int_equal(used_idx(f), 2);
+	assert_int_equal(used_id(f, 1), parked);
+	assert_int_equal(used_len_at(f, 1), 1);
+	assert_int_equal(get8(f, status_gpa(parked)), S_IOERR);
+	assert_img_pattern(f, (SECTORS - 8) * 512, 4096);             /* the old one either */
+	/* a parked request that still fits runs on the new image */
+	blk_set_rate_limiter(f->b, &one_op_per_hour);
+	first = req(f, T_IN, 0, DATA2_GPA, 512);
+	parked = req(f, T_IN, 7, DATA2_GPA + 512, 512);
+	fill_byte(f, DATA2_GPA + 512, 512, 0);
+	notify(f);
+	settle_until(f, 1);
+	assert_ptr_not_equal(f->b->deferred, NULL);
+	blk_set_rate_limiter(f->b, &(struct rate_limiter_cfg){ 0 });
+	settle(f);
+	assert_int_equal(used_idx(f), 4);
+	assert_int_equal(get8(f, status_gpa(parked)), S_OK);
+	assert_ram_byte(f, DATA2_GPA + 512, 512, 0x5a);
+	close(small);
+}
+
+/* Async, the same with the write prepared for the ring but not yet
+ * submitted when the image is replaced (the engine's kick held back): it
+ * was accepted for the old image and runs there; before, the kernel
+ * resolved the fixed file at submission and the new file grew. */
+static void test_swap_smaller_queued_write(void **state)
+{
+	struct fx *f = *state;
+	char path[256];
+	uint8_t buf[4096], want[4096];
+	uint16_t h;
+	int small;
+
+	start(f);
+	hold_engine(f, true);
+	fill(f, DATA_GPA, 4096, 9);
+	get(f, DATA_GPA, want, sizeof(want));
+	h = req(f, T_OUT, SECTORS - 8, DATA_GPA, 4096);
+	notify(f);
+	assert_int_equal(f->b->nr_busy, 1);
+	small = small_image(path, sizeof(path), 0x5a);
+	assert_ret(blk_set_backing(f->b, path), 0);
+	unlink(path);
+	hold_engine(f, false);
+	settle(f);
+	assert_int_equal(fd_size(small), SMALL_SIZE);
+	assert_int_equal(used_idx(f), 1);
+	assert_int_equal(get8(f, status_gpa(h)), S_OK);
+	img_read(f, (SECTORS - 8) * 512, buf, sizeof(buf));
+	assert_memory_equal(buf, want, sizeof(want));
+	close(small);
+}
+
 /* ---- the work one notify may do ------------------------------------------ */
 
 /* A vCPU stand-in: makes every used head available again as soon as the
@@ -2030,6 +2153,8 @@ int main(void)
 		BOTH(test_event_idx),
 		SYNC(test_host_errors),
 		BOTH(test_short_read),
+		BOTH(test_swap_smaller_throttled_write),
+		ASYNC(test_swap_smaller_queued_write),
 		BOTH(test_notify_work_is_bounded),
 		BOTH(test_notify_work_is_bounded_event_idx),
 	};

@@ -247,10 +247,26 @@ static void req_complete(struct blk_dev *b, struct blk_req *r)
 	req_free(b, r);
 }
 
+/* Is [off, off + len) inside the image as it is now? */
+static bool in_image(const struct blk_dev *b, uint64_t off, uint64_t len)
+{
+	uint64_t cap = b->sectors * BLK_SECTOR_SIZE;
+
+	return off <= cap && len <= cap - off;
+}
+
+/* Hand `r` to the engine, or complete it.  Every host operation passes
+ * here (first submission, a throttled or held request's, a short
+ * transfer's rest), so this is where the range is checked against the
+ * image as it is at that moment: blk_set_backing may have put a smaller
+ * one in place since blk_parse checked it (issue 12 item 7). */
 static void req_submit(struct blk_dev *b, struct blk_req *r)
 {
 	int ret;
 
+	if ((r->op == BLK_OP_READ || is_write(r->op)) && !in_image(b, r->offset, r->len))
+		answer(b, r, VIRTIO_BLK_S_IOERR, "sectors past the end of the image, replaced "
+		       "since the request was taken");
 	if (r->op == BLK_OP_FLUSH && b->fsync_failed) {
 		r->status = VIRTIO_BLK_S_IOERR;  /* an earlier fsync failed: data may be lost */
 		r->op = BLK_OP_NONE;

@@ -196,11 +196,25 @@ static int uring_init(struct blk_dev *b)
 	return ev_add(b->loop, &b->done_src, EPOLLIN);
 }
 
+/* SQEs prepared but not yet submitted name fixed file 0, which the kernel
+ * resolves when it takes them: submit them first, so that they run on the
+ * file they were checked against (issue 12 item 7); refuse the swap if the
+ * kernel does not take them all. */
 static int uring_set_file(struct blk_dev *b)
 {
 	struct uring *u = b->engine_priv;
-	int ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
+	int ret;
 
+	if (io_uring_sq_ready(&u->ring)) {
+		ret = io_uring_submit(&u->ring);
+		if (ret < 0 || io_uring_sq_ready(&u->ring)) {
+			log_error("%s: cannot submit the queued requests before replacing the image: %s",
+				  b->name, ret < 0 ? strerror(-ret) : "submission queue not drained");
+			return ret < 0 ? ret : -EBUSY;
+		}
+		u->queued = 0;
+	}
+	ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
 	return ret < 0 ? ret : 0;
 }
 

@@ -22,8 +22,8 @@ struct blk_engine_ops {
 	void (*destroy)(struct blk_dev *b);
 	int (*submit)(struct blk_dev *b, struct blk_req *r);
 	void (*kick)(struct blk_dev *b);
-	/* b->fd was replaced: use it from now on (requests in flight finish on
-	 * the old file).  Optional. */
+	/* b->fd was replaced: use it from now on (requests already handed to
+	 * the host, queued ones included, finish on the old file).  Optional. */
 	int (*set_file)(struct blk_dev *b);
 };
 
