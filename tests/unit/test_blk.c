@@ -1634,10 +1634,11 @@ static void test_bad_ring_address(void **state)
 
 /* ---- resets, flushes, interrupts ------------------------------------ */
 
-/* Async: a reset while requests are in the engine; their completions
- * belong to the old generation and are dropped.  First with the engine's
- * submissions held back (so all six are surely still in flight at the
- * reset), then with the real engine, whatever it finished inline. */
+/* Async: a reset while requests are in the engine; the reset cancels and
+ * reaps them all before it completes, and their completions belong to the
+ * old generation and are dropped.  First with the engine's submissions
+ * held back (so all six are surely still in flight at the reset), then
+ * with the real engine, whatever it finished inline. */
 static void reset_in_flight_round(struct fx *f, bool held)
 {
 	uint16_t old[6], fresh[2];
@@ -1659,11 +1660,10 @@ static void reset_in_flight_round(struct fx *f, bool held)
 	}
 	busy = f->b->nr_busy;
 
+	assert_true(busy <= 6);
 	driver_init(f, std_features(f), QSIZE);   /* resets first */
 	assert_int_equal(f->b->nr_held_flushes, 0);
-	if (held)
-		assert_int_equal(f->b->nr_busy, 5);   /* the held flush is gone */
-	assert_true(f->b->nr_busy <= busy);
+	assert_int_equal(f->b->nr_busy, 0);       /* nothing left in flight */
 	for (int i = 0; i < 6; i++)
 		put8(f, status_gpa(old[i]), SENTINEL);
 	f->next_desc = 32;                        /* new heads, new status bytes */
@@ -1995,6 +1995,101 @@ static void test_swap_smaller_queued_write(void **state)
 	close(small);
 }
 
+/* ---- requests in flight at a reset and at the teardown ------------------- */
+
+/* Async: fixed file 0 becomes the read end of a pipe, so a READ stays in
+ * flight until the test writes into the pipe.  p[0]: a duplicate of the
+ * read end (the device owns the other), p[1]: the write end. */
+static void backing_pipe(struct fx *f, int p[2])
+{
+	int dev[2];
+
+	assert_int_equal(pipe2(dev, O_CLOEXEC), 0);
+	pthread_mutex_lock(&f->b->t.lock);
+	close(f->b->fd);
+	f->b->fd = dev[0];
+	assert_int_equal(f->b->engine->set_file(f->b), 0);
+	pthread_mutex_unlock(&f->b->t.lock);
+	p[0] = dup(dev[0]);
+	p[1] = dev[1];
+	assert_true(p[0] >= 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+}
+
+/* A 512-byte READ into DATA_GPA (filled with SENTINEL) that the pipe keeps
+ * in flight; its head. */
+static uint16_t read_in_flight(struct fx *f)
+{
+	uint16_t h;
+
+	fill_byte(f, DATA_GPA, 512, SENTINEL);
+	h = req(f, T_IN, 0, DATA_GPA, 512);
+	notify(f);
+	for (int i = 0; i < 3; i++)
+		assert_true(ev_run_once(&f->loop, 0) >= 0);
+	assert_int_equal(f->b->nr_busy, 1);
+	assert_int_equal(used_idx(f), 0);
+	return h;
+}
+
+/* Data written into the pipe now stays there: no read is left to take it,
+ * and nothing reached guest RAM. */
+static void assert_read_gone(struct fx *f, const int p[2], uint16_t h)
+{
+	uint8_t buf[512];
+
+	memset(buf, 0x77, sizeof(buf));
+	assert_int_equal(write(p[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	for (int i = 0; f->created && i < 3; i++)
+		assert_true(ev_run_once(&f->loop, 0) >= 0);
+	assert_int_equal(read(p[0], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	assert_ram_byte(f, DATA_GPA, 512, SENTINEL);
+	assert_int_equal(get8(f, status_gpa(h)), SENTINEL);
+	assert_int_equal(used_idx(f), 0);
+}
+
+/* Before, the reset left the READ in the kernel: it completed later, into
+ * a buffer the driver owned again. */
+static void test_reset_cancels_in_flight(void **state)
+{
+	struct fx *f = *state;
+	int p[2];
+	uint16_t h;
+
+	start(f);
+	backing_pipe(f, p);
+	h = read_in_flight(f);
+	wr(f, REG_STATUS, 0);
+	assert_int_equal(f->b->nr_busy, 0);         /* cancelled and reaped */
+	assert_read_gone(f, p, h);
+	/* and the device goes on, on a real image again */
+	assert_ret(blk_set_backing(f->b, f->path), 0);
+	driver_init(f, std_features(f), QSIZE);
+	assert_int_equal(do_req(f, T_IN, 3, DATA_GPA, 512, NULL), S_OK);
+	assert_ram_is_img(f, DATA_GPA, 3 * 512, 512);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Before, blk_destroy closed the ring with the READ still in the kernel,
+ * and guest RAM is unmapped right after. */
+static void test_destroy_cancels_in_flight(void **state)
+{
+	struct fx *f = *state;
+	int p[2];
+	uint16_t h;
+
+	start(f);
+	backing_pipe(f, p);
+	h = read_in_flight(f);
+	f->created = false;
+	blk_destroy(f->b);
+	assert_int_equal(f->b->nr_busy, 0);         /* every request reaped */
+	assert_read_gone(f, p, h);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ---- the work one notify may do ------------------------------------------ */
 
 /* A vCPU stand-in: makes every used head available again as soon as the
@@ -2155,6 +2250,8 @@ int main(void)
 		BOTH(test_short_read),
 		BOTH(test_swap_smaller_throttled_write),
 		ASYNC(test_swap_smaller_queued_write),
+		ASYNC(test_reset_cancels_in_flight),
+		ASYNC(test_destroy_cancels_in_flight),
 		BOTH(test_notify_work_is_bounded),
 		BOTH(test_notify_work_is_bounded_event_idx),
 	};
