@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz_blk.c - libFuzzer target over virtio-block (virtio/blk.c) on the
- * virtio-mmio transport and the split virtqueue, Sync engine, over fake
- * guest RAM and small memfd images (reopened through /proc/self/fd).
+ * virtio-mmio transport and the split virtqueue, Sync engine (and Async for
+ * one drive), over fake guest RAM and small memfd images (reopened through
+ * /proc/self/fd).
  *
  * Input: 8 control bytes, a script, then the guest RAM image (descriptors,
  * rings, headers, data; zero-padded):
- *   [0] bits 0-3: queue size 2^(n % 9); bit 7: the read-only drive
+ *   [0] bits 0-3: queue size 2^(n % 9); bit 7: the read-only drive, else
+ *       bit 6: the read-write drive on the Async engine (io_uring)
  *   [1] driver features: 0 INDIRECT_DESC, 1 EVENT_IDX, 2 FLUSH, 3 DISCARD,
  *       4 WRITE_ZEROES, 5 RO, 6 SEG_MAX; bit 7: also ask for what the
  *       device does not offer (FEATURES_OK is then refused)
@@ -22,9 +24,12 @@
  * replaces the image (PATCH /drives: a 4 KiB image or the 32 KiB one
  * again), and turns on a driver that re-posts every used head as soon as
  * the device returns it (from the engine's submit, so while the notify is
- * being served).  Every input ends with the limiter released and a device
+ * being served); on the Async drive it also holds the engine's kick back
+ * (requests prepared for the ring, not yet submitted, across a swap or a
+ * reset).  Every input ends with the limiter released and a device
  * reset; the images are rewritten, so nothing carries over.  The checks:
- * no request left in flight but a parked one, no notify serves more than
+ * no request left in flight but a parked one (Async: once drained; after a
+ * reset, none at all: the reset cancels and reaps them), no notify serves more than
  * a queue's worth of requests (the per-notify budget; the rest goes
  * through the more-work eventfd), the images keep their sizes (nothing
  * written past a disk's end, whichever image was current when the request
@@ -71,18 +76,22 @@ enum {
 };
 
 enum op { OP_NOTIFY, OP_POKE, OP_AVAIL_BUMP, OP_REINIT, OP_READ_REGS, OP_WRITE_REG,
-	  OP_THROTTLE, OP_RELEASE, OP_SWAP, OP_REPOST, OP_RESET, OP_COUNT };
+	  OP_THROTTLE, OP_RELEASE, OP_SWAP, OP_REPOST, OP_RESET, OP_HOLD, OP_COUNT };
 
 static _Alignas(4096) uint8_t ram[RAM_SIZE];
 static uint8_t img_content[IMG_SIZE];
 static struct guest_mem gm;
 static struct ev_loop loop;
-static struct blk_dev *devs[2];          /* read-write writeback; read-only unsafe */
-static int img_fd[2] = { -1, -1 };
-static int small_fd[2] = { -1, -1 };     /* the 4 KiB images OP_SWAP puts in */
-static char img_path[2][64], small_path[2][64];
-static bool swapped[2];                  /* the small image is current */
-static bool small_used[2];               /* ... was, during this input */
+#define NDEVS 3
+#define ASYNC_DEV 2
+/* read-write writeback; read-only unsafe; read-write writeback on Async */
+static struct blk_dev *devs[NDEVS];
+static int img_fd[NDEVS] = { -1, -1, -1 };
+static int small_fd[NDEVS] = { -1, -1, -1 };   /* the 4 KiB images OP_SWAP puts in */
+static char img_path[NDEVS][64], small_path[NDEVS][64];
+static bool swapped[NDEVS];              /* the small image is current */
+static bool small_used[NDEVS];           /* ... was, during this input */
+static bool holding;                     /* the Async drive's kick held back */
 
 struct params {
 	uint16_t qsize;
@@ -96,8 +105,8 @@ static const struct params *cur;         /* this input's rings */
 static bool reposting;
 static uint16_t repost_seen;             /* used entries re-posted so far */
 static unsigned int reposts;             /* ... this input, bounded */
-static struct blk_engine_ops fuzz_engine;
-static struct virtio_dev_ops fuzz_dev_ops[2];
+static struct blk_engine_ops fuzz_engine[NDEVS];
+static struct virtio_dev_ops fuzz_dev_ops[NDEVS];
 static void (*real_notify)(struct virtio_mmio *t, unsigned int queue);
 
 /* ---- the driver, through the registers ----------------------------------- */
@@ -177,13 +186,25 @@ static void repost(void)
 	memcpy(ram + p->avail + 2, &avail_idx, 2);
 }
 
-/* The Sync engine, then the re-posting driver. */
+static const struct blk_engine_ops *real_engine(const struct blk_dev *b)
+{
+	return b == devs[ASYNC_DEV] ? &blk_engine_uring : &blk_engine_sync;
+}
+
+/* The engine, then the re-posting driver. */
 static int fuzz_submit(struct blk_dev *b, struct blk_req *r)
 {
-	int ret = blk_engine_sync.submit(b, r);
+	int ret = real_engine(b)->submit(b, r);
 
 	repost();
 	return ret;
+}
+
+/* The engine's kick, unless OP_HOLD holds it back. */
+static void fuzz_kick(struct blk_dev *b)
+{
+	if (!holding)
+		real_engine(b)->kick(b);
 }
 
 /* Every notify, the loop's on_more and on_rl_timer ones too: at most a
@@ -215,7 +236,32 @@ static void notify(struct blk_dev *b)
 	 * or four with the re-posting driver) */
 	for (int i = 0; i < 6 && ev_run_once(&loop, 0) > 0; i++)
 		;
-	CHECK(b->nr_busy == (b->deferred ? 1u : 0u));   /* Sync: all answered but a parked one */
+	if (b != devs[ASYNC_DEV])            /* Sync: all answered but a parked one */
+		CHECK(b->nr_busy == (b->deferred ? 1u : 0u));
+}
+
+/* Let go of the Async drive's kick: what it held goes to the ring. */
+static void hold(struct blk_dev *b, bool on)
+{
+	bool was = holding;
+
+	holding = on;
+	if (was && !on) {
+		pthread_mutex_lock(&b->t.lock);
+		b->engine->kick(b);
+		blk_io_flush_used(b);
+		pthread_mutex_unlock(&b->t.lock);
+	}
+}
+
+/* Async: run the loop until the engine returned everything but a parked
+ * request (memfd I/O is quick: a bound of 10 s is never reached). */
+static void drain(struct blk_dev *b)
+{
+	hold(b, false);
+	for (int i = 0; i < 1000 && b->nr_busy > (b->deferred ? 1u : 0u); i++)
+		ev_run_once(&loop, 10);
+	CHECK(b->nr_busy == (b->deferred ? 1u : 0u));
 }
 
 /* PATCH /drives rate_limiter: `size` operations per hour, the bucket full
@@ -232,6 +278,8 @@ static void throttle(struct blk_dev *b, uint64_t size)
  * timer fires after 1 ns). */
 static void release(struct blk_dev *b)
 {
+	if (b == devs[ASYNC_DEV])
+		drain(b);
 	throttle(b, 0);
 	for (int i = 0; i < 100 && b->deferred; i++)
 		ev_run_once(&loop, 1);
@@ -310,6 +358,12 @@ static size_t step(int dev, const struct params *p, const uint8_t *s, size_t lef
 		wr(b, REG_STATUS, 0);
 		CHECK(b->nr_busy == 0 && !b->deferred);
 		return 1;
+	case OP_HOLD:                       /* Async drive: hold the kick, or let go */
+		if (left < 2)
+			return left;
+		if (b == devs[ASYNC_DEV])
+			hold(b, s[1] & 1);
+		return 2;
 	case OP_WRITE_REG:
 	default:                            /* any register write */
 		if (left < 4)
@@ -356,7 +410,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < HDR)
 		return 0;
-	dev = data[0] >> 7;
+	dev = data[0] >> 7 ? 1 : data[0] & 0x40 ? ASYNC_DEV : 0;
 	b = devs[dev];
 	nscript = data[7] % (MAX_SCRIPT + 1);
 	if (size < HDR + nscript)
@@ -372,6 +426,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		swap(dev, false);
 	reposting = false;
 	reposts = 0;
+	holding = false;
 	cur = &p;
 
 	params(data, b, &p);
@@ -381,6 +436,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += step(dev, &p, data + HDR + off, nscript - off);
 	notify(b);
 	release(b);
+	if (b == devs[ASYNC_DEV])
+		drain(b);
 
 	CHECK(b->nr_busy == 0 && b->nr_held_flushes == 0);
 	CHECK(fstat(img_fd[dev], &st) == 0 && st.st_size == IMG_SIZE);
@@ -420,13 +477,14 @@ struct seed {
 	uint8_t want[8];                    /* expected status bytes */
 };
 
-/* A seed whose script is `script` (n bytes) */
-static void seed_start_script(struct seed *s, const char *name, uint8_t feat, uint8_t dev_ro,
+/* A seed for drive `dev` (0 read-write, 1 read-only, ASYNC_DEV) whose
+ * script is `script` (n bytes). */
+static void seed_start_script(struct seed *s, const char *name, uint8_t feat, uint8_t dev,
 			      const uint8_t *script, uint8_t n)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = name;
-	s->in[0] = 4 | (uint8_t)(dev_ro << 7);   /* 16 entries */
+	s->in[0] = 4 | (dev == 1 ? 0x80 : dev == ASYNC_DEV ? 0x40 : 0);   /* 16 entries */
 	s->in[1] = feat;
 	s->in[2] = 0;
 	s->in[3] = S_AVAIL / 128;
@@ -438,9 +496,9 @@ static void seed_start_script(struct seed *s, const char *name, uint8_t feat, ui
 }
 
 /* ... whose script is one notify */
-static void seed_start(struct seed *s, const char *name, uint8_t feat, uint8_t dev_ro)
+static void seed_start(struct seed *s, const char *name, uint8_t feat, uint8_t dev)
 {
-	seed_start_script(s, name, feat, dev_ro, (const uint8_t[]){ OP_NOTIFY }, 1);
+	seed_start_script(s, name, feat, dev, (const uint8_t[]){ OP_NOTIFY }, 1);
 }
 
 static void seed_put(struct seed *s, uint64_t gpa, const void *p, size_t len)
@@ -687,6 +745,27 @@ static void write_seeds(const char *dir)
 	seed_unpost(s);
 	seed_emit(s, dir);
 	CHECK(reposts == 48);
+
+	/* Async: a write prepared for the ring but not submitted (the kick
+	 * held back) when the image is swapped: it was taken for the old
+	 * image and lands there (OK), the small one keeps its size. */
+	seed_start_script(s, "async-held-swap", std, ASYNC_DEV, (const uint8_t[]){
+		OP_HOLD, 1, OP_AVAIL_BUMP, OP_NOTIFY, OP_SWAP, 1, OP_HOLD, 0 }, 8);
+	seed_data(s, 512);
+	seed_req(s, VIRTIO_BLK_T_OUT, 16, (struct sbuf[]){ { S_DATA, 512, false } }, 1,
+		 VIRTIO_BLK_S_OK);
+	seed_unpost(s);
+	seed_emit(s, dir);
+
+	/* Async: a read and a write held back at a reset: cancelled and reaped
+	 * before the reset completes, unanswered. */
+	seed_start_script(s, "async-held-reset", std, ASYNC_DEV, (const uint8_t[]){
+		OP_HOLD, 1, OP_AVAIL_BUMP, OP_AVAIL_BUMP, OP_NOTIFY, OP_RESET }, 6);
+	seed_data(s, 512);
+	seed_req(s, VIRTIO_BLK_T_IN, 0, (struct sbuf[]){ { S_DATA + 512, 512, true } }, 1, 0xee);
+	seed_req(s, VIRTIO_BLK_T_OUT, 16, (struct sbuf[]){ { S_DATA, 512, false } }, 1, 0xee);
+	seed_unpost(s);
+	seed_emit(s, dir);
 	free(s);
 }
 
@@ -701,15 +780,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		img_content[i] = (uint8_t)(i * 7 + (i >> 9));
 	gm_init_fake(&gm, ram, RAM_SIZE);
 	CHECK(ev_init(&loop) == 0);
-	fuzz_engine = blk_engine_sync;
-	fuzz_engine.submit = fuzz_submit;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < NDEVS; i++) {
+		static const char *const ids[NDEVS] = { "fuzz-rw", "fuzz-ro", "fuzz-async" };
 		struct drive_cfg cfg = {
-			.id = (char *)(i ? "fuzz-ro" : "fuzz-rw"),
+			.id = (char *)ids[i],
 			.path = img_path[i],
-			.read_only = i,
-			.cache = i ? DRIVE_CACHE_UNSAFE : DRIVE_CACHE_WRITEBACK,
-			.engine = DRIVE_ENGINE_SYNC,
+			.read_only = i == 1,
+			.cache = i == 1 ? DRIVE_CACHE_UNSAFE : DRIVE_CACHE_WRITEBACK,
+			.engine = i == ASYNC_DEV ? DRIVE_ENGINE_ASYNC : DRIVE_ENGINE_SYNC,
 		};
 
 		img_fd[i] = memfd_create(cfg.id, MFD_CLOEXEC);
@@ -720,7 +798,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		snprintf(small_path[i], sizeof(small_path[i]), "/proc/self/fd/%d", small_fd[i]);
 		devs[i] = calloc(1, sizeof(*devs[i]));
 		CHECK(devs[i] && blk_create(devs[i], &cfg, &gm, &loop) == 0);
-		devs[i]->engine = &fuzz_engine;
+		fuzz_engine[i] = *devs[i]->engine;
+		fuzz_engine[i].submit = fuzz_submit;
+		fuzz_engine[i].kick = fuzz_kick;
+		devs[i]->engine = &fuzz_engine[i];
 		fuzz_dev_ops[i] = *devs[i]->t.ops;
 		real_notify = fuzz_dev_ops[i].notify;
 		fuzz_dev_ops[i].notify = checked_notify;
