@@ -2048,46 +2048,54 @@ static void assert_read_gone(struct fx *f, const int p[2], uint16_t h)
 	assert_int_equal(used_idx(f), 0);
 }
 
-/* Before, the reset left the READ in the kernel: it completed later, into
- * a buffer the driver owned again. */
-static void test_reset_cancels_in_flight(void **state)
+/* A READ kept in flight by the pipe, then `stop`: nothing is busy right
+ * after it, data then written into the pipe stays there, guest RAM, the
+ * status byte and the used ring are untouched. */
+static void stop_in_flight(struct fx *f, void (*stop)(struct fx *f))
 {
-	struct fx *f = *state;
 	int p[2];
 	uint16_t h;
 
 	start(f);
 	backing_pipe(f, p);
 	h = read_in_flight(f);
-	wr(f, REG_STATUS, 0);
+	stop(f);
 	assert_int_equal(f->b->nr_busy, 0);         /* cancelled and reaped */
 	assert_read_gone(f, p, h);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void stop_by_reset(struct fx *f)
+{
+	wr(f, REG_STATUS, 0);
+}
+
+static void stop_by_destroy(struct fx *f)
+{
+	f->created = false;
+	blk_destroy(f->b);
+}
+
+/* Before, the reset left the READ in the kernel: it completed later, into
+ * a buffer the driver owned again. */
+static void test_reset_cancels_in_flight(void **state)
+{
+	struct fx *f = *state;
+
+	stop_in_flight(f, stop_by_reset);
 	/* and the device goes on, on a real image again */
 	assert_ret(blk_set_backing(f->b, f->path), 0);
 	driver_init(f, std_features(f), QSIZE);
 	assert_int_equal(do_req(f, T_IN, 3, DATA_GPA, 512, NULL), S_OK);
 	assert_ram_is_img(f, DATA_GPA, 3 * 512, 512);
-	close(p[0]);
-	close(p[1]);
 }
 
 /* Before, blk_destroy closed the ring with the READ still in the kernel,
  * and guest RAM is unmapped right after. */
 static void test_destroy_cancels_in_flight(void **state)
 {
-	struct fx *f = *state;
-	int p[2];
-	uint16_t h;
-
-	start(f);
-	backing_pipe(f, p);
-	h = read_in_flight(f);
-	f->created = false;
-	blk_destroy(f->b);
-	assert_int_equal(f->b->nr_busy, 0);         /* every request reaped */
-	assert_read_gone(f, p, h);
-	close(p[0]);
-	close(p[1]);
+	stop_in_flight(*state, stop_by_destroy);
 }
 
 /* ---- the work one notify may do ------------------------------------------ */
