@@ -6,6 +6,8 @@
 
 #include "uring.h"
 
+#define URING_WAIT_SLICE_NS 100000000LL   /* uring_wait_idle waits 100 ms at a time */
+
 int uring_restrict(struct io_uring *ring, const uint8_t *ops, unsigned int nr_ops,
 		   bool files_update)
 {
@@ -91,14 +93,18 @@ int uring_wait_idle(struct io_uring *ring, bool (*reap)(void *opaque), void *opa
 			io_uring_submit(ring);  /* a failure is retried next round */
 		if (!reap(opaque))
 			return 0;
-		if (end_ns == UINT64_MAX) {
+		now = uring_now_ns();
+		if (!(ring->features & IORING_FEAT_EXT_ARG)) {
+			if (end_ns != UINT64_MAX)
+				return -ETIME;  /* a timeout would need an SQE */
 			ret = io_uring_wait_cqe(ring, &cqe);
 		} else {
-			now = uring_now_ns();
-			if (now >= end_ns || !(ring->features & IORING_FEAT_EXT_ARG))
-				return -ETIME;  /* without EXT_ARG a timeout would need an SQE */
-			ts.tv_sec = (long long)((end_ns - now) / 1000000000ULL);
-			ts.tv_nsec = (long long)((end_ns - now) % 1000000000ULL);
+			if (now >= end_ns)
+				return -ETIME;
+			/* in slices, so that a submit that failed is tried again */
+			ts.tv_sec = 0;
+			ts.tv_nsec = end_ns - now < URING_WAIT_SLICE_NS ? (long long)(end_ns - now)
+									: URING_WAIT_SLICE_NS;
 			ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
 		}
 		if (ret && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)

@@ -56,7 +56,8 @@ int uring_prep_cancel(struct io_uring *ring, void *target, void *tag);
  * every completion there to its owner; true while requests the caller
  * waits for are still in flight) and wait for more completions until it
  * says false.  Waits at most until end_ns (uring_now_ns clock; UINT64_MAX:
- * no limit, the only bound available without IORING_FEAT_EXT_ARG).
+ * no limit, the only bound available without IORING_FEAT_EXT_ARG), in
+ * slices of 100 ms (EXT_ARG) so that a submit that failed is tried again.
  * 0 once idle, -ETIME, or -errno.  Caller: as uring_prep_cancel; a cancel
  * queued first turns a wait for the kernel into a short one (a request not
  * yet started ends with -ECANCELED, a blocked read is interrupted; one the
