@@ -159,7 +159,7 @@ endef
 .PHONY: test-host layers
 test-host: deps
 	$(call run-part,layers)
-	$(call run-part,$(BUILD)/ember guests)
+	$(call run-part,$(BUILD)/ember $(BUILD)/ember-jailer guests)
 	$(call run-part,unit)
 	$(call run-part,fuzz FUZZ_SECONDS=10)
 	$(call run-part,tier2)
