@@ -109,15 +109,15 @@ int jail_open_path(const char *path, char *err)
 	size_t shown_len;
 	int fd, next;
 
+	while (next_component(&p, name, sizeof(name)))
+		if (strcmp(name, "..") == 0)
+			return jail_fail(err, EINVAL, "%s: '..' is refused", path);
+	p = path;
 	fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return jail_fail(err, errno, "%s: %s", path[0] == '/' ? "/" : ".", strerror(errno));
 	shown_len = (size_t)snprintf(shown, sizeof(shown), "%s", path[0] == '/' ? "" : ".");
 	while (next_component(&p, name, sizeof(name))) {
-		if (strcmp(name, "..") == 0) {
-			close(fd);
-			return jail_fail(err, EINVAL, "%s: '..' is refused", path);
-		}
 		if (shown_len < sizeof(shown))
 			shown_len += (size_t)snprintf(shown + shown_len, sizeof(shown) - shown_len,
 						      "/%s", name);
