@@ -33,7 +33,6 @@ mkdir -m 0755 "$BASE" "$OUT"
 JUID=31337 JGID=31338
 PARENT=ember-jailer-test-$$
 NS=ember-jailer-$$
-CGV1=/sys/fs/cgroup CGV2=
 # The cgroup v2 mount (the unified one on a hybrid machine).
 CGV2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 v1_mount() { awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo; }
