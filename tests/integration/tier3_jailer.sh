@@ -54,6 +54,16 @@ jail_root() {
 	echo "$JBASE/ember/$1/root"
 }
 
+# jail_files NAME ID: the jail root of ID ($jail) holding the guest kernel as
+# /vmlinux and a copy of the root with $logs/NAME.step as /root.ext4 (the
+# jail's user's); sets $reason when it could not.
+jail_files() {
+	jail=$(jail_root "$2")
+	reason=$(prepare "$1")
+	[ -n "$reason" ] || { mv "$logs/$1.ext4" "$jail/root.ext4" && cp "$GUEST_VMLINUX" "$jail/vmlinux" &&
+		chown "$JUID:$JGID" "$jail/root.ext4"; } || reason="cannot place the guest's files in the jail"
+}
+
 # jail_give FILE...: the jail's user may read and write them.
 jail_give() { chown "$JUID:$JGID" "$@"; }
 
@@ -144,11 +154,8 @@ xfer send -n 4M -t 120 tcp:172.16.0.1:5002 || fail "guest -> host over the tap"
 xfer serve-echo -k 1 -t 120 vsock:5000 || fail "the vsock echo"
 echo "written in the jail" >/jailer.txt && sync || fail "cannot write /jailer.txt"
 STEP
-	jail=$(jail_root $id)
-	reason=$(prepare $n)
+	jail_files $n $id
 	if [ -z "$reason" ]; then
-		{ mv "$logs/$n.ext4" "$jail/root.ext4" && cp "$GUEST_VMLINUX" "$jail/vmlinux"; } ||
-			reason="cannot place the guest's files in the jail"
 		cat >"$jail/vm.json" <<JSON
 {
   "boot-source": { "kernel_image_path": "/vmlinux", "boot_args": "$CMDLINE" },
@@ -160,7 +167,6 @@ STEP
   "vsock": { "guest_cid": 3, "uds_path": "/v.sock" }
 }
 JSON
-		jail_give "$jail/root.ext4" || reason="cannot chown the root image"
 		host_bg "$logs/$n.hrecv" $NSJX "$XFER" serve-recv -k 1 -n 4M -t 120 tcp:5002
 		[ -n "$reason" ] || { jail_start $n $id --no-api --config-file /vm.json || true; reason=$jreason; }
 		if [ -z "$reason" ] && wait_for $n 'listening on vsock:5000'; then
@@ -209,11 +215,8 @@ for d in b c d e f g h i; do
 done
 echo "jailer: all eight read"
 STEP
-	jail=$(jail_root $id)
-	reason=$(prepare $n)
+	jail_files $n $id
 	if [ -z "$reason" ]; then
-		{ mv "$logs/$n.ext4" "$jail/root.ext4" && cp "$GUEST_VMLINUX" "$jail/vmlinux"; } ||
-			reason="cannot place the guest's files in the jail"
 		k=0
 		while [ -z "$reason" ] && [ $k -lt 8 ]; do
 			{ : >"$jail/drive_$k.placeholder" &&
@@ -222,7 +225,7 @@ STEP
 				reason="cannot make drive $k"
 			k=$((k + 1))
 		done
-		[ -n "$reason" ] || jail_give "$jail"/*.placeholder "$jail"/*.img "$jail/root.ext4" ||
+		[ -n "$reason" ] || jail_give "$jail"/*.placeholder "$jail"/*.img ||
 			reason="cannot chown the drives"
 		[ -n "$reason" ] || { jail_start $n $id --api-sock /run/api.sock || true; reason=$jreason; }
 		S=$jail/run/api.sock
@@ -249,7 +252,10 @@ STEP
 				k=$((k + 1))
 			done
 		fi
-		[ -n "$reason" ] || wait_for $n 'jailer: all eight read' || true
+		# the guest reads the drives once told to go on
+		[ -n "$reason" ] || { (echo go >&8) 2>/dev/null || true; }
+		[ -n "$reason" ] || wait_for $n 'jailer: all eight read' || reason=$(blk_why $n)
+		[ -n "$reason" ] || wait_for $n 'rootfs: reboot' || true
 		jail_end $n || true
 		reason=${reason:-$jreason}
 		[ -n "$reason" ] || [ -n "$(blk_why $n)" ] || reason=$(jail_teardown $n $id)
