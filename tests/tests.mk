@@ -61,6 +61,10 @@ tier2: $(BUILD)/ember guests
 api: $(BUILD)/ember guests
 	$(Q)tests/integration/api.sh $(BUILD)/ember $(BUILD)/guests
 
+# ember-jailer: a tiny guest through the jailer, checked from outside; attacks.
+jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests
+	$(Q)tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
+
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
 $(ASAN_EMBER): $(VMM_SRCS) $(VMM_HDRS)
@@ -72,7 +76,7 @@ asan: $(ASAN_EMBER) guests
 	$(Q)$(UNIT_ENV) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
 	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
 
-tier3: $(BUILD)/ember $(BUILD)/xfer
+tier3: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/xfer
 	$(Q)XFER=$(CURDIR)/$(BUILD)/xfer tests/integration/tier3.sh
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
@@ -202,11 +206,12 @@ endef
 .PHONY: test-host layers
 test-host: deps
 	$(call run-part,layers)
-	$(call run-part,$(BUILD)/ember guests)
+	$(call run-part,$(BUILD)/ember $(BUILD)/ember-jailer guests)
 	$(call run-part,unit)
 	$(call run-part,fuzz FUZZ_SECONDS=10)
 	$(call run-part,tier2)
 	$(call run-part,api)
+	$(call run-part,jailer)
 	$(call run-part,asan)
 
 test: test-host
