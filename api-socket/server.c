@@ -31,13 +31,13 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "http.h"
 #include "vmm/core/log.h"
+#include "vmm/core/usock.h"
 
 #define CONN_IN_SIZE     4096
 #define HIGH_WATER       (64 * 1024)  /* unsent bytes that stop parsing */
@@ -73,6 +73,7 @@ struct conn {
 struct api_server {
 	struct api_server_opts opts;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct usock_id sock_id;  /* the socket file we bound, to unlink at the end */
 	int listen_fd, epoll_fd, request_fd, stop_fd;
 	bool listen_armed;
 	uint64_t accept_retry;
@@ -95,48 +96,17 @@ static uint64_t now_ms(void)
 
 /* ---- the listening socket (vmm thread) ------------------------------------ */
 
-/* A socket file is in the way: replace it if nobody listens on it. */
-static int sock_probe(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(sa->sun_path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
-	close(fd);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == -ECONNREFUSED) {
-		log_info("replacing stale API socket %s", sa->sun_path);
-		return unlink(sa->sun_path) && errno != ENOENT ? -errno : 0;
-	}
-	return !ret || ret == -EAGAIN ? -EADDRINUSE : ret;
-}
-
 static int sock_listen(struct api_server *srv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, ret;
 
-	memcpy(sa.sun_path, srv->sock_path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	if (ret == -EADDRINUSE) {
-		ret = sock_probe(&sa);
-		if (!ret)
-			ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	}
+	ret = usock_bind(fd, srv->sock_path, "API", &srv->sock_id);
 	if (!ret && listen(fd, SOMAXCONN)) {
 		ret = -errno;
-		unlink(srv->sock_path);
+		usock_unlink(srv->sock_path, &srv->sock_id);
 	}
 	if (ret) {
 		close(fd);
@@ -563,7 +533,7 @@ static void server_free(struct api_server *srv)
 			conn_close(srv, srv->conns[i]);
 	if (srv->listen_fd >= 0) {
 		close(srv->listen_fd);
-		unlink(srv->sock_path);
+		usock_unlink(srv->sock_path, &srv->sock_id);
 	}
 	if (srv->stop_fd >= 0)
 		close(srv->stop_fd);
