@@ -341,20 +341,34 @@ dd if=/dev/zero of="$T/p.img" bs=1M count=1 status=none
 req bad_drive_partuuid PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01 init=/bin/sh\"}" 400 "partuuid"
 req drive_partuuid_mbr PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01\"}" 204
 req drive_partuuid_gpt PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"7e7b6f06-8aaf-42c6-9c3b-6ede014885a6\"}" 204
-# vsock: a live listener at uds_path is another program's, refused and kept.
-python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); open(sys.argv[2], "w").close(); time.sleep(120)' "$T/live.sock" "$T/live.ready" &
+# vsock: a live listener at uds_path is another program's, refused and kept
+# (it still answers its own clients: "MINE").
+python3 - "$T/live.sock" "$T/live.ready" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); s.settimeout(120)
+open(sys.argv[2], 'w').close()
+while True:
+    c, _ = s.accept(); c.sendall(b'MINE\n'); c.close()
+PY
 lpid=$!
 for _ in $(seq 100); do [ -e "$T/live.ready" ] && break; sleep 0.05; done
 req h12_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
 req h12_machine_config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 80}' 204
 req h12_vsock_live PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/live.sock\"}" 204
 req bad_start_vsock_live_socket PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
-python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$T/live.sock" 2>/dev/null \
-	&& ok vsock_live_listener_kept || bad vsock_live_listener_kept "$T/live.sock gone or dead"
+python3 - "$T/live.sock" <<'PY' && ok vsock_live_listener_kept || bad vsock_live_listener_kept "$T/live.sock no longer reaches its listener"
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+assert s.recv(16) == b'MINE\n'
+PY
 grep -q "live.sock is a live socket" "$T/inj.log" && ok vsock_live_socket_named || bad vsock_live_socket_named "not in the log"
 kill "$lpid"; wait "$lpid" 2>/dev/null
+kill -TERM "$pid"; wait "$pid"; pid=
 # A stale socket file is still replaced (by a 0600 one, umask 000 or not).
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/v2.sock"
+umask 000; start_ember; umask "$old_umask"
+req h12_boot_source_2 PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+req h12_machine_config_2 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 80}' 204
 req h12_vsock_stale PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/v2.sock\"}" 204
 req h12_instance_start PUT /actions '{"action_type": "InstanceStart"}' 204
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$T/v2.sock" 2>/dev/null \
