@@ -90,7 +90,7 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/htt
 
 FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c api-socket/server.c \
 		 $(wildcard vmm/config/*.c) vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c \
-		 vmm/core/ratelimit.c
+		 vmm/core/ratelimit.c vmm/core/usock.c
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
@@ -119,7 +119,8 @@ define run-fuzzer
 endef
 
 FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock/*.c) virtio/uring.c \
-		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c
+		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c \
+		   vmm/core/usock.c
 $(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
