@@ -17,8 +17,10 @@
  * avail->idx, runs the event loop, re-initialises, and plays the host:
  * connects and writes CONNECT lines or bytes, accepts and writes, closes.
  * Every input ends with a device reset and the host sockets closed; the
- * checks: after the reset no connection is left pending or owed a packet,
- * every slot is released once the engine is drained, and the sanitizers.
+ * checks: after the reset no connection from before it is left alive or
+ * owed a packet (only a host client that connected meanwhile may be
+ * there, unknown to the guest), every slot is released once the engine is
+ * drained (waited for, not timed), and the sanitizers.
  *
  * FUZZ_VSOCK_WRITE_SEEDS=dir ./fuzz_vsock  writes the seed corpus.
  */
@@ -45,6 +47,7 @@
 #define MAX_SCRIPT 48
 #define CID        3
 #define MAX_CLIENTS 4
+#define DRAIN_US   (10ull * 1000 * 1000)   /* as UNIT_WAIT_US */
 
 enum {
 	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
@@ -207,23 +210,72 @@ static size_t step(const uint8_t *s, size_t left, uint16_t qsize, uint64_t featu
 	return need[op];
 }
 
-/* End of an input: reset, close the host side, drain the engine. */
+/* A connection the guest has not heard of: a host client's, still reading
+ * its CONNECT line or with its REQUEST not yet delivered. */
+static bool unknown_to_guest(const struct vsock_conn *c)
+{
+	return c->from_host && (c->state == VSOCK_HANDSHAKE ||
+				(c->state == VSOCK_REQUEST && (c->pend & VSOCK_PEND_REQUEST)));
+}
+
+/* After a reset has settled, the guest finds the device clean: no
+ * connection from before the reset is left alive (same slot, same
+ * generation), the closing ones owe it nothing, no guest connect is in
+ * progress.  A host client may connect at any moment, the reset
+ * included: the listener's ACCEPT completes in the kernel and the vmm
+ * thread handles it when it gets to the ring, before or after the reset
+ * is settled (the order is the scheduler's).  Such a connection is new
+ * and must be one the guest has not heard of. */
+static void check_reset_clean(const uint32_t *gen_before, const bool *live_before)
+{
+	const struct vsock_conn *c;
+
+	CHECK(!dev->reset_pending && dev->nr_guest_pending == 0 && dev->nr_orphan == 0);
+	for (unsigned int i = 0; i < dev->max_conns; i++) {
+		c = &dev->conns[i];
+		if (c->state == VSOCK_FREE)
+			continue;
+		if (c->state == VSOCK_CLOSING) {
+			CHECK(!c->pend && !c->hashed && !c->listed);
+			continue;
+		}
+		CHECK(!(live_before[i] && c->gen == gen_before[i]));
+		CHECK(unknown_to_guest(c));
+	}
+	TAILQ_FOREACH(c, &dev->ready, rlink)
+		CHECK(unknown_to_guest(c));
+}
+
+/* End of an input: reset, close the host side, drain the engine.  The
+ * drain waits as long as the unit tests do (tests/unit/unit.h): host I/O
+ * completes asynchronously (the reset's SHUTDOWNs in io-wq workers, which
+ * a loaded machine may not run for hundreds of milliseconds). */
 static void finish(void)
 {
+	static uint32_t gen_before[VSOCK_MAX_CONNS];
+	static bool live_before[VSOCK_MAX_CONNS];
+	uint64_t end;
 	int fd;
 
+	for (unsigned int i = 0; i < dev->max_conns; i++) {
+		gen_before[i] = dev->conns[i].gen;
+		live_before[i] = dev->conns[i].state != VSOCK_FREE &&
+				 dev->conns[i].state != VSOCK_CLOSING;
+	}
 	wr(REG_STATUS, 0);
 	CHECK(dev->reset_pending && dev->nr_orphan == 0);
 	run_loop(1);                        /* the vmm thread drops the connections */
-	CHECK(!dev->reset_pending && dev->nr_host_pending + dev->nr_guest_pending == 0 && TAILQ_EMPTY(&dev->ready));
+	check_reset_clean(gen_before, live_before);
 	for (unsigned int i = 0; i < nr_clients; i++)
 		close(clients[i]);
 	nr_clients = 0;
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
-	for (int i = 0; i < 200 && dev->nr_conns; i++)
-		ev_run_once(&loop, 1);
+	end = time_mono_us() + DRAIN_US;
+	while (dev->nr_conns && time_mono_us() < end)
+		CHECK(ev_run_once(&loop, 1) >= 0);
 	CHECK(dev->nr_conns == 0);
+	CHECK(dev->nr_host_pending + dev->nr_guest_pending == 0 && TAILQ_EMPTY(&dev->ready));
 	CHECK(dev->rbuf_used == 0 && TAILQ_EMPTY(&dev->rwait));
 }
 
