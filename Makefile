@@ -8,7 +8,7 @@
 
 CC      ?= gcc
 BUILD   := build
-PKGS    := jansson
+PKGS    := jansson libseccomp
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -I. -MMD -MP
 # liburing from its static archive even in dynamic (sanitizer) builds: Debian's

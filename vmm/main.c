@@ -8,9 +8,11 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api-socket/router.h"
+#include "sandbox_policy.h"
 #include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
@@ -33,6 +35,53 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* --print-seccomp-policy: the built-in policy in seccompiler JSON. */
+static int print_policy(void)
+{
+	struct sandbox_policy p;
+	char *text;
+
+	sandbox_policy_builtin(&p);
+	text = sandbox_policy_print(&p);
+	if (!text || printf("%s\n", text) < 0) {
+		free(text);
+		return 1;
+	}
+	free(text);
+	return 0;
+}
+
+/* Compile the seccomp filters (built-in or --seccomp-filter) before any
+ * thread starts; each thread installs its own (sandbox_enter). */
+static int sandbox_setup(const struct vm_config *cfg)
+{
+	struct sandbox_policy p;
+	char err[256];
+	int ret;
+
+	if (cfg->no_seccomp) {
+		log_warn("seccomp is off (--no-seccomp)");
+		return 0;
+	}
+	if (cfg->seccomp_filter) {
+		ret = sandbox_policy_load(&p, cfg->seccomp_filter, err, sizeof(err));
+		if (ret)
+			goto fail;
+		if (!p.f[SANDBOX_VMM_BOOT].present)
+			log_info("seccomp filter %s has no vmm_boot filter: the vmm thread is "
+				 "confined once the microVM starts", cfg->seccomp_filter);
+	} else {
+		sandbox_policy_builtin(&p);
+	}
+	ret = sandbox_compile(&p, err, sizeof(err));
+	sandbox_policy_free(&p);
+	if (!ret)
+		return 0;
+fail:
+	fprintf(stderr, "ember: %s\n", err);
+	return ret;
+}
+
 /* Flags and config file → a configuration that can run; 1 = exit now. */
 static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 {
@@ -50,6 +99,10 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 		else
 			printf("ember %s\n", EMBER_VERSION);
 		*status = 0;
+		return 1;
+	}
+	if (cfg->print_seccomp) {
+		*status = print_policy();
 		return 1;
 	}
 	if (config_check_mode(cfg, err, sizeof(err)) ||
@@ -73,7 +126,7 @@ int main(int argc, char **argv)
 	int status;
 
 	config_init(&cfg);
-	if (configure(&cfg, argc, argv, &status))
+	if (configure(&cfg, argc, argv, &status) || sandbox_setup(&cfg))
 		goto out;
 	block_signals();
 	status = 1;
