@@ -64,7 +64,8 @@ $(BUILD)/test/sandbox.o: vmm/core/sandbox.c
 	@$(if $(Q),echo "  CC      $@ (test hooks)")
 	$(Q)$(CC) $(CFLAGS) -DEMBER_TEST_HOOKS -c $< -o $@
 
-$(TEST_EMBER): $(filter-out $(BUILD)/vmm/core/sandbox.o,$(VMM_OBJS)) $(BUILD)/test/sandbox.o
+$(TEST_EMBER): $(filter-out $(BUILD)/vmm/core/sandbox.o,$(VMM_OBJS)) $(BUILD)/test/sandbox.o \
+	       $(BUILD)/gen/sandbox_bpf.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

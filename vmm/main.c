@@ -51,11 +51,14 @@ static int print_policy(void)
 	return 0;
 }
 
-/* Compile the seccomp filters (built-in or --seccomp-filter) before any
- * thread starts; each thread installs its own (sandbox_enter). */
+/* The seccomp filters, before any thread starts: the built-in ones as
+ * compiled at build time (or at start, in builds without them), or
+ * --seccomp-filter's compiled now.  Each thread installs its own
+ * (sandbox_enter). */
 static int sandbox_setup(const struct vm_config *cfg)
 {
 	struct sandbox_policy p;
+	uint64_t t0 = time_cpu_us();
 	char err[256];
 	int ret;
 
@@ -70,13 +73,21 @@ static int sandbox_setup(const struct vm_config *cfg)
 		if (!p.f[SANDBOX_VMM_BOOT].present)
 			log_info("seccomp filter %s has no vmm_boot filter: the vmm thread is "
 				 "confined once the microVM starts", cfg->seccomp_filter);
+	} else if (sandbox_builtin_bpf) {
+		ret = sandbox_use_bpf(sandbox_builtin_bpf, err, sizeof(err));
+		if (ret)
+			goto fail;
+		return 0;
 	} else {
 		sandbox_policy_builtin(&p);
 	}
 	ret = sandbox_compile(&p, err, sizeof(err));
 	sandbox_policy_free(&p);
-	if (!ret)
-		return 0;
+	if (ret)
+		goto fail;
+	log_debug("seccomp filters compiled in %llu us of CPU",
+		  (unsigned long long)(time_cpu_us() - t0));
+	return 0;
 fail:
 	fprintf(stderr, "ember: %s\n", err);
 	return ret;

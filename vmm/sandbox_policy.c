@@ -218,6 +218,35 @@ static const struct sandbox_rule api_rules[] = {
 	ALLOW("exit_group", "a fatal error path ends the process"),
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ---- sanitizer builds only (build/asan/ember, never build/ember) ---------------
+ * ASan's thread start and exit and LeakSanitizer's check at exit, which runs
+ * on the exiting thread (the vmm thread): it clones a tracer thread that
+ * inherits the filter, lists /proc/self/task and ptrace-attaches to every
+ * thread to read their registers and stacks. */
+static const struct sandbox_rule sanitizer_rules[] = {
+	ALLOW("sigaltstack", "ASan: each thread's signal stack, set up and torn down"),
+	ALLOW("madvise", "ASan: shadow memory (MADV_NOHUGEPAGE, MADV_DONTDUMP)"),
+	ALLOW("rt_sigaction", "ASan: its fault handlers"),
+	ALLOW("clone", "LSan: the tracer thread (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_UNTRACED)"),
+	ALLOW("ptrace", "LSan: the tracer stops every thread and reads its registers"),
+	ALLOW("wait4", "LSan: waits for the stopped threads and the tracer"),
+	ALLOW("open", "LSan: /proc/self/task, /proc/self/maps"),
+	ALLOW("getdents", "LSan: /proc/self/task"),
+	ALLOW("getdents64", "LSan: /proc/self/task"),
+	ALLOW("lseek", "LSan: rewinds /proc/self/task"),
+	ALLOW("sched_yield", "LSan: waits for the tracer"),
+	ALLOW("sched_getaffinity", "LSan: thread registry"),
+	ALLOW("getppid", "LSan: the tracer checks its parent"),
+	ALLOW("prctl", "LSan: PR_SET_PTRACER, PR_GET/SET_DUMPABLE, PR_SET_PDEATHSIG"),
+	ALLOW("exit", "LSan: the tracer ends"),
+	ALLOW("getpid", "ASan: report lines carry the pid"),
+};
+#define SANITIZER_PART 1
+#else
+#define SANITIZER_PART 0
+#endif
+
 #define LIST(a) { .rules = a, .n = sizeof(a) / sizeof(a[0]) }
 
 static void filter(struct sandbox_filter *f, const struct sandbox_list *parts, unsigned int n)
@@ -231,12 +260,18 @@ static void filter(struct sandbox_filter *f, const struct sandbox_list *parts, u
 
 void sandbox_policy_builtin(struct sandbox_policy *p)
 {
+#if SANITIZER_PART
+	const struct sandbox_list san = LIST(sanitizer_rules);
+#else
+	const struct sandbox_list san = { 0 };
+#endif
 	const struct sandbox_list vmm = LIST(vmm_rules), boot = LIST(boot_rules);
 	const struct sandbox_list vcpu = LIST(vcpu_rules), api = LIST(api_rules);
+	const unsigned int s = SANITIZER_PART;
 
 	*p = (struct sandbox_policy){ 0 };
-	filter(&p->f[SANDBOX_VMM], &vmm, 1);
-	filter(&p->f[SANDBOX_API], &api, 1);
-	filter(&p->f[SANDBOX_VCPU], &vcpu, 1);
-	filter(&p->f[SANDBOX_VMM_BOOT], (struct sandbox_list[]){ vmm, boot, vcpu }, 3);
+	filter(&p->f[SANDBOX_VMM], (struct sandbox_list[]){ vmm, san }, 1 + s);
+	filter(&p->f[SANDBOX_API], (struct sandbox_list[]){ api, san }, 1 + s);
+	filter(&p->f[SANDBOX_VCPU], (struct sandbox_list[]){ vcpu, san }, 1 + s);
+	filter(&p->f[SANDBOX_VMM_BOOT], (struct sandbox_list[]){ vmm, boot, vcpu, san }, 3 + s);
 }

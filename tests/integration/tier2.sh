@@ -337,8 +337,9 @@ sc_api() { # PATH BODY
 }
 rm -f "$T/sc.sock"
 timeout 30 "$EMBER" --api-sock "$T/sc.sock" >"$T/out" 2>"$T/err" </dev/null &
-pid=$!
+tpid=$!
 for _ in $(seq 100); do [ -S "$T/sc.sock" ] && break; sleep 0.05; done
+pid=$(pgrep -P "$tpid")  # ember, under timeout
 codes="$(sc_api /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}") $(sc_api /machine-config '{"vcpu_count": 2, "mem_size_mib": 32}') $(sc_api /actions '{"action_type": "InstanceStart"}')"
 for _ in $(seq 100); do has out "tiny: halting" && break; sleep 0.05; done
 : >"$T/tasks"
@@ -346,7 +347,7 @@ for t in /proc/"$pid"/task/*; do
 	echo "$(cat "$t/comm") $(awk '/^Seccomp:/ {print $2}' "$t/status")" >>"$T/tasks"
 done
 kill -TERM "$pid"
-wait "$pid"
+wait "$tpid"
 rc=$?
 cat "$T/tasks" >>"$T/out"
 if [ "$codes" != "204 204 204" ]; then
@@ -359,11 +360,12 @@ else
 fi
 # --no-seccomp: no thread is confined.
 timeout 10 "$EMBER" --no-seccomp --kernel "$G/halt.elf" >"$T/out" 2>"$T/err" </dev/null &
-pid=$!
+tpid=$!
 for _ in $(seq 100); do has out "tiny: halting" && break; sleep 0.05; done
+pid=$(pgrep -P "$tpid")
 sc=$(cat /proc/"$pid"/task/*/status | awk '/^Seccomp:/ {print $2}' | sort -u | tr '\n' ' ')
 kill -TERM "$pid"
-wait "$pid"
+wait "$tpid"
 rc=$?
 [ "$sc" = "0 " ] && expect seccomp_off_with_no_seccomp 0 "err:seccomp is off" \
 	|| bad seccomp_off_with_no_seccomp "Seccomp fields: $sc"

@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +407,10 @@ char *sandbox_policy_print(const struct sandbox_policy *p)
 
 static struct sock_fprog progs[SANDBOX_NR];
 
+_Static_assert(sizeof(struct sandbox_insn) == sizeof(struct sock_filter) &&
+	       offsetof(struct sandbox_insn, k) == offsetof(struct sock_filter, k),
+	       "struct sandbox_insn is struct sock_filter");
+
 static struct scmp_arg_cmp arg_cmp(const struct sandbox_arg *a)
 {
 	static const enum scmp_compare ops[] = {
@@ -483,14 +488,24 @@ out:
 	return ret;
 }
 
-int sandbox_compile(const struct sandbox_policy *p, char *err, size_t errlen)
+/* What every confined thread relies on, done once before any filter. */
+static int sandbox_prepare(char *err, size_t errlen)
 {
-	int ret;
-
 	/* What glibc and jansson would otherwise open on first use, in whichever
 	 * thread that is: the time zone (gmtime_r) and the hash seed. */
 	tzset();
 	json_object_seed(0);
+	/* Every thread started from here on inherits it: the filters can then be
+	 * installed without CAP_SYS_ADMIN, and no exec can gain privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return fail(err, errlen, "seccomp: no_new_privs: %s", strerror(errno));
+	return 0;
+}
+
+int sandbox_compile(const struct sandbox_policy *p, char *err, size_t errlen)
+{
+	int ret;
+
 	for (int c = 0; c < SANDBOX_NR; c++) {
 		if (!p->f[c].present)
 			continue;
@@ -498,11 +513,48 @@ int sandbox_compile(const struct sandbox_policy *p, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
-	/* Every thread started from here on inherits it: the filters can then be
-	 * installed without CAP_SYS_ADMIN, and no exec can gain privileges. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return fail(err, errlen, "seccomp: no_new_privs: %s", strerror(errno));
-	return 0;
+	return sandbox_prepare(err, errlen);
+}
+
+int sandbox_use_bpf(const struct sandbox_bpf *bpf, char *err, size_t errlen)
+{
+	for (int c = 0; c < SANDBOX_NR; c++)
+		progs[c] = (struct sock_fprog){ .len = bpf[c].len,
+						.filter = (struct sock_filter *)bpf[c].insns };
+	return sandbox_prepare(err, errlen);
+}
+
+int sandbox_write_bpf(const struct sandbox_policy *p, FILE *out, char *err, size_t errlen)
+{
+	unsigned int lens[SANDBOX_NR] = { 0 };
+	int ret;
+
+	fprintf(out, "/* Generated at build time by tools/sandbox_bpf.c from vmm/sandbox_policy.c:\n"
+		" * the built-in seccomp filters, compiled by libseccomp. Do not edit. */\n"
+		"#include \"vmm/core/sandbox.h\"\n\n");
+	for (int c = 0; c < SANDBOX_NR; c++) {
+		struct sock_fprog prog = { 0 };
+
+		if (p->f[c].present) {
+			ret = compile_filter(&p->f[c], sandbox_class_names[c], &prog, err, errlen);
+			if (ret)
+				return ret;
+		}
+		fprintf(out, "static const struct sandbox_insn %s_insns[%u] = {\n",
+			sandbox_class_names[c], prog.len ? prog.len : 1);
+		for (unsigned int i = 0; i < prog.len; i++)
+			fprintf(out, "\t{ 0x%04x, %u, %u, 0x%08x },\n", prog.filter[i].code,
+				prog.filter[i].jt, prog.filter[i].jf, prog.filter[i].k);
+		fprintf(out, "};\n\n");
+		lens[c] = prog.len;
+		free(prog.filter);
+	}
+	fprintf(out, "const struct sandbox_bpf sandbox_builtin_bpf[SANDBOX_NR] = {\n");
+	for (int c = 0; c < SANDBOX_NR; c++)
+		fprintf(out, "\t[%d] = { .insns = %s_insns, .len = %u },\n", c,
+			sandbox_class_names[c], lens[c]);
+	fprintf(out, "};\n");
+	return ferror(out) ? fail(err, errlen, "cannot write the filters") : 0;
 }
 
 bool sandbox_has(enum sandbox_class c)

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The thread classes, in the JSON's names. */
 enum sandbox_class {
@@ -105,6 +106,26 @@ size_t sandbox_filter_syscalls(const struct sandbox_filter *f);
  * are kept for sandbox_enter) and set no_new_privs for the process.  Call
  * before any thread starts.  0 or -errno with the reason in err. */
 int sandbox_compile(const struct sandbox_policy *p, char *err, size_t errlen);
+/* A compiled filter: classic BPF instructions (struct sock_filter's layout). */
+struct sandbox_insn {
+	uint16_t code;
+	uint8_t jt, jf;
+	uint32_t k;
+};
+struct sandbox_bpf {
+	const struct sandbox_insn *insns;
+	unsigned short len;                /* 0: no filter for the class */
+};
+/* The built-in policy compiled at build time (build/gen/sandbox_bpf.c, written
+ * by tools/sandbox_bpf.c with sandbox_write_bpf); weak: absent from builds
+ * that compile the built-in policy at start instead (tests, sanitizers). */
+extern const struct sandbox_bpf sandbox_builtin_bpf[SANDBOX_NR] __attribute__((weak));
+/* Like sandbox_compile, with filters compiled before (sandbox_builtin_bpf). */
+int sandbox_use_bpf(const struct sandbox_bpf *bpf, char *err, size_t errlen);
+/* Compile every present filter and write them as C (sandbox_builtin_bpf).
+ * The build tool's only call. */
+int sandbox_write_bpf(const struct sandbox_policy *p, FILE *out, char *err, size_t errlen);
+
 /* Confine the calling thread with its class's filter (stacked on any it
  * inherited); no-op when nothing was compiled for the class.  0 or -errno. */
 int sandbox_enter(enum sandbox_class c);
