@@ -426,7 +426,7 @@ static struct scmp_arg_cmp arg_cmp(const struct sandbox_arg *a)
 				  a->qword ? a->mask : a->mask & UINT32_MAX, a->val);
 	if (a->op == SANDBOX_EQ && !a->qword)
 		return SCMP_CMP64(a->index, SCMP_CMP_MASKED_EQ, UINT32_MAX, a->val);
-	return SCMP_CMP64(a->index, ops[a->op], a->val);
+	return SCMP_CMP64(a->index, ops[a->op], a->val, 0);
 }
 
 /* libseccomp's BPF for ctx, read back through a memfd. */
