@@ -52,12 +52,13 @@ static int add_i8042(struct machine *m)
 		.ops = &i8042_ops, .dev = &m->i8042 });
 }
 
-static int add_legacy(struct machine *m, const struct vm_config *cfg)
+static int add_legacy(struct machine *m, const struct vm_config *cfg, struct conout *console)
 {
-	int ret = serial_init(&m->serial, STDOUT_FILENO);
+	int ret = serial_init(&m->serial, conout_write, console);
 
 	if (ret)
 		return ret;
+	serial_set_budget(&m->serial, &cfg->console_budget);
 	ret = i8042_init(&m->i8042);
 	if (ret) {
 		serial_destroy(&m->serial);
@@ -232,7 +233,7 @@ static int load_kernel(struct machine *m, const struct vm_config *cfg)
 /* ---- the whole machine ---------------------------------------------------- */
 
 int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
-		  uint64_t start_us, uint64_t start_cpu_us)
+		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us)
 {
 	int ret;
 
@@ -241,7 +242,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop
 	m->boot_timer.start_cpu_us = start_cpu_us;
 	ret = vm_create(&m->vm, cfg->vcpus, cfg->mem_mib * MiB, cfg->hugepages);
 	if (!ret)
-		ret = add_legacy(m, cfg);
+		ret = add_legacy(m, cfg, console);
 	if (!ret)
 		ret = cmdline_add(m, config_cmdline(cfg));
 	if (!ret)

@@ -17,6 +17,7 @@
 
 #include "device_table.h"
 #include "vmm/config/config.h"
+#include "vmm/core/conout.h"
 #include "vmm/core/event.h"
 #include "vmm/devices/boot_timer.h"
 #include "vmm/devices/i8042.h"
@@ -40,10 +41,12 @@ struct machine {
 	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
 };
 
-/* Build everything `cfg` describes; device I/O is served by `loop`.  The
- * boot timer measures from start_us/start_cpu_us.  0 or -errno (logged). */
+/* Build everything `cfg` describes; device I/O is served by `loop`, the
+ * guest console writes to `console` (opened at start-up, outlives the
+ * machine).  The boot timer measures from start_us/start_cpu_us.  0 or
+ * -errno (logged). */
 int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
-		  uint64_t start_us, uint64_t start_cpu_us);
+		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us);
 /* The device of `type` called `id`, or NULL. */
 struct vm_device *machine_find_device(struct machine *m, const struct device_type *type,
 				      const char *id);

@@ -86,6 +86,7 @@ static const struct sandbox_rule vmm_rules[] = {
 	ALLOW("brk", "malloc"),
 	ALLOW1("madvise", EQ(2, MADV_DONTNEED, "MADV_DONTNEED"), "free trims arenas"),
 	ALLOW("unlink", "the API socket and vsock uds_path removed at exit"),
+	ALLOW1("fcntl", EQ(1, F_SETFL, "F_SETFL"), "the console's file flags put back at exit (conout)"),
 	ALLOW1("prctl", EQ(0, PR_GET_NAME, "PR_GET_NAME"), "log lines name their thread"),
 	ALLOW("restart_syscall", "a call interrupted by SIGSTOP/SIGCONT resumes"),
 	ALLOW("exit_group", "the end"),

@@ -163,6 +163,7 @@ static void vmm_metrics(void *opaque, json_t *root)
 {
 	struct vmm *vmm = opaque;
 	struct machine *m = &vmm->m;
+	struct serial_stats uart;
 	uint64_t exits = 0;
 
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
@@ -172,9 +173,15 @@ static void vmm_metrics(void *opaque, json_t *root)
 		exits += __atomic_load_n(&m->vm.vcpus[i].exits, __ATOMIC_RELAXED);
 	json_object_set_new(root, "vcpu", json_pack("{sI sI}",
 		"count", (json_int_t)m->vm.shared.nr_vcpus, "exits", (json_int_t)exits));
-	json_object_set_new(root, "uart", json_pack("{sI sI}",
-		"tx_bytes", (json_int_t)__atomic_load_n(&m->serial.tx_bytes, __ATOMIC_RELAXED),
-		"rx_bytes", (json_int_t)__atomic_load_n(&m->serial.rx_bytes, __ATOMIC_RELAXED)));
+	serial_get_stats(&m->serial, &uart);
+	json_object_set_new(root, "uart", json_pack("{sI sI sI sI sI sI sI}",
+		"write_count", (json_int_t)uart.write_count,
+		"missed_write_count", (json_int_t)uart.missed_write_count,
+		"flush_count", (json_int_t)uart.flush_count,
+		"error_count", (json_int_t)uart.error_count,
+		"read_count", (json_int_t)uart.read_count,
+		"missed_read_count", (json_int_t)uart.missed_read_count,
+		"budget_dropped_count", (json_int_t)uart.budget_dropped));
 	json_object_set_new(root, "boot_timer", json_pack("{sI sI}",
 		"boot_time_us", (json_int_t)m->boot_timer.boot_us,
 		"boot_time_cpu_us", (json_int_t)m->boot_timer.boot_cpu_us));
@@ -188,6 +195,11 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	int sigfd, ret;
 
 	memset(vmm, 0, sizeof(*vmm));
+	ret = conout_open(&vmm->console, STDOUT_FILENO);
+	if (ret)
+		log_warn("console output: no private non-blocking stdout (%s): %s", strerror(-ret),
+			 vmm->console.fd >= 0 ? "stdout made non-blocking until exit"
+					      : "guest console output is discarded");
 	metrics_init(&vmm->metrics);
 	metrics_add_source(&vmm->metrics, vmm_metrics, vmm);
 	vmm->cfg = cfg;
@@ -251,7 +263,7 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = config_validate(vmm->cfg, err, errlen);
 	if (ret)
 		return ret;
-	ret = machine_build(&vmm->m, vmm->cfg, &vmm->loop, start_us, start_cpu_us);
+	ret = machine_build(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, start_us, start_cpu_us);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);
 	if (ret) {
@@ -353,4 +365,5 @@ void vmm_destroy(struct vmm *vmm)
 	if (vmm->signal_src.fd > 0)
 		close(vmm->signal_src.fd);
 	ev_close(&vmm->loop);
+	conout_close(&vmm->console);
 }

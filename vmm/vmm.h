@@ -18,6 +18,7 @@
 #include "builder.h"
 #include "metrics.h"
 #include "vmm/config/config.h"
+#include "vmm/core/conout.h"
 #include "vmm/core/event.h"
 
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
@@ -31,14 +32,15 @@ struct vmm {
 	struct ev_source exit_src, reset_src, signal_src, stdin_src, serial_rx_src;
 	bool stdin_armed, stdin_is_file, stdin_done;
 	struct metrics metrics;
+	struct conout console;   /* the guest console's output (stdout) */
 	bool done;
 	bool looping;          /* vmm_run has confined the thread and serves events */
 	int exit_code;
 	uint64_t start_us, start_cpu_us;
 };
 
-/* Set up the loop, signal handling and (from a config file) the metrics
- * file.  0 or -errno. */
+/* Set up the loop, signal handling, the console output (non-blocking, see
+ * conout.h) and (from a config file) the metrics file.  0 or -errno. */
 int vmm_init(struct vmm *vmm, struct vm_config *cfg);
 /* Build and start the microVM from vmm->cfg (InstanceStart).  On failure
  * nothing is left running, `err` says why, -errno is returned. */

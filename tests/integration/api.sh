@@ -259,7 +259,7 @@ assert m["api_server"]["requests"]["machine_config"] >= 20, m["api_server"]
 assert m["api_server"]["errors"]["machine_config"] >= 15, m["api_server"]
 assert m["api_server"]["requests"]["vm"] >= 3
 assert m["vcpu"]["count"] == 2 and m["vcpu"]["exits"] > 0, m["vcpu"]
-assert m["uart"]["tx_bytes"] > 0
+assert m["uart"]["write_count"] > 0 and m["uart"]["missed_write_count"] == 0, m["uart"]
 assert m["block"]["read_count"] == 0 and m["block_rootfs"]["invalid_reqs_count"] == 0, m["block"]
 PY
 grep -q "INFO vmm/vmm.c:[0-9]* microVM paused" "$T/log.txt" && ok logger_file_with_level_and_origin || bad logger_file_with_level_and_origin "$(tail -3 "$T/log.txt")"

@@ -233,6 +233,91 @@ wait "$pid"
 rc=$?
 expect sigterm_stops_cleanly 0 "out:tiny: halting" "err:stopping the microVM: Terminated"
 
+# ---- console output never parks a vCPU (issue 12 item 3) -------------------
+# stdout a FIFO that a reader holds open but never reads, the guest writing
+# for ever: once the pipe is full, the API still answers (GET /, pause), the
+# dropped bytes are counted, and SIGTERM ends ember.  (Before, the vCPU sat
+# in a blocking write() holding the UART lock: pause and SIGTERM waited on
+# it for ever.)
+api_t2() { # NAME METHOD PATH BODY WANT_STATUS
+	local code
+	code=$(curl -s -m 10 -o "$T/body" -w '%{http_code}' --unix-socket "$T/api.sock" -X "$2" \
+		-H 'Content-Type: application/json' ${4:+-d "$4"} "http://localhost$3" 2>/dev/null)
+	[ "$code" = "$5" ] && ok "$1" || bad "$1" "status $code, want $5: $(cat "$T/body" 2>/dev/null)"
+}
+pipe_fill() { # bytes waiting in the FIFO and its capacity
+	python3 - "$T/console.fifo" <<'PY'
+import fcntl, os, struct, sys, termios
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+n = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+print(n, fcntl.fcntl(fd, 1032))  # F_GETPIPE_SZ
+PY
+}
+mkfifo "$T/console.fifo"
+exec {hold}<>"$T/console.fifo"  # the reader that never reads
+rm -f "$T/api.sock"
+"$EMBER" --api-sock "$T/api.sock" >"$T/console.fifo" 2>"$T/err" </dev/null &
+pid=$!
+for _ in $(seq 100); do [ -S "$T/api.sock" ] && break; sleep 0.05; done
+: >"$T/out"
+api_t2 console_stalled_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/flood.elf\"}" 204
+api_t2 console_stalled_metrics PUT /metrics "{\"metrics_path\": \"$T/console-metrics.json\"}" 204
+api_t2 console_stalled_start PUT /actions '{"action_type": "InstanceStart"}' 204
+full=0
+for _ in $(seq 600); do
+	read -r queued cap < <(pipe_fill)
+	[ "$queued" -ge "$cap" ] && { full=1; break; }
+	sleep 0.1
+done
+[ "$full" = 1 ] && ok console_stalled_pipe_full || bad console_stalled_pipe_full "$queued of $cap bytes queued"
+api_t2 console_stalled_get_instance GET / "" 200
+api_t2 console_stalled_pause PATCH /vm '{"state": "Paused"}' 204
+api_t2 console_stalled_get_paused GET / "" 200
+grep -q '"Paused"' "$T/body" && ok console_stalled_state_paused || bad console_stalled_state_paused "$(cat "$T/body")"
+api_t2 console_stalled_resume PATCH /vm '{"state": "Resumed"}' 204
+api_t2 console_stalled_flush_metrics PUT /actions '{"action_type": "FlushMetrics"}' 204
+python3 -c 'import json,sys; u=[json.loads(l) for l in open(sys.argv[1])][-1]["uart"]; assert u["missed_write_count"] > 0 and u["write_count"] >= int(sys.argv[2]) and u["error_count"] == 0 and u["budget_dropped_count"] == 0, u' "$T/console-metrics.json" "$cap" \
+	&& ok console_stalled_drops_counted || bad console_stalled_drops_counted "$(tail -c 600 "$T/console-metrics.json")"
+kill -TERM "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"; wait "$pid" 2>/dev/null
+	bad console_stalled_sigterm "ember still running 10 s after SIGTERM"
+else
+	wait "$pid"; rc=$?
+	expect console_stalled_sigterm 0 "err:stopping the microVM: Terminated"
+fi
+exec {hold}<&-
+rm -f "$T/console.fifo" "$T/api.sock"
+
+# The same with an anonymous pipe nobody reads and a guest that sends three
+# pipes' worth then resets: it must get to the end.
+timeout 120 "$EMBER" --kernel "$G/flood.elf" --cmdline "flood=200000" 2>"$T/err" </dev/null \
+	> >(exec sleep 150 >/dev/null 2>&1)
+rc=$?
+kill "$!" 2>/dev/null
+: >"$T/out"
+expect console_stalled_anonymous_pipe_guest_finishes 0 "err:guest requested a reset (i8042)"
+
+# The byte budget: a 4096-byte bucket that takes an hour to refill lets the
+# first 4096 bytes of 20025 into the file (plus at most a byte per second
+# of refill), drops the rest and counts them.
+cat >"$T/flood.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/flood.elf", "boot_args": "flood=20000" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32 },
+  "metrics": { "metrics_path": "$T/flood-metrics.json" } }
+JSON
+: >"$T/flood-metrics.json"
+run 60 --no-api --config-file "$T/flood.json" --console-budget 4096,3600000
+expect console_budget_guest_finishes 0 "out:flood: start" "err:guest requested a reset (i8042)"
+size=$(stat -c %s "$T/out")
+[ "$size" -ge 4096 ] && [ "$size" -le 4160 ] && ! has out "flood: done" \
+	&& ok console_budget_caps_file || bad console_budget_caps_file "$size bytes in the console file"
+python3 -c 'import json,sys; u=[json.loads(l) for l in open(sys.argv[1])][-1]["uart"]; assert u["write_count"] == int(sys.argv[2]) and u["missed_write_count"] == 20025 - int(sys.argv[2]) and u["budget_dropped_count"] == u["missed_write_count"] and u["error_count"] == 0, u' "$T/flood-metrics.json" "$size" \
+	&& ok console_budget_drops_counted || bad console_budget_drops_counted "$(tail -c 600 "$T/flood-metrics.json")"
+run 5 --kernel "$G/hello.elf" --console-budget 4096
+expect bad_console_budget 1 "err:--console-budget: '4096' is not BYTES,REFILL_MS"
+
 run 10 --kernel "$G/cpuid.elf" --vcpus 2
 expect cpuid_normalised 0 "out:apic 0x0 hypervisor 0x1 sig KVMKVMKVM brand 'ember microVM vCPU'"
 

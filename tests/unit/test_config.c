@@ -459,6 +459,13 @@ static void test_args_bad(void **state)
 		{ "missing value", "--kernel", NULL, "--kernel" },
 		{ "missing vcpus value", "--vcpus", NULL, "--vcpus" },
 		{ "flag given a value", "--huge-pages=yes", NULL, "--huge-pages" },
+		{ "console budget no refill", "--console-budget", "4096", "--console-budget" },
+		{ "console budget size 0", "--console-budget", "0,1000", "--console-budget" },
+		{ "console budget refill 0", "--console-budget", "4096,0", "--console-budget" },
+		{ "console budget refill wraps", "--console-budget", "1,18446744073710", "--console-budget" },
+		{ "console budget junk", "--console-budget", "4k,10", "--console-budget" },
+		{ "console budget two commas", "--console-budget", "1,2,3", "--console-budget" },
+		{ "console budget empty", "--console-budget", "", "--console-budget" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -472,6 +479,26 @@ static void test_args_bad(void **state)
 		assert_int_equal(f->cfg.vcpus, CONFIG_DEFAULT_VCPUS);
 		assert_int_equal(f->cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
 	}
+}
+
+/* --console-budget: the default bucket, BYTES,REFILL_MS, or 0 for no cap. */
+static void test_args_console_budget(void **state)
+{
+	struct fx *f = *state;
+
+	assert_ret(PARSE(f), 0);
+	assert_true(f->cfg.console_budget.set);
+	assert_int_equal(f->cfg.console_budget.size, CONFIG_CONSOLE_BUDGET_BYTES);
+	assert_int_equal(f->cfg.console_budget.refill_time_ms, CONFIG_CONSOLE_BUDGET_REFILL_MS);
+	assert_ret(PARSE(f, "--console-budget", "4096,3600000"), 0);
+	assert_true(f->cfg.console_budget.set);
+	assert_int_equal(f->cfg.console_budget.size, 4096);
+	assert_int_equal(f->cfg.console_budget.refill_time_ms, 3600000);
+	assert_int_equal(f->cfg.console_budget.one_time_burst, 0);
+	assert_ret(PARSE(f, "--console-budget=1,18446744073709"), 0);
+	assert_int_equal(f->cfg.console_budget.refill_time_ms, 18446744073709ULL);
+	assert_ret(PARSE(f, "--console-budget", "0"), 0);
+	assert_false(f->cfg.console_budget.set);
 }
 
 static void test_args_cmdline_limit(void **state)
@@ -626,6 +653,7 @@ int main(void)
 		T(test_args_all),
 		T(test_args_forms),
 		T(test_args_bad),
+		T(test_args_console_budget),
 		T(test_args_cmdline_limit),
 		T(test_args_repeatable),
 		TB(test_args_failure_leaves_config_unchanged),

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_serial.c - the 16550A UART (vmm/serial.c), driven through its bus
- * ops exactly as a vCPU exit would, with guest output going to a pipe and
- * the interrupt and rx-ready eventfds read back as counters.
+ * test_serial.c - the 16550A UART (vmm/devices/serial.c), driven through
+ * its bus ops exactly as a vCPU exit would, with guest output going to a
+ * pipe through an output callback the tests can stall or break, and the
+ * interrupt and rx-ready eventfds read back as counters; and the console
+ * output behind it (vmm/core/conout.c) on real pipes, sockets and files.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "unit.h"
+#include "vmm/core/conout.h"
 #include "vmm/devices/serial.h"
 
 /* Register offsets from COM1's base. */
@@ -30,8 +34,31 @@ enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, M
 
 struct fx {
 	struct serial s;
-	int pipe[2];  /* [0]: what the guest wrote; [1]: serial's out_fd */
+	int pipe[2];       /* [0]: what the guest wrote; [1]: the output */
+	int out_errno;     /* 0: write to the pipe; else fail with -out_errno */
+	unsigned int out_calls;
 };
+
+/* The UART's output: the pipe, or a stalled/broken output on demand. */
+static ssize_t fx_out(void *opaque, const void *buf, size_t len)
+{
+	struct fx *f = opaque;
+	ssize_t n;
+
+	f->out_calls++;
+	if (f->out_errno)
+		return -f->out_errno;
+	n = write(f->pipe[1], buf, len);
+	return n < 0 ? -errno : n;
+}
+
+/* The budget's clock, moved by hand. */
+static uint64_t fake_now_ns;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now_ns;
+}
 
 static int fx_setup(void **state)
 {
@@ -39,7 +66,7 @@ static int fx_setup(void **state)
 
 	if (!f || pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC))
 		return -1;
-	if (serial_init(&f->s, f->pipe[1]))
+	if (serial_init(&f->s, fx_out, f))
 		return -1;
 	*state = f;
 	return 0;
@@ -124,7 +151,8 @@ static void test_thr_output(void **state)
 	}
 	assert_int_equal(output(f, buf, sizeof(buf)), strlen(msg));
 	assert_memory_equal(buf, msg, strlen(msg));
-	assert_int_equal(f->s.tx_bytes, strlen(msg));
+	assert_int_equal(f->s.stats.write_count, strlen(msg));
+	assert_int_equal(f->s.stats.missed_write_count, 0);
 	assert_int_equal(irqs(f), 0);  /* no interrupts enabled */
 	/* Wider accesses use the low byte; the rest reads as zero. */
 	{
@@ -253,7 +281,8 @@ static void test_input(void **state)
 	}
 	assert_int_equal(rd(f, LSR) & LSR_DR, 0);
 	assert_int_equal(rd(f, RBR), 0);
-	assert_int_equal(f->s.rx_bytes, 5);
+	assert_int_equal(f->s.stats.read_count, 5);
+	assert_int_equal(f->s.stats.missed_read_count, 1);  /* the read of an empty FIFO */
 	assert_int_equal(serial_input(&f->s, (const uint8_t *)in, 0), 0);
 	assert_int_equal(irqs(f), 0);
 }
@@ -369,7 +398,8 @@ static void test_loopback(void **state)
 	assert_int_equal(rd(f, LSR) & LSR_DR, LSR_DR);
 	assert_int_equal(rd(f, RBR), 0x55);
 	assert_int_equal(output(f, buf, sizeof(buf)), 0);
-	assert_int_equal(f->s.tx_bytes, 0);
+	assert_int_equal(f->s.stats.write_count, 0);
+	assert_int_equal(f->out_calls, 0);
 
 	wr(f, MCR, 0x0b);  /* loopback off: output resumes */
 	wr(f, THR, 'o');
@@ -425,8 +455,10 @@ static void test_init_destroy(void **state)
 
 	(void)state;
 	memset(&s, 0xff, sizeof(s));
-	assert_ret(serial_init(&s, 1), 0);
-	assert_int_equal(s.out_fd, 1);
+	assert_ret(serial_init(&s, NULL, NULL), 0);
+	assert_null(s.out);
+	assert_false(rate_limiter_active(&s.budget));
+	assert_int_equal(s.stats.write_count, 0);
 	assert_true(s.irq_efd >= 0 && s.rx_ready_efd >= 0);
 	assert_int_not_equal(s.irq_efd, s.rx_ready_efd);
 	assert_int_equal(s.rx_len, 0);
@@ -437,6 +469,242 @@ static void test_init_destroy(void **state)
 	assert_int_equal(fcntl(irq, F_GETFD), -1);
 	assert_int_equal(fcntl(rx, F_GETFD), -1);
 	assert_int_equal(s.irq_efd, -1);
+}
+
+/* ---- output that never waits (issue 12 item 3) ---------------------------- */
+
+static void send_bytes(struct fx *f, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		wr(f, THR, (uint8_t)('a' + i % 26));
+		/* The guest always sees a transmitter ready for the next byte. */
+		assert_int_equal(rd(f, LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
+	}
+}
+
+/* An output that cannot take a byte now (EAGAIN): each byte is offered once,
+ * dropped and counted, not retried; output resumes when it can take bytes. */
+static void test_stalled_output_drops_and_counts(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+
+	f->out_errno = EAGAIN;
+	send_bytes(f, 100);
+	assert_int_equal(f->out_calls, 100);
+	assert_int_equal(f->s.stats.missed_write_count, 100);
+	assert_int_equal(f->s.stats.write_count, 0);
+	assert_int_equal(f->s.stats.flush_count, 0);
+	assert_int_equal(f->s.stats.error_count, 0);
+	assert_int_equal(output(f, buf, sizeof(buf)), 0);
+
+	f->out_errno = EINTR;  /* not retried either */
+	send_bytes(f, 3);
+	assert_int_equal(f->out_calls, 103);
+	assert_int_equal(f->s.stats.missed_write_count, 103);
+	assert_int_equal(f->s.stats.error_count, 0);
+
+	f->out_errno = 0;
+	wr(f, THR, 'k');
+	assert_int_equal(output(f, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'k');
+	assert_int_equal(f->s.stats.write_count, 1);
+	assert_int_equal(f->s.stats.flush_count, 1);
+	assert_int_equal(f->s.stats.missed_write_count, 103);
+}
+
+/* A broken output (EPIPE, EIO) or none at all: dropped, counted as errors. */
+static void test_output_errors_counted(void **state)
+{
+	struct fx *f = *state;
+	struct serial_stats st;
+
+	f->out_errno = EPIPE;
+	send_bytes(f, 4);
+	f->out_errno = EIO;
+	send_bytes(f, 2);
+	serial_get_stats(&f->s, &st);
+	assert_int_equal(st.missed_write_count, 6);
+	assert_int_equal(st.error_count, 6);
+	assert_int_equal(st.write_count, 0);
+
+	f->s.out = NULL;  /* no output at all */
+	send_bytes(f, 1);
+	assert_int_equal(f->out_calls, 6);
+	serial_get_stats(&f->s, &st);
+	assert_int_equal(st.missed_write_count, 7);
+	assert_int_equal(st.error_count, 7);
+}
+
+/* The byte budget: a bucket of 10 bytes refilled in 1 s takes 10 bytes at
+ * once, then 1 byte per 100 ms; whatever is over is dropped and counted
+ * without reaching the output. */
+static void test_budget_caps_output(void **state)
+{
+	struct fx *f = *state;
+	const struct token_bucket_cfg cfg = { .set = true, .size = 10, .refill_time_ms = 1000 };
+	struct serial_stats st;
+	char buf[64];
+
+	f->s.clock_ns = fake_clock;
+	fake_now_ns = 5000000000ULL;
+	serial_set_budget(&f->s, &cfg);
+	send_bytes(f, 25);
+	assert_int_equal(output(f, buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "abcdefghij", 10);
+	assert_int_equal(f->out_calls, 10);
+	serial_get_stats(&f->s, &st);
+	assert_int_equal(st.write_count, 10);
+	assert_int_equal(st.missed_write_count, 15);
+	assert_int_equal(st.budget_dropped, 15);
+	assert_int_equal(st.error_count, 0);
+
+	fake_now_ns += 500000000ULL;  /* half the refill time: 5 bytes */
+	send_bytes(f, 10);
+	assert_int_equal(output(f, buf, sizeof(buf)), 5);
+	fake_now_ns += 3600000000000ULL;  /* an hour: the bucket is full, no more */
+	send_bytes(f, 30);
+	assert_int_equal(output(f, buf, sizeof(buf)), 10);
+	serial_get_stats(&f->s, &st);
+	assert_int_equal(st.write_count, 25);
+	assert_int_equal(st.budget_dropped, 40);
+	assert_int_equal(st.missed_write_count, 40);
+
+	/* Budget spent on a stalled output is not refunded: the bucket bounds
+	 * what the guest may send, not what got through. */
+	fake_now_ns += 1000000000ULL;
+	f->out_errno = EAGAIN;
+	send_bytes(f, 12);
+	serial_get_stats(&f->s, &st);
+	assert_int_equal(st.missed_write_count, 52);
+	assert_int_equal(st.budget_dropped, 42);
+}
+
+/* No budget configured (size 0, or unset): nothing is capped. */
+static void test_budget_off(void **state)
+{
+	struct fx *f = *state;
+	const struct token_bucket_cfg off = { .set = true, .size = 0, .refill_time_ms = 1000 };
+	char buf[4096];
+	size_t got = 0, n;
+
+	serial_set_budget(&f->s, &off);
+	assert_false(rate_limiter_active(&f->s.budget));
+	send_bytes(f, 3000);
+	while ((n = output(f, buf, sizeof(buf))) > 0)
+		got += n;
+	assert_int_equal(got, 3000);
+	assert_int_equal(f->s.stats.missed_write_count, 0);
+}
+
+/* Guest reads of RBR: with data (read_count) and without (missed). */
+static void test_read_counts(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(rd(f, RBR), 0);
+	assert_int_equal(serial_input(&f->s, (const uint8_t *)"xy", 2), 2);
+	assert_int_equal(rd(f, RBR), 'x');
+	assert_int_equal(rd(f, RBR), 'y');
+	assert_int_equal(rd(f, RBR), 0);
+	wr(f, LCR, LCR_DLAB);  /* divisor latch reads are not data reads */
+	rd(f, DLL);
+	assert_int_equal(f->s.stats.read_count, 2);
+	assert_int_equal(f->s.stats.missed_read_count, 2);
+}
+
+/* conout on a blocking pipe: a private non-blocking description, fd's own
+ * flags untouched; a full pipe answers -EAGAIN instead of blocking, and the
+ * UART over it drops and counts. */
+static void test_conout_pipe(void **state)
+{
+	struct serial s;
+	struct conout o;
+	int p[2], flags, fd;
+	char chunk[4096] = { 0 };
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	flags = fcntl(p[1], F_GETFL);
+	assert_ret(conout_open(&o, p[1]), 0);
+	assert_int_equal(o.mode, CONOUT_WRITE);
+	assert_true(o.own_fd);
+	assert_int_not_equal(o.fd, p[1]);
+	assert_int_equal(fcntl(p[1], F_GETFL), flags);  /* the shared one is unchanged */
+	assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+	assert_true(fcntl(o.fd, F_GETFL) & O_NONBLOCK);
+	do
+		n = conout_write(&o, chunk, sizeof(chunk));
+	while (n > 0);
+	assert_int_equal(n, -EAGAIN);
+
+	assert_ret(serial_init(&s, conout_write, &o), 0);
+	chunk[0] = 'z';
+	serial_ops.write(&s, THR, (const uint8_t *)chunk, 1);
+	assert_int_equal(s.stats.missed_write_count, 1);
+	assert_int_equal(s.stats.error_count, 0);
+	serial_destroy(&s);
+
+	fd = o.fd;
+	conout_close(&o);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);  /* the private fd is closed */
+	assert_int_not_equal(fcntl(p[1], F_GETFD), -1);
+	assert_int_equal(o.mode, CONOUT_NONE);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* conout on a socket: send(MSG_DONTWAIT) on fd itself; full → -EAGAIN. */
+static void test_conout_socket(void **state)
+{
+	struct conout o;
+	int sv[2];
+	char chunk[4096] = { 0 };
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_ret(conout_open(&o, sv[0]), 0);
+	assert_int_equal(o.mode, CONOUT_SEND);
+	assert_int_equal(o.fd, sv[0]);
+	assert_false(o.own_fd);
+	assert_false(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	do
+		n = conout_write(&o, chunk, sizeof(chunk));
+	while (n > 0);
+	assert_int_equal(n, -EAGAIN);
+	close(sv[1]);  /* the reader gone: an error, not a SIGPIPE */
+	assert_int_equal(conout_write(&o, chunk, 1), -EPIPE);
+	conout_close(&o);
+	assert_int_not_equal(fcntl(sv[0], F_GETFD), -1);
+	close(sv[0]);
+}
+
+/* conout on a regular file: plain writes on fd itself; a closed fd: none. */
+static void test_conout_file_and_closed(void **state)
+{
+	struct conout o;
+	FILE *tmp = tmpfile();
+	int fd;
+
+	(void)state;
+	assert_non_null(tmp);
+	assert_ret(conout_open(&o, fileno(tmp)), 0);
+	assert_int_equal(o.mode, CONOUT_WRITE);
+	assert_int_equal(o.fd, fileno(tmp));
+	assert_false(o.own_fd);
+	assert_int_equal(conout_write(&o, "abc", 3), 3);
+	assert_int_equal(lseek(fileno(tmp), 0, SEEK_END), 3);
+	conout_close(&o);
+	fclose(tmp);
+
+	fd = dup(0);
+	close(fd);
+	assert_ret(conout_open(&o, fd), -EBADF);
+	assert_int_equal(o.mode, CONOUT_NONE);
+	assert_int_equal(conout_write(&o, "abc", 3), -EBADF);
+	conout_close(&o);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -455,7 +723,15 @@ int main(void)
 		T(test_rx_ready_paths),
 		T(test_loopback),
 		T(test_irq_edges),
+		T(test_stalled_output_drops_and_counts),
+		T(test_output_errors_counted),
+		T(test_budget_caps_output),
+		T(test_budget_off),
+		T(test_read_counts),
 		cmocka_unit_test(test_init_destroy),
+		cmocka_unit_test(test_conout_pipe),
+		cmocka_unit_test(test_conout_socket),
+		cmocka_unit_test(test_conout_file_and_closed),
 	};
 
 	unit_init();

@@ -247,10 +247,30 @@ static void req_complete(struct blk_dev *b, struct blk_req *r)
 	req_free(b, r);
 }
 
+/* Is [off, off + len) inside the image as it is now? */
+static bool in_image(const struct blk_dev *b, uint64_t off, uint64_t len)
+{
+	uint64_t cap = b->sectors * BLK_SECTOR_SIZE;
+
+	return off <= cap && len <= cap - off;
+}
+
+/* Hand `r` to the engine, or complete it.  Every host operation passes
+ * here (first submission, a throttled or held request's, a short
+ * transfer's rest), so this is where the range is checked against the
+ * image as it is at that moment: blk_set_backing may have put a smaller
+ * one in place since blk_parse checked it (issue 12 item 7).  A request
+ * of a generation the driver reset goes no further. */
 static void req_submit(struct blk_dev *b, struct blk_req *r)
 {
 	int ret;
 
+	if (r->epoch != b->epoch) {
+		r->op = BLK_OP_NONE;  /* req_complete drops it */
+	} else if ((r->op == BLK_OP_READ || is_write(r->op)) && !in_image(b, r->offset, r->len)) {
+		answer(b, r, VIRTIO_BLK_S_IOERR, "sectors past the end of the image, replaced "
+		       "since the request was taken");
+	}
 	if (r->op == BLK_OP_FLUSH && b->fsync_failed) {
 		r->status = VIRTIO_BLK_S_IOERR;  /* an earlier fsync failed: data may be lost */
 		r->op = BLK_OP_NONE;
@@ -520,8 +540,11 @@ static void on_more(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&b->t.lock);
 }
 
-/* The driver reset the device: requests already in the engine finish
- * against the old generation and are dropped; held flushes go now. */
+/* The driver reset the device: the throttled request and held flushes
+ * are dropped, and what is in the engine is cancelled and reaped before
+ * the reset completes (virtio 1.2 §2.4: the driver may reuse its buffers
+ * at once); those completions belong to the old generation and are
+ * dropped too. */
 static void blk_reset(struct virtio_mmio *t)
 {
 	struct blk_dev *b = to_blk(t);
@@ -540,6 +563,8 @@ static void blk_reset(struct virtio_mmio *t)
 			req_free(b, r);
 		}
 	}
+	if (b->engine->cancel)
+		b->engine->cancel(b);
 	b->need_irq = false;
 	b->starved = false;
 	b->more = false;
@@ -705,6 +730,7 @@ int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct gues
 
 void blk_destroy(struct blk_dev *b)
 {
+	b->epoch++;  /* what the engine still reaps is dropped, not pushed */
 	if (b->engine)
 		b->engine->destroy(b);
 	if (b->rl_timer.cb) {

@@ -11,6 +11,10 @@
  *    fallocate, completions signalled through an eventfd in the vmm loop;
  *  - Sync: the same operations done inline (fallback, and the fuzzer's).
  * Short transfers are resumed; host errors become VIRTIO_BLK_S_IOERR.
+ * A request's sector range is checked again each time it goes to the host
+ * (the image may have been replaced by a smaller one while it was parked).
+ * A device reset cancels what is in the engine and waits for it before it
+ * completes (no read lands in a buffer the driver got back).
  * A FLUSH (offered with cache_type Writeback) is an fdatasync issued only
  * once every write accepted before it has completed; after one fsync error
  * every later flush fails too.  Read-only drives offer VIRTIO_BLK_F_RO and
@@ -120,9 +124,11 @@ struct blk_dev {
  * the caller then still calls blk_destroy, which releases what was set up. */
 int blk_create(struct blk_dev *b, const struct drive_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop);
-/* Stop the engine, the timer and the transport, free the requests' iovecs,
- * close the image.  Called by the device table on the vmm thread after the
- * vCPUs stopped; safe on a half-created device. */
+/* Cancel the requests in flight and wait until the kernel has returned
+ * every one (guest RAM is unmapped next), then stop the engine, the timer
+ * and the transport, free the requests' iovecs, close the image.  Called
+ * by the device table on the vmm thread after the vCPUs stopped; safe on a
+ * half-created device. */
 void blk_destroy(struct blk_dev *b);
 /* Replace the image with `path`, same access mode; the new capacity is
  * announced with a config interrupt.  On failure the old image stays.

@@ -5,10 +5,18 @@
  * Async: one io_uring per drive.  The ring is created disabled, the image
  * is registered as fixed file 0, the completion eventfd is registered, and
  * then the ring is restricted to READV, WRITEV, FSYNC and FALLOCATE on
- * fixed files only (and to replacing that file, for PATCH /drives), before
- * it is enabled: from then on the ring can touch nothing but the drive's
- * image.  Completions wake the vmm thread through
- * the eventfd; each is handed to blk_io_done under the transport's lock.
+ * fixed files only, ASYNC_CANCEL (of its own requests) and replacing that
+ * file (PATCH /drives), before it is enabled: from then on the ring can
+ * touch nothing but the drive's image.  Completions wake the vmm thread
+ * through the eventfd; each is handed to blk_io_done under the transport's
+ * lock.  A device reset and the teardown cancel every request in flight
+ * (IORING_ASYNC_CANCEL_ANY) and reap them all before going on: a READV
+ * left running would write into buffers the guest reuses after the reset,
+ * or into guest RAM already unmapped (and maybe mapped again for something
+ * else) after the teardown.  That wait has no deadline: a request the
+ * kernel is already executing on a regular file cannot be stopped, and
+ * nothing else makes the memory safe (the kernel waits the same way when
+ * the process exits); it is logged when it lasts over a second.
  *
  * Sync: the same operations, done inline on the vmm thread.
  */
@@ -83,20 +91,27 @@ struct uring {
 	int efd;
 	bool ring_up;
 	unsigned int queued;        /* SQEs prepared since the last submit */
+	unsigned int pending;       /* requests prepared, not yet completed */
 };
 
-/* Hand every completion to blk_io_done (which may queue resubmissions). */
+/* Hand every completion to blk_io_done (which may queue resubmissions); a
+ * cancel's own completion (tagged with the engine) is only looked at. */
 static void uring_reap(struct blk_dev *b)
 {
 	struct uring *u = b->engine_priv;
 	struct io_uring_cqe *cqe;
 
 	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
-		struct blk_req *r = io_uring_cqe_get_data(cqe);
+		void *tag = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&u->ring, cqe);
-		blk_io_done(b, r, res);
+		if (tag != u) {
+			u->pending--;
+			blk_io_done(b, tag, res);
+		} else if (res < 0 && res != -ENOENT && res != -EALREADY) {  /* ANY: a count */
+			log_ratelimited(LOG_WARN, "%s: io_uring cancel: %s", b->name, strerror(-res));
+		}
 	}
 }
 
@@ -150,7 +165,44 @@ static int uring_submit(struct blk_dev *b, struct blk_req *r)
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data(sqe, r);
 	u->queued++;
+	u->pending++;
 	return 0;
+}
+
+/* uring_wait_idle's reap: anything still in flight? */
+static bool reap_pending(void *opaque)
+{
+	struct blk_dev *b = opaque;
+	struct uring *u = b->engine_priv;
+
+	uring_reap(b);
+	return u->pending;
+}
+
+/* Cancel every request in flight, queued ones included, and reap them all
+ * (through blk_io_done: the caller made them a past epoch's, so none is
+ * resubmitted or pushed), however long the kernel takes. */
+static void uring_cancel(struct blk_dev *b)
+{
+	struct uring *u = b->engine_priv;
+	int ret;
+
+	if (!u || !u->ring_up || !u->pending)
+		return;
+	ret = uring_prep_cancel(&u->ring, NULL, u);
+	if (ret)  /* no SQE: they end on their own */
+		log_ratelimited(LOG_WARN, "%s: cannot cancel the requests in flight: %s",
+				b->name, strerror(-ret));
+	ret = uring_wait_idle(&u->ring, reap_pending, b, uring_now_ns() + 1000000000ULL);
+	if (ret == -ETIME) {
+		log_ratelimited(LOG_WARN, "%s: still waiting for %u requests in flight to end",
+				b->name, u->pending);
+		ret = uring_wait_idle(&u->ring, reap_pending, b, UINT64_MAX);
+	}
+	if (ret)
+		log_ratelimited(LOG_ERROR, "%s: %u requests in flight could not be reaped: %s",
+				b->name, u->pending, strerror(-ret));
+	u->queued = io_uring_sq_ready(&u->ring);
 }
 
 /* vmm thread: the ring signalled completions. */
@@ -170,10 +222,11 @@ static void uring_on_done(struct ev_source *src, uint32_t events)
 	pthread_mutex_unlock(&b->t.lock);
 }
 
-/* Only the image, only the operations virtio-block needs (and replacing the
- * image, for PATCH /drives). */
+/* Only the image, only the operations virtio-block needs, ASYNC_CANCEL
+ * (of this ring's own requests: reset, teardown) and replacing the image
+ * (PATCH /drives). */
 static const uint8_t blk_ring_ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
-					IORING_OP_FALLOCATE };
+					IORING_OP_FALLOCATE, IORING_OP_ASYNC_CANCEL };
 
 static int uring_init(struct blk_dev *b)
 {
@@ -196,11 +249,25 @@ static int uring_init(struct blk_dev *b)
 	return ev_add(b->loop, &b->done_src, EPOLLIN);
 }
 
+/* SQEs prepared but not yet submitted name fixed file 0, which the kernel
+ * resolves when it takes them: submit them first, so that they run on the
+ * file they were checked against (issue 12 item 7); refuse the swap if the
+ * kernel does not take them all. */
 static int uring_set_file(struct blk_dev *b)
 {
 	struct uring *u = b->engine_priv;
-	int ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
+	int ret;
 
+	if (io_uring_sq_ready(&u->ring)) {
+		ret = io_uring_submit(&u->ring);
+		if (ret < 0 || io_uring_sq_ready(&u->ring)) {
+			log_error("%s: cannot submit the queued requests before replacing the image: %s",
+				  b->name, ret < 0 ? strerror(-ret) : "submission queue not drained");
+			return ret < 0 ? ret : -EBUSY;
+		}
+		u->queued = 0;
+	}
+	ret = io_uring_register_files_update(&u->ring, 0, &b->fd, 1);
 	return ret < 0 ? ret : 0;
 }
 
@@ -212,10 +279,13 @@ static void uring_destroy(struct blk_dev *b)
 		return;
 	if (b->done_src.cb)
 		ev_del(b->loop, &b->done_src);
+	b->done_src.cb = NULL;
+	if (u->ring_up) {
+		uring_cancel(b);  /* io_uring_queue_exit alone would not wait for them */
+		io_uring_queue_exit(&u->ring);
+	}
 	if (u->efd >= 0)
 		close(u->efd);
-	if (u->ring_up)
-		io_uring_queue_exit(&u->ring);  /* waits for requests still in flight */
 	free(u);
 	b->engine_priv = NULL;
 }
@@ -227,4 +297,5 @@ const struct blk_engine_ops blk_engine_uring = {
 	.submit = uring_submit,
 	.kick = uring_kick,
 	.set_file = uring_set_file,
+	.cancel = uring_cancel,
 };

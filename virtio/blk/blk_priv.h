@@ -19,12 +19,16 @@
 struct blk_engine_ops {
 	const char *name;
 	int (*init)(struct blk_dev *b);
-	void (*destroy)(struct blk_dev *b);
+	void (*destroy)(struct blk_dev *b);   /* cancels and reaps first, as cancel */
 	int (*submit)(struct blk_dev *b, struct blk_req *r);
 	void (*kick)(struct blk_dev *b);
-	/* b->fd was replaced: use it from now on (requests in flight finish on
-	 * the old file).  Optional. */
+	/* b->fd was replaced: use it from now on (requests already handed to
+	 * the host, queued ones included, finish on the old file).  Optional. */
 	int (*set_file)(struct blk_dev *b);
+	/* Cancel what is in flight and hand every completion to blk_io_done
+	 * before returning (the device reset: b->epoch is already the new
+	 * one).  Optional: an engine that completes inline has nothing. */
+	void (*cancel)(struct blk_dev *b);
 };
 
 extern const struct blk_engine_ops blk_engine_uring, blk_engine_sync;

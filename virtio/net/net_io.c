@@ -213,55 +213,31 @@ int net_io_writev(struct net_dev *n, const struct iovec *iov, unsigned int nr, v
 	return queue_rw(n, true, iov, nr, tag);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Queue an ASYNC_CANCEL of the requests tagged `tag` (NULL: of every
- * request, IORING_ASYNC_CANCEL_ANY). */
+ * request, IORING_ASYNC_CANCEL_ANY); its own completion is tagged with the
+ * engine. */
 static int queue_cancel(struct net_uring *u, void *tag)
 {
-	struct io_uring_sqe *sqe = get_sqe(u);
+	int ret = uring_prep_cancel(&u->ring, tag, u);
 
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_cancel(sqe, tag, tag ? 0 : IORING_ASYNC_CANCEL_ANY);
-	sqe->flags |= IOSQE_FIXED_FILE;  /* required on every SQE; ignored by a cancel */
-	io_uring_sqe_set_data(sqe, u);
-	u->queued++;
-	return 0;
+	u->queued = io_uring_sq_ready(&u->ring);
+	return ret;
 }
 
-/* Submit what is queued and reap until *busy is false (or, busy NULL, until
- * no request is pending), waiting at most until `end`. */
-static int uring_wait_idle(struct net_dev *n, const bool *busy, uint64_t end)
+struct wait_idle {
+	struct net_dev *n;
+	const bool *busy;           /* NULL: wait until no request is pending */
+};
+
+/* uring_wait_idle's reap: still waiting? */
+static bool reap_busy(void *opaque)
 {
-	struct net_uring *u = n->io;
-	struct io_uring_cqe *cqe;
-	int ret;
+	struct wait_idle *w = opaque;
+	struct net_uring *u = w->n->io;
 
-	for (;;) {
-		int64_t left;
-		struct __kernel_timespec ts;
-
-		if (u->queued && io_uring_submit(&u->ring) >= 0)
-			u->queued = 0;  /* what was queued before goes first, then the cancel */
-		uring_reap(n);
-		if (busy ? !*busy : !u->pending)
-			return 0;
-		left = (int64_t)(end - mono_ns());
-		if (left <= 0 || !u->can_wait)
-			return -ETIME;
-		ts.tv_sec = left / 1000000000LL;
-		ts.tv_nsec = left % 1000000000LL;
-		ret = io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
-		if (ret && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
-			return ret;
-	}
+	u->queued = io_uring_sq_ready(&u->ring);  /* uring_wait_idle submitted them */
+	uring_reap(w->n);
+	return w->busy ? *w->busy : u->pending;
 }
 
 /* Cancel the requests tagged `tag` (ASYNC_CANCEL by user_data: the kernel
@@ -270,13 +246,14 @@ static int uring_wait_idle(struct net_dev *n, const bool *busy, uint64_t end)
  * io_uring_enter: submit, then waits bounded by `ms` (EXT_ARG timeouts). */
 int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int ms)
 {
-	uint64_t end = mono_ns() + (uint64_t)ms * 1000000ULL;
+	uint64_t end = uring_now_ns() + (uint64_t)ms * 1000000ULL;
 	int ret;
 
 	if (!n->io || !*busy)
 		return 0;
 	ret = queue_cancel(n->io, tag);
-	return ret ? ret : uring_wait_idle(n, busy, end);
+	return ret ? ret : uring_wait_idle(&n->io->ring, reap_busy,
+					   &(struct wait_idle){ n, busy }, end);
 }
 
 /* vmm thread: the ring signalled completions. */
@@ -362,7 +339,8 @@ static void uring_drain(struct net_dev *n)
 		return;
 	ret = queue_cancel(u, NULL);
 	if (!ret)
-		ret = uring_wait_idle(n, NULL, mono_ns() + NET_RESET_WAIT_MS * 1000000ULL);
+		ret = uring_wait_idle(&u->ring, reap_busy, &(struct wait_idle){ n, NULL },
+				      uring_now_ns() + NET_RESET_WAIT_MS * 1000000ULL);
 	if (ret)
 		log_error("%s: %u tap requests still in flight at teardown (%s)", n->name,
 			  u->pending, ret == -ETIME ? "timed out" : strerror(-ret));

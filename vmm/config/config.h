@@ -33,6 +33,12 @@
 #define CONFIG_DEFAULT_VCPUS   1
 #define CONFIG_DEFAULT_MEM_MIB 128
 #define CONFIG_ERR_LEN         256
+/* The console's byte budget (--console-budget): a 1 MiB burst, so a boot
+ * log is never cut, refilled at 16 KiB/s, above the 11.25 KiB/s of the
+ * 115200-baud line a Linux guest's console expects; at most about 1.4 GB
+ * a day reach a console redirected to a file. */
+#define CONFIG_CONSOLE_BUDGET_BYTES     (1024 * 1024)
+#define CONFIG_CONSOLE_BUDGET_REFILL_MS 64000
 
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS   8
@@ -90,6 +96,7 @@ struct vm_config {
 	bool hugepages;
 	bool smt;
 	bool boot_timer;
+	struct token_bucket_cfg console_budget;  /* guest console output cap */
 	char *config_file;
 	char *id;
 	enum log_level log_level;

@@ -54,8 +54,8 @@ static int config_load_file(struct vm_config *cfg, const char *path, char *err, 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEM, OPT_HUGE,
 	OPT_BOOT_TIMER, OPT_CONFIG, OPT_ID, OPT_LEVEL, OPT_HELP, OPT_VERSION,
-	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
-	OPT_PRINT_SECCOMP,
+	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_CONSOLE_BUDGET, OPT_NO_SECCOMP,
+	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "mem-mib", required_argument, NULL, OPT_MEM },
 	{ "huge-pages", no_argument, NULL, OPT_HUGE },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "console-budget", required_argument, NULL, OPT_CONSOLE_BUDGET },
 	{ "config-file", required_argument, NULL, OPT_CONFIG },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -85,6 +86,7 @@ void config_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s --kernel PATH [--initrd PATH] [--cmdline STR] [--vcpus N]\n"
 		"          [--mem-mib N] [--huge-pages] [--boot-timer] [--config-file FILE]\n"
+		"          [--console-budget BYTES,REFILL_MS | --console-budget 0]\n"
 		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
 		"          [--no-seccomp | --seccomp-filter FILE] [--print-seccomp-policy]\n"
 		"          [--id NAME] [--level Error|Warning|Info|Debug] [--help] [--version]\n",
@@ -104,6 +106,35 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/* --console-budget BYTES,REFILL_MS (a token bucket of BYTES, full again
+ * after REFILL_MS ms, the rate limiter's bounds) or 0 (no cap). */
+static int parse_console_budget(const char *arg, struct token_bucket_cfg *out)
+{
+	uint64_t size, refill;
+	char *copy, *comma;
+	int ret = -EINVAL;
+
+	if (!strcmp(arg, "0")) {
+		*out = (struct token_bucket_cfg){ 0 };
+		return 0;
+	}
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	comma = strchr(copy, ',');
+	if (comma) {
+		*comma = '\0';
+		if (!parse_u64(copy, 1, INT64_MAX, &size) &&
+		    !parse_u64(comma + 1, 1, UINT64_MAX / 1000000ULL, &refill)) {
+			*out = (struct token_bucket_cfg){ .set = true, .size = size,
+							  .refill_time_ms = refill };
+			ret = 0;
+		}
+	}
+	free(copy);
+	return ret;
 }
 
 /* Apply one flag (not --config-file, which is handled first). */
@@ -134,6 +165,11 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 		break;
 	case OPT_HUGE: cfg->hugepages = true; break;
 	case OPT_BOOT_TIMER: cfg->boot_timer = true; break;
+	case OPT_CONSOLE_BUDGET:
+		if (parse_console_budget(arg, &cfg->console_budget))
+			return fail(err, errlen, "--console-budget: '%s' is not BYTES,REFILL_MS (both positive) or 0",
+				    arg);
+		break;
 	case OPT_ID: set_str(&cfg->id, arg); break;
 	case OPT_LEVEL:
 		if (log_level_parse(arg, &cfg->log_level))

@@ -17,6 +17,8 @@ void config_init(struct vm_config *cfg)
 	cfg->mem_mib = CONFIG_DEFAULT_MEM_MIB;
 	cfg->log_level = LOG_INFO;
 	cfg->api_max_payload = 51200;
+	cfg->console_budget = (struct token_bucket_cfg){ .set = true,
+		.size = CONFIG_CONSOLE_BUDGET_BYTES, .refill_time_ms = CONFIG_CONSOLE_BUDGET_REFILL_MS };
 }
 
 void config_free(struct vm_config *cfg)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/core/log.h"
@@ -26,6 +27,21 @@ enum { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR }
 #define MCR_LOOP       0x10
 #define MCR_MASK       0x1f
 #define MSR_DEFAULT    0xb0  /* DCD | DSR | CTS */
+
+/* Counters are read by the vmm thread while vCPUs write them (under the
+ * lock): relaxed atomics keep both sides well defined. */
+static void count(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t serial_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static void serial_pulse(struct serial *s)
 {
@@ -70,7 +86,6 @@ static uint8_t serial_rx_pop(struct serial *s)
 	byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_FIFO_SIZE;
 	s->rx_len--;
-	s->rx_bytes++;
 	if (!s->rx_len && s->rx_blocked) {
 		s->rx_blocked = false;
 		if (write(s->rx_ready_efd, &one, sizeof(one)) < 0)
@@ -79,18 +94,36 @@ static uint8_t serial_rx_pop(struct serial *s)
 	return byte;
 }
 
+/* One guest byte out, never waiting: over the budget, or not taken by the
+ * output at once, it is dropped and counted.  Nothing is logged here: the
+ * log may sit on the same stalled pipe, and the metrics say it all. */
+static void serial_out_byte(struct serial *s, uint8_t byte)
+{
+	ssize_t n;
+
+	if (rate_limiter_active(&s->budget) &&
+	    rate_limiter_consume(&s->budget, 1, s->clock_ns())) {
+		count(&s->stats.budget_dropped);
+		count(&s->stats.missed_write_count);
+		return;
+	}
+	n = s->out ? s->out(s->out_opaque, &byte, 1) : -EBADF;
+	if (n == 1) {
+		count(&s->stats.write_count);
+		count(&s->stats.flush_count);
+		return;
+	}
+	count(&s->stats.missed_write_count);
+	if (n != 0 && n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR)
+		count(&s->stats.error_count);
+}
+
 static void serial_tx(struct serial *s, uint8_t byte)
 {
-	if (s->mcr & MCR_LOOP) {
+	if (s->mcr & MCR_LOOP)
 		serial_rx_push(s, byte);
-	} else {
-		ssize_t n;
-
-		do
-			n = write(s->out_fd, &byte, 1);
-		while (n < 0 && errno == EINTR);
-		s->tx_bytes++;
-	}
+	else
+		serial_out_byte(s, byte);
 	s->thre_pending = true;
 }
 
@@ -109,7 +142,10 @@ static uint8_t serial_read_reg(struct serial *s, uint64_t off)
 
 	switch (off) {
 	case REG_DATA:
-		return (s->lcr & LCR_DLAB) ? s->dll : serial_rx_pop(s);
+		if (s->lcr & LCR_DLAB)
+			return s->dll;
+		count(s->rx_len ? &s->stats.read_count : &s->stats.missed_read_count);
+		return serial_rx_pop(s);
 	case REG_IER:
 		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
 	case REG_IIR:
@@ -195,11 +231,13 @@ const struct bus_ops serial_ops = {
 	.write = serial_write,
 };
 
-int serial_init(struct serial *s, int out_fd)
+int serial_init(struct serial *s, serial_out_fn out, void *out_opaque)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	s->out_fd = out_fd;
+	s->out = out;
+	s->out_opaque = out_opaque;
+	s->clock_ns = serial_clock_ns;
 	s->rx_ready_efd = -1;
 	s->irq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->rx_ready_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -210,6 +248,28 @@ int serial_init(struct serial *s, int out_fd)
 		return err;
 	}
 	return 0;
+}
+
+void serial_set_budget(struct serial *s, const struct token_bucket_cfg *cfg)
+{
+	const struct rate_limiter_cfg rl = { .bandwidth = *cfg };
+
+	pthread_mutex_lock(&s->lock);
+	rate_limiter_set(&s->budget, &rl, s->clock_ns());
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_get_stats(struct serial *s, struct serial_stats *out)
+{
+#define LOAD(f) (out->f = __atomic_load_n(&s->stats.f, __ATOMIC_RELAXED))
+	LOAD(write_count);
+	LOAD(missed_write_count);
+	LOAD(flush_count);
+	LOAD(error_count);
+	LOAD(read_count);
+	LOAD(missed_read_count);
+	LOAD(budget_dropped);
+#undef LOAD
 }
 
 void serial_destroy(struct serial *s)
