@@ -607,8 +607,10 @@ static void test_hook(enum sandbox_class c)
 
 int sandbox_enter(enum sandbox_class c)
 {
-	if (!progs[c].filter)
+	if (!progs[c].filter) {
+		test_hook(c);  /* the tests' control: nothing stops the call */
 		return 0;
+	}
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &progs[c])) {
 		log_error("seccomp: cannot install the %s filter: %s", sandbox_class_names[c],
 			  strerror(errno));
