@@ -414,7 +414,8 @@ run 5 --config-file "$T/bad2.json"
 expect bad_config_malformed_json 1 "err:invalid JSON at line"
 
 # ---- seccomp ------------------------------------------------------------------
-# Every thread of a running ember is confined (Seccomp: 2 in each task's status):
+# Every thread of a running ember is confined (NoNewPrivs: 1, Seccomp: 2 in each
+# task's status):
 # the API flow, so the vmm thread runs "vmm_boot" and then "vmm", 2 vCPUs.
 sc_api() { # PATH BODY
 	curl -s -m 10 -o /dev/null -w '%{http_code}' --unix-socket "$T/sc.sock" -X PUT \
@@ -429,7 +430,7 @@ codes="$(sc_api /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}") $(sc_ap
 for _ in $(seq 100); do has out "tiny: halting" && break; sleep 0.05; done
 : >"$T/tasks"
 for t in /proc/"$pid"/task/*; do
-	echo "$(cat "$t/comm") $(awk '/^Seccomp:/ {print $2}' "$t/status")" >>"$T/tasks"
+	echo "$(cat "$t/comm") $(awk '/^NoNewPrivs:/ {n = $2} /^Seccomp:/ {s = $2} END {print n s}' "$t/status")" >>"$T/tasks"
 done
 kill -TERM "$pid"
 wait "$tpid"
@@ -437,9 +438,9 @@ rc=$?
 cat "$T/tasks" >>"$T/out"
 if [ "$codes" != "204 204 204" ]; then
 	bad seccomp_every_thread_confined "API answers $codes"
-elif ! grep -qx "vmm 2" "$T/tasks" || ! grep -qx "api 2" "$T/tasks" || ! grep -qx "vcpu 0 2" "$T/tasks" ||
-     ! grep -qx "vcpu 1 2" "$T/tasks" || grep -qv ' 2$' "$T/tasks"; then
-	bad seccomp_every_thread_confined "threads and their Seccomp field: $(tr '\n' ';' <"$T/tasks")"
+elif ! grep -qx "vmm 12" "$T/tasks" || ! grep -qx "api 12" "$T/tasks" || ! grep -qx "vcpu 0 12" "$T/tasks" ||
+     ! grep -qx "vcpu 1 12" "$T/tasks" || grep -qv ' 12$' "$T/tasks"; then
+	bad seccomp_every_thread_confined "threads, NoNewPrivs and Seccomp: $(tr '\n' ';' <"$T/tasks")"
 else
 	expect seccomp_every_thread_confined 0 "out:tiny: halting" "err:stopping the microVM: Terminated"
 fi
