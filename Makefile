@@ -1,5 +1,5 @@
 # ember - one plain Makefile.
-#   make          build build/ember (static)
+#   make          build build/ember and build/ember-jailer (static)
 #   make test     unit tests, tiny guests on /dev/kvm, real Linux guests
 #   make demo     boot the demo microVM
 #   make kernel   build (or reuse) the guest kernel
@@ -27,13 +27,17 @@ VMM_SRCS := $(wildcard vmm/*.c vmm/*/*.c api-socket/*.c virtio/*.c virtio/*/*.c)
 VMM_HDRS := $(wildcard vmm/*.h vmm/*/*.h api-socket/*.h virtio/*.h virtio/*/*.h)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS))
+# ember-jailer: its own folder, linked with none of ember's objects.
+JAILER_SRCS := $(wildcard jailer/*.c)
+JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
+JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
 
-.PHONY: all deps guests test unit tier2 api asan tier3 fuzz demo kernel bench clean
+.PHONY: all deps guests test unit tier2 api jailer asan tier3 fuzz demo kernel bench clean
 # The user-facing targets (all, demo, test, bench) install the packages first,
 # then run a new make for the real work: nothing it reads from pkg-config
 # predates them, and -j cannot run the two side by side.
 all: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/ember-jailer
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -65,9 +69,13 @@ $(BUILD)/ember: $(VMM_OBJS) $(BUILD)/gen/sandbox_bpf.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/ember-jailer: $(JAILER_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^
+
 include tests/tests.mk
 
 clean:
 	rm -rf $(BUILD)
 
--include $(VMM_OBJS:.o=.d) $(BUILD)/tools/sandbox_bpf.d
+-include $(VMM_OBJS:.o=.d) $(JAILER_OBJS:.o=.d) $(BUILD)/tools/sandbox_bpf.d

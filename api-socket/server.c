@@ -19,7 +19,9 @@
  * dropped when its output makes no progress for timeout_ms.  A connection
  * that is done (error, "Connection: close", EOF) flushes its output, shuts
  * down its write side and discards input until the peer closes or
- * LINGER_MS pass, so the client reads the answer instead of a reset.
+ * LINGER_MS pass, so the client reads the answer instead of a reset.  At
+ * max_conns a new connection evicts the longest-idle one (conn_evict), so
+ * idle connections cannot lock other clients out.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,14 +32,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "http.h"
 #include "vmm/core/log.h"
+#include "vmm/core/usock.h"
 
 #define CONN_IN_SIZE     4096
 #define HIGH_WATER       (64 * 1024)  /* unsent bytes that stop parsing */
@@ -68,13 +71,16 @@ struct conn {
 	uint64_t write_since;     /* ms: last output progress, 0 when none pending */
 	uint64_t linger_until;
 	size_t linger_bytes;
+	bool served;              /* answered at least one request */
 };
 
 struct api_server {
 	struct api_server_opts opts;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct usock_id sock_id;  /* the socket file we bound, to unlink at the end */
 	int listen_fd, epoll_fd, request_fd, stop_fd;
 	bool listen_armed;
+	bool accept_due;          /* the listener was ready in this epoll batch */
 	uint64_t accept_retry;
 	struct conn **conns;      /* max_conns slots */
 	unsigned int nconns;
@@ -95,48 +101,17 @@ static uint64_t now_ms(void)
 
 /* ---- the listening socket (vmm thread) ------------------------------------ */
 
-/* A socket file is in the way: replace it if nobody listens on it. */
-static int sock_probe(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(sa->sun_path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
-	close(fd);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == -ECONNREFUSED) {
-		log_info("replacing stale API socket %s", sa->sun_path);
-		return unlink(sa->sun_path) && errno != ENOENT ? -errno : 0;
-	}
-	return !ret || ret == -EAGAIN ? -EADDRINUSE : ret;
-}
-
 static int sock_listen(struct api_server *srv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, ret;
 
-	memcpy(sa.sun_path, srv->sock_path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	if (ret == -EADDRINUSE) {
-		ret = sock_probe(&sa);
-		if (!ret)
-			ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	}
+	ret = usock_bind(fd, srv->sock_path, "API", &srv->sock_id);
 	if (!ret && listen(fd, SOMAXCONN)) {
 		ret = -errno;
-		unlink(srv->sock_path);
+		usock_unlink(srv->sock_path, &srv->sock_id);
 	}
 	if (ret) {
 		close(fd);
@@ -281,6 +256,7 @@ static int conn_handle(struct api_server *srv, struct conn *c)
 	if (ret)
 		return ret;
 	ret = http_conn_respond(&c->http);
+	c->served = true;
 	c->req_start = 0;
 	c->idle_since = now_ms();
 	if (ret) {
@@ -320,7 +296,8 @@ static int conn_serve(struct api_server *srv, struct conn *c)
 
 static void conn_close(struct api_server *srv, struct conn *c)
 {
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	http_conn_destroy(&c->http);
 	srv->conns[c->slot] = NULL;
 	srv->nconns--;
@@ -372,8 +349,8 @@ static int conn_add(struct api_server *srv, int fd)
 	return 0;
 }
 
-/* Over the connection limit: answer at once and close. */
-static void conn_reject(struct api_server *srv, int fd)
+/* Answer `fd` 503 at once and close it (a request it sent is not served). */
+static void refuse(int fd, const char *why, unsigned int limit)
 {
 	struct http_conn h;
 	char drain[512];
@@ -381,7 +358,7 @@ static void conn_reject(struct api_server *srv, int fd)
 	size_t len;
 
 	http_conn_init(&h, 0);
-	http_conn_fail(&h, 503, "too many connections (limit %u)", srv->opts.max_conns);
+	http_conn_fail(&h, 503, "%s (limit %u)", why, limit);
 	out = http_conn_output(&h, &len);
 	if (send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_ratelimited(LOG_WARN, "API connection refused: %s", strerror(errno));
@@ -392,6 +369,55 @@ static void conn_reject(struct api_server *srv, int fd)
 	for (int i = 0; i < 16 && recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
 		;
 	close(fd);
+}
+
+/* May c go to make room?  Lingering ones (done) and idle ones: nothing
+ * half-received, nothing unsent, nothing waiting in the socket unread (a
+ * request sent just before, not read yet). */
+static bool conn_evictable(const struct conn *c)
+{
+	int unread = 0;
+
+	if (c->state == CONN_LINGER)
+		return true;
+	if (c->state != CONN_OPEN || c->req_start || c->in_off < c->in_len || out_pending(c) ||
+	    http_conn_mid_request(&c->http))
+		return false;
+	return !ioctl(c->fd, FIONREAD, &unread) && !unread;
+}
+
+/* At the limit: close the longest-idle connection (lingering ones first) so
+ * a new client always gets in, however many idle connections others hold
+ * (issue 12 item 9).  One that never sent a request is told why (503); a
+ * used keep-alive one is closed as the idle timeout would.  -EBUSY when
+ * every connection is mid-request. */
+static int conn_evict(struct api_server *srv)
+{
+	struct conn *victim = NULL;
+	uint64_t oldest = UINT64_MAX;
+
+	for (unsigned int i = 0; i < srv->opts.max_conns; i++) {
+		struct conn *c = srv->conns[i];
+		uint64_t since;
+
+		if (!c || !conn_evictable(c))
+			continue;
+		since = c->state == CONN_LINGER ? 0 : c->idle_since;
+		if (since < oldest) {
+			oldest = since;
+			victim = c;
+		}
+	}
+	if (!victim)
+		return -EBUSY;
+	log_ratelimited(LOG_INFO, "API: %u connections: closed the longest-idle one for a "
+			"new client", srv->nconns);
+	if (victim->state == CONN_OPEN && !victim->served) {
+		refuse(victim->fd, "idle connection closed to admit a new client", srv->opts.max_conns);
+		victim->fd = -1;
+	}
+	conn_close(srv, victim);
+	return 0;
 }
 
 static void listen_arm(struct api_server *srv, bool on)
@@ -415,8 +441,8 @@ static void accept_all(struct api_server *srv)
 			srv->accept_retry = now_ms() + ACCEPT_RETRY_MS;
 			return;
 		}
-		if (srv->nconns >= srv->opts.max_conns)
-			conn_reject(srv, fd);
+		if (srv->nconns >= srv->opts.max_conns && conn_evict(srv))
+			refuse(fd, "too many connections", srv->opts.max_conns);
 		else if (conn_add(srv, fd))
 			close(fd);
 	}
@@ -492,7 +518,7 @@ static void dispatch(struct api_server *srv, const struct epoll_event *ev)
 	if (ev->data.ptr == &srv->stop_fd)
 		srv->quit = true;
 	else if (ev->data.ptr == &srv->listen_fd)
-		accept_all(srv);
+		srv->accept_due = true;  /* after the batch: accepting may close a connection */
 	else
 		conn_event(srv, ev->data.ptr, ev->events);
 }
@@ -520,6 +546,10 @@ static void *api_thread(void *arg)
 		 * close a connection: later entries stay valid. */
 		for (int i = 0; i < n && !srv->quit; i++)
 			dispatch(srv, &srv->events[i]);
+		if (srv->accept_due && !srv->quit) {
+			srv->accept_due = false;
+			accept_all(srv);
+		}
 		if (!srv->quit)
 			expire(srv);
 	}
@@ -567,7 +597,7 @@ static void server_free(struct api_server *srv)
 			conn_close(srv, srv->conns[i]);
 	if (srv->listen_fd >= 0) {
 		close(srv->listen_fd);
-		unlink(srv->sock_path);
+		usock_unlink(srv->sock_path, &srv->sock_id);
 	}
 	if (srv->stop_fd >= 0)
 		close(srv->stop_fd);

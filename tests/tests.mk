@@ -78,6 +78,10 @@ tier2: $(BUILD)/ember $(TEST_EMBER) guests
 api: $(BUILD)/ember guests
 	$(Q)tests/integration/api.sh $(BUILD)/ember $(BUILD)/guests
 
+# ember-jailer: a tiny guest through the jailer, checked from outside; attacks.
+jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests
+	$(Q)tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
+
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
 $(ASAN_EMBER): $(VMM_SRCS) $(VMM_HDRS)
@@ -89,7 +93,7 @@ asan: $(ASAN_EMBER) $(TEST_EMBER) guests
 	$(Q)$(UNIT_ENV) TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
 	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
 
-tier3: $(BUILD)/ember $(BUILD)/xfer
+tier3: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/xfer
 	$(Q)XFER=$(CURDIR)/$(BUILD)/xfer tests/integration/tier3.sh
 
 # ---- fuzzing (clang libFuzzer): a short run in make test, longer via make fuzz
@@ -103,7 +107,7 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/htt
 
 FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c api-socket/server.c \
 		 $(wildcard vmm/config/*.c) vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c \
-		 vmm/core/ratelimit.c vmm/core/sandbox.c
+		 vmm/core/ratelimit.c vmm/core/usock.c vmm/core/sandbox.c
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
@@ -132,7 +136,8 @@ define run-fuzzer
 endef
 
 FUZZ_VSOCK_SRCS := tests/fuzz/fuzz_vsock.c $(wildcard virtio/vsock/*.c) virtio/uring.c \
-		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c
+		   virtio/mmio.c virtio/virtq.c vmm/core/memory.c vmm/core/log.c vmm/core/event.c \
+		   vmm/core/usock.c
 $(BUILD)/fuzz/fuzz_vsock: $(FUZZ_VSOCK_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
@@ -219,11 +224,12 @@ endef
 .PHONY: test-host layers
 test-host: deps
 	$(call run-part,layers)
-	$(call run-part,$(BUILD)/ember guests)
+	$(call run-part,$(BUILD)/ember $(BUILD)/ember-jailer guests)
 	$(call run-part,unit)
 	$(call run-part,fuzz FUZZ_SECONDS=10)
 	$(call run-part,tier2)
 	$(call run-part,api)
+	$(call run-part,jailer)
 	$(call run-part,asan)
 
 test: test-host

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * main.c - ember, as a pipeline: parse the configuration → set up the vmm
- * thread (event loop, signals, metrics) → start the API server → build and
- * boot the microVM (at once from flags or a config file; otherwise the
- * API's InstanceStart does it) → run the loop → tear down.
+ * main.c - ember, as a pipeline: close inherited descriptors → parse the
+ * configuration → set up the vmm thread (event loop, signals, metrics) →
+ * start the API server → build and boot the microVM (at once from flags or
+ * a config file; otherwise the API's InstanceStart does it) → run the loop
+ * → tear down.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "api-socket/router.h"
 #include "sandbox_policy.h"
@@ -128,6 +131,21 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 	return 0;
 }
 
+/* Descriptors the caller left open (a harness's pipes, a launcher's sockets)
+ * must not reach the guest's devices nor outlive their owner's intent:
+ * close all but stdin, stdout and stderr before anything is opened. */
+static void close_inherited_fds(void)
+{
+	struct rlimit rl;
+
+	if (!close_range(3, ~0U, 0))
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024;
+	for (rlim_t fd = 3; fd < rl.rlim_cur; fd++)  /* kernels before 5.9 */
+		close((int)fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -136,6 +154,7 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_LEN];
 	int status;
 
+	close_inherited_fds();
 	config_init(&cfg);
 	if (configure(&cfg, argc, argv, &status) || sandbox_setup(&cfg))
 		goto out;

@@ -134,6 +134,7 @@ static const struct sandbox_rule boot_rules[] = {
 	       "net: if_nametoindex's query socket"),
 	ALLOW("bind", "vsock: the uds_path listener"),
 	ALLOW("listen", "vsock: the uds_path listener"),
+	ALLOW("umask", "vsock: the uds_path socket file bound 0600 (usock_bind)"),
 	ALLOW("connect", "vsock: probing a stale uds_path socket"),
 	ALLOW1("fcntl", EQ(1, F_GETFL, "F_GETFL"), "net: the tap's flags"),
 	ALLOW1("fcntl", EQ(1, F_SETFL, "F_SETFL"), "net: the tap made non-blocking"),

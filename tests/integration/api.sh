@@ -211,6 +211,34 @@ for i in range(1000):
     f.read(length)
 PY
 req still_works_after_abuse GET / "" 200
+# 64 idle keep-alive connections (the limit) used to lock every other client
+# out with 503 until they timed out (issue 12 item 9): the longest-idle one
+# now makes room for a newcomer.
+python3 - "$S" <<'PY' && ok idle_connections_do_not_lock_out || bad idle_connections_do_not_lock_out "see above"
+import socket, sys
+def get(s, path, close=False):
+    s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n' +
+              (b'Connection: close\r\n' if close else b'') + b'\r\n')
+    f = s.makefile('rb')
+    status = f.readline()
+    length = 0
+    while True:
+        h = f.readline()
+        if h in (b'\r\n', b''): break
+        if h.lower().startswith(b'content-length:'): length = int(h.split(b':')[1])
+    f.read(length)
+    return status
+idle = []
+for i in range(64):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+    status = get(s, b'/version')
+    assert status.startswith(b'HTTP/1.1 200'), (i, status)
+    idle.append(s)
+n = socket.socket(socket.AF_UNIX); n.connect(sys.argv[1]); n.settimeout(20)
+status = get(n, b'/', close=True)
+print('    newcomer with 64 idle connections open:', status.strip().decode())
+assert status.startswith(b'HTTP/1.1 200'), status
+PY
 
 # ---- start, pause, resume, post-start rules --------------------------------
 req put_boot_source_halt PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
@@ -286,6 +314,92 @@ first=$pid
 [ "$rc" -ne 0 ] && grep -q "Address already in use" "$T/err2" && ok live_socket_refused || bad live_socket_refused "status $rc: $(cat "$T/err2")"
 req first_instance_still_serves GET / "" 200
 kill "$first"; wait "$first" 2>/dev/null; pid=
+
+# ---- issue 12: hostile clients, process hygiene --------------------------------
+# ember starts with umask 000 and fd 9 open on a file: the API socket is
+# still 0600, and fd 9 is closed before anything else happens.
+: >"$T/fd9"
+old_umask=$(umask); umask 000
+start_ember 9>>"$T/fd9"
+umask "$old_umask"
+[ "$(stat -c %a "$S")" = 600 ] && ok api_socket_mode_0600 || bad api_socket_mode_0600 "mode $(stat -c %a "$S")"
+if [ -e "/proc/$pid/fd/9" ] || ls -l "/proc/$pid/fd" | grep -qF "$T/fd9"; then
+	bad inherited_fd_closed "$(ls -l "/proc/$pid/fd")"
+else
+	ok inherited_fd_closed
+fi
+# Log injection: a client's JSON key quoted in an error may not start a line.
+req inj_logger PUT /logger "{\"log_path\": \"$T/inj.log\", \"level\": \"Info\"}" 204
+req inj_bad_key PUT /boot-source '{"kernel_image_path": "/x", "x\nINJECTED LINE\n": 1}' 400 "unknown field"
+if grep -q 'INJECTED LINE' "$T/inj.log" && ! grep -q '^INJECTED' "$T/inj.log"; then
+	ok log_injection_escaped
+else
+	bad log_injection_escaped "$(grep -n INJECTED "$T/inj.log")"
+fi
+# partuuid goes into the kernel command line: only a partition UUID passes.
+dd if=/dev/zero of="$T/p.img" bs=1M count=1 status=none
+req bad_drive_partuuid PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01 init=/bin/sh\"}" 400 "partuuid"
+req drive_partuuid_mbr PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01\"}" 204
+req drive_partuuid_gpt PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/p.img\", \"is_root_device\": true, \"partuuid\": \"7e7b6f06-8aaf-42c6-9c3b-6ede014885a6\"}" 204
+# vsock: a live listener at uds_path is another program's, refused and kept
+# (it still answers its own clients: "MINE").
+python3 - "$T/live.sock" "$T/live.ready" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); s.settimeout(120)
+open(sys.argv[2], 'w').close()
+while True:
+    c, _ = s.accept()
+    try:  # ember's probe connects and closes at once
+        c.sendall(b'MINE\n')
+    except OSError:
+        pass
+    c.close()
+PY
+lpid=$!
+for _ in $(seq 100); do [ -e "$T/live.ready" ] && break; sleep 0.05; done
+req h12_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+req h12_machine_config PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 80}' 204
+req h12_vsock_live PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/live.sock\"}" 204
+req bad_start_vsock_live_socket PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
+python3 - "$T/live.sock" <<'PY' && ok vsock_live_listener_kept || bad vsock_live_listener_kept "$T/live.sock no longer reaches its listener"
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+assert s.recv(16) == b'MINE\n'
+PY
+grep -q "live.sock is a live socket" "$T/inj.log" && ok vsock_live_socket_named || bad vsock_live_socket_named "not in the log"
+kill "$lpid"; wait "$lpid" 2>/dev/null
+kill -TERM "$pid"; wait "$pid"; pid=
+# A stale socket file is still replaced (by a 0600 one, umask 000 or not).
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/v2.sock"
+umask 000; start_ember; umask "$old_umask"
+req h12_boot_source_2 PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+req h12_machine_config_2 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 80}' 204
+req h12_vsock_stale PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/v2.sock\"}" 204
+req h12_instance_start PUT /actions '{"action_type": "InstanceStart"}' 204
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$T/v2.sock" 2>/dev/null \
+	&& ok vsock_stale_socket_replaced || bad vsock_stale_socket_replaced "nobody listens on $T/v2.sock"
+[ "$(stat -c %a "$T/v2.sock")" = 600 ] && ok vsock_socket_mode_0600 || bad vsock_socket_mode_0600 "mode $(stat -c %a "$T/v2.sock")"
+# Guest RAM is left out of core dumps: "dd" on the 80 MiB mapping.
+python3 - "/proc/$pid/smaps" 81920 <<'PY' && ok guest_ram_madv_dontdump || bad guest_ram_madv_dontdump "see above"
+import sys
+maps, cur = [], None
+for line in open(sys.argv[1]):
+    if line.startswith('Size:'):
+        cur = {'size': int(line.split()[1])}; maps.append(cur)
+    elif line.startswith('VmFlags:') and cur is not None:
+        cur['flags'] = line.split()[1:]
+ram = [m for m in maps if m['size'] == int(sys.argv[2])]
+print('    guest RAM mappings:', [' '.join(m['flags']) for m in ram])
+assert ram and all('dd' in m['flags'] for m in ram), ram
+PY
+# At exit ember removes only the sockets it created: ones somebody else
+# re-created at the paths since are left alone.
+rm -f "$T/v2.sock" "$S"
+python3 -c 'import socket,sys; [socket.socket(socket.AF_UNIX).bind(p) for p in sys.argv[1:]]' "$T/v2.sock" "$S"
+kill -TERM "$pid"; wait "$pid"; pid=
+[ -S "$T/v2.sock" ] && ok vsock_foreign_socket_kept_at_exit || bad vsock_foreign_socket_kept_at_exit "$T/v2.sock removed"
+[ -S "$S" ] && ok api_foreign_socket_kept_at_exit || bad api_foreign_socket_kept_at_exit "$S removed"
+rm -f "$S"
 
 # ---- config file + API, and --no-api ----------------------------------------
 cat >"$T/vm.json" <<JSON

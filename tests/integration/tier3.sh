@@ -10,11 +10,12 @@
 # Environment: EMBER, GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD (set by the L1
 # init or derived here), GUEST_ROOTFS (the ext4 root of the block scenarios, built
 # with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
-# TIER3_ONLY (boot, block, net or vsock: run that group of scenarios only;
+# TIER3_ONLY (boot, block, net, vsock or jailer: run that group of scenarios only;
 # default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
 # microvm instead of ember, to check the scenarios themselves against a
 # reference), XFER (the host's xfer, tests/guests/xfer; built when unset).
-# The net and vsock scenarios are in tier3_net.sh, sourced from here.
+# The net and vsock scenarios are in tier3_net.sh, the ones through ember-jailer
+# in tier3_jailer.sh (EMBER_JAILER), both sourced from here.
 set -euo pipefail
 
 # --- host side: pick where to run -------------------------------------------------
@@ -45,6 +46,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		"$root/tests/harness/l1-run.sh" --bin "$curl" --bin "$debugfs" --bin "$e2fsck" --bin /usr/sbin/ip $qemu \
 			$ember --file "$xfer:opt/ember/bin/xfer" \
 			--file "$here/tier3_net.sh:opt/ember/tier3_net.sh" \
+			--file "$here/tier3_jailer.sh:opt/ember/tier3_jailer.sh" \
 			--file "$work/root.ext4:opt/ember/guest/root.ext4" --file "$work/env:opt/ember/tier3.env" \
 			"$here/tier3.sh" | tee "$out" || rc=$?
 		summary=$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
@@ -65,13 +67,15 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		gcc -static -O2 -s -std=gnu11 -Wall -Wextra -Werror -o "$work/xfer" "$root/tests/guests/xfer/xfer.c"
 		export XFER=$work/xfer
 	fi
-	export IPR=${IPR:-$(command -v ip)} TIER3_NET=$here/tier3_net.sh
+	export IPR=${IPR:-$(command -v ip)} TIER3_NET=$here/tier3_net.sh TIER3_JAILER=$here/tier3_jailer.sh
+	export EMBER_JAILER=${EMBER_JAILER:-$root/build/ember-jailer}
 fi
 if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
 	# shellcheck source=/dev/null # written by the host side above
 	. /opt/ember/tier3.env
 	GUEST_ROOTFS=/opt/ember/guest/root.ext4
 	TIER3_NET=/opt/ember/tier3_net.sh
+	TIER3_JAILER=/opt/ember/tier3_jailer.sh
 fi
 
 # --- the scenarios (POSIX sh from here on) -----------------------------------------
@@ -528,6 +532,8 @@ STEP
 
 # shellcheck source=tests/integration/tier3_net.sh
 . "${TIER3_NET:?}"
+# shellcheck source=tests/integration/tier3_jailer.sh
+. "${TIER3_JAILER:?}"
 
 if [ ! -x "${EMBER:-}" ]; then
 	echo "FAIL setup: no ember binary at '${EMBER:-}'"
@@ -560,6 +566,9 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = net ]; then
 fi
 if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = vsock ]; then
 	vsock_scenarios
+fi
+if [ "${TIER3_VMM:-}" != qemu ] && { [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = jailer ]; }; then
+	jailer_scenarios
 fi
 rm -rf "$logs"
 echo "$passed passed, $failed failed"

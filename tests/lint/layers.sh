@@ -2,7 +2,8 @@
 # Includes point down only.  The layers, bottom first (written here once).  A source
 # file may include headers of its own folder or of a lower layer; folders on one
 # line are siblings and may not include each other (virtio/* is every device
-# folder, so a new device needs no line here); vmm/main.c is the top.
+# folder, so a new device needs no line here); vmm/main.c is the top of ember;
+# jailer/ (ember-jailer, its own program) sits above it and includes only itself.
 set -euo pipefail -o noglob
 cd "$(dirname "$0")/../.."
 layers=(
@@ -16,6 +17,7 @@ layers=(
 	"vmm"
 	"api-socket"
 	"vmm/main.c"
+	"jailer"
 )
 declare -A rank
 for i in "${!layers[@]}"; do

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "unit.h"
 #include "vmm/config/config.h"
 #include "vmm/x86/layout.h"
@@ -321,6 +323,56 @@ static void test_json_bad(void **state)
 				 f->err, cases[i].field);
 		assert_base(f, cases[i].name, kernel, initrd, cmdline);
 	}
+}
+
+/* A partuuid goes into the kernel command line: only a UUID passes. */
+static void test_drive_partuuid_must_be_uuid(void **state)
+{
+	static const struct { const char *partuuid; bool ok; } cases[] = {
+		{ "0eaa91a0-01", true },                                 /* MBR */
+		{ "00112233-4455-6677-8899-AABBCCDDEEFF", true },        /* GPT */
+		{ "7e7b6f06-8aaf-42c6-9c3b-6ede014885a6", true },
+		{ "", false },
+		{ "0eaa91a0", false },
+		{ "0eaa91a0-001", false },
+		{ "0eaa91a0-01 init=/bin/sh", false },
+		{ "7e7b6f06-8aaf-42c6-9c3b-6ede014885a6 quiet", false },
+		{ "7e7b6f06-8aaf-42c6-9c3b-6ede014885a", false },
+		{ "7e7b6f06-8aaf-42c6-9c3b-6ede014885ag", false },
+		{ "7e7b6f068aaf-42c6-9c3b-6ede014885a6-", false },
+		{ "0eaa91a0-0x", false },
+	};
+	struct fx *f = *state;
+	char img[] = "/tmp/ember-drive-XXXXXX", json[512];
+	int fd = mkstemp(img);
+
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *obj;
+
+		snprintf(json, sizeof(json), "{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\","
+			 " \"is_root_device\": true, \"partuuid\": \"%s\"}", img, cases[i].partuuid);
+		obj = json_loads(json, 0, NULL);
+		assert_non_null(obj);
+		memset(f->err, 0, sizeof(f->err));
+		if (config_put_drive(&f->cfg, "rootfs", obj, false, f->err, sizeof(f->err)) !=
+		    (cases[i].ok ? 0 : -EINVAL)) {
+			json_decref(obj);
+			unlink(img);
+			fail_msg("partuuid '%s': %s", cases[i].partuuid, f->err);
+		}
+		json_decref(obj);
+		assert_int_equal(config_partuuid_valid(cases[i].partuuid), cases[i].ok);
+		if (!cases[i].ok && !strstr(f->err, "partuuid")) {
+			unlink(img);
+			fail_msg("partuuid '%s': message \"%s\"", cases[i].partuuid, f->err);
+		}
+	}
+	unlink(img);
+	/* the refused values left the last good drive in place */
+	assert_int_equal(f->cfg.devs.nr_drives, 1);
+	assert_string_equal(f->cfg.devs.drives[0].partuuid, "7e7b6f06-8aaf-42c6-9c3b-6ede014885a6");
 }
 
 static void test_json_boot_args_limit(void **state)
@@ -649,6 +701,7 @@ int main(void)
 		TB(test_json_machine_config_only),
 		TB(test_json_bad),
 		TB(test_json_boot_args_limit),
+		T(test_drive_partuuid_must_be_uuid),
 		TB(test_json_small_err_buffer),
 		T(test_args_all),
 		T(test_args_forms),

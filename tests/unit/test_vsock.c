@@ -596,6 +596,68 @@ static void test_stale_socket_replaced_and_unlinked(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* A listener bound at uds_path by another program. */
+static int other_listener(struct fx *f, const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* Issue 12 item 5: a live listener at uds_path was unlinked and replaced. */
+static void test_live_socket_at_uds_path_refused(void **state)
+{
+	struct fx *f = *state;
+	struct vsock_cfg cfg = { .set = true, .guest_cid = CID, .uds_path = f->uds };
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat before, after;
+	int cfd;
+
+	other_listener(f, f->uds);
+	assert_int_equal(stat(f->uds, &before), 0);
+	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), -EADDRINUSE);
+	vsock_destroy(f->v);
+	/* still the other program's socket, and it still answers */
+	assert_int_equal(stat(f->uds, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->uds);
+	cfd = keep_fd(f, socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	assert_int_equal(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+}
+
+/* At the end only the socket file ember bound is unlinked: one another
+ * program re-created at uds_path meanwhile stays. */
+static void test_recreated_socket_not_unlinked(void **state)
+{
+	struct fx *f = *state;
+	struct stat st;
+
+	create(f);
+	assert_int_equal(unlink(f->uds), 0);
+	other_listener(f, f->uds);
+	vsock_destroy(f->v);
+	f->created = false;
+	assert_int_equal(lstat(f->uds, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+}
+
+/* The socket file is 0600 whatever the umask. */
+static void test_socket_mode_0600(void **state)
+{
+	struct fx *f = *state;
+	mode_t old = umask(0);
+	struct stat st;
+
+	create(f);
+	umask(old);
+	assert_int_equal(lstat(f->uds, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
 static void test_uds_path_errors(void **state)
 {
 	struct fx *f = *state;
@@ -612,7 +674,7 @@ static void test_uds_path_errors(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	cfg.uds_path = f->uds;
-	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), -EADDRINUSE);
+	assert_ret(vsock_create(f->v, &cfg, &f->gm, &f->loop), -EEXIST);
 	vsock_destroy(f->v);
 	assert_int_equal(access(f->uds, F_OK), 0);
 }
@@ -1901,6 +1963,9 @@ int main(void)
 		T(test_config_space),
 		T(test_stale_socket_replaced_and_unlinked),
 		T(test_uds_path_errors),
+		T(test_live_socket_at_uds_path_refused),
+		T(test_recreated_socket_not_unlinked),
+		T(test_socket_mode_0600),
 		T(test_host_handshake_and_data),
 		T(test_host_bytes_after_connect_line),
 		T(test_host_connect_refused_by_guest),

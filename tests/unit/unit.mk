@@ -3,8 +3,9 @@
 #   make unit    build build/unit/test_* and run them all under ASan/UBSan
 #
 # Every tests/unit/test_X.c is one program, build/unit/test_X.  The vmm
-# sources (all but main.c) are compiled again with sanitizers into
-# build/unit/obj/ and archived, so each test links only what it uses.
+# sources (all but main.c) and the jailer's (all but jailer/main.c) are
+# compiled again with sanitizers into build/unit/obj/ and archived, so each
+# test links only what it uses.
 # A test's output goes to build/unit/test_X.log; on success only cmocka's
 # summary lines are shown, on failure the log without the vmm's own log
 # lines (the loaders log every image they refuse; see the .log file).
@@ -13,7 +14,8 @@ UNIT_DIR      := $(BUILD)/unit
 UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(UNIT_SRCS:tests/unit/%.c=$(UNIT_DIR)/%)
 UNIT_TEST_OBJS := $(UNIT_SRCS:%.c=$(UNIT_DIR)/obj/%.o)
-UNIT_LIB_OBJS := $(LIB_OBJS:$(BUILD)/%.o=$(UNIT_DIR)/obj/%.o)
+UNIT_LIB_OBJS := $(LIB_OBJS:$(BUILD)/%.o=$(UNIT_DIR)/obj/%.o) \
+		 $(JAILER_LIB_OBJS:$(BUILD)/%.o=$(UNIT_DIR)/obj/%.o)
 UNIT_LIB      := $(UNIT_DIR)/libember-san.a
 UNIT_SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
 UNIT_CFLAGS    = $(CFLAGS) $(UNIT_SAN) -Itests/unit $(shell pkg-config --cflags cmocka jansson)

@@ -85,6 +85,7 @@
 
 #include "vmm/config/config.h"
 #include "vmm/core/event.h"
+#include "vmm/core/usock.h"
 #include "virtio/mmio.h"
 
 /* What the layout of struct vsock_dev needs. */
@@ -134,7 +135,7 @@ struct vsock_dev {
 	unsigned int nr_orphan;
 	struct vsock_uring *uring;      /* the engine (vsock_uds.c) */
 	int listen_fd;
-	bool listening;                 /* uds_path is ours to unlink */
+	struct usock_id uds_id;         /* the socket file bound at uds_path */
 	bool accept_retry;              /* accept failed: rearm on the timer */
 	struct ev_source timer_src;     /* timerfd: timeouts */
 	uint64_t timer_at_us;           /* 0: disarmed */
@@ -146,7 +147,8 @@ struct vsock_dev {
 	struct virtq_chain chain;       /* scratch for virtq_pop */
 };
 
-/* Listen on cfg->uds_path (unlinking a stale socket there first) and set up
+/* Listen on cfg->uds_path (socket file mode 0600; a stale socket file there
+ * is replaced, a live one -EADDRINUSE, any other file -EEXIST) and set up
  * the transport and the io_uring engine on a zeroed `v` (not attached to KVM
  * yet: the builder then calls virtio_mmio_attach).  `loop` receives the
  * engine's completion eventfd and the timeout timerfd.  Called by the device
@@ -155,7 +157,8 @@ struct vsock_dev {
  * which cleans up after a failure. */
 int vsock_create(struct vsock_dev *v, const struct vsock_cfg *cfg, const struct guest_mem *gm,
 		 struct ev_loop *loop);
-/* Close every connection and the listener, unlink uds_path, release the
+/* Close every connection and the listener, unlink uds_path if it still is
+ * the socket file vsock_create bound (not one re-created there since), release the
  * ring and the transport.  Called by the device table on the vmm thread
  * after the vCPUs stopped; safe on a zeroed or half-created device. */
 void vsock_destroy(struct vsock_dev *v);

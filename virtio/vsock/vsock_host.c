@@ -17,32 +17,38 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/core/log.h"
+#include "vmm/core/usock.h"
 #include "vsock_priv.h"
 
 #define LISTEN_BACKLOG 128
 
 int vsock_host_listen(struct vsock_dev *v, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
+	int ret;
 
 	snprintf(v->uds_path, sizeof(v->uds_path), "%s", path);
-	memcpy(addr.sun_path, v->uds_path, sizeof(v->uds_path));
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && unlink(path))
-		log_warn("%s: cannot remove the stale socket %s: %s", v->name, path,
-			 strerror(errno));
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		int ret = -errno;
-
-		log_error("%s: cannot bind %s: %s", v->name, path, strerror(errno));
+	if (v->listen_fd < 0)
+		return -errno;
+	/* A live listener at uds_path belongs to another program: refused,
+	 * never unlinked.  A stale socket file is replaced. */
+	ret = usock_bind(v->listen_fd, v->uds_path, v->name, &v->uds_id);
+	if (ret == -EADDRINUSE) {
+		log_error("%s: uds_path %s is a live socket (a program listens on it): "
+			  "refusing to replace it", v->name, path);
 		return ret;
 	}
-	v->listening = true;
+	if (ret == -EEXIST) {
+		log_error("%s: uds_path %s exists and is not a socket: left alone", v->name, path);
+		return ret;
+	}
+	if (ret) {
+		log_error("%s: cannot bind %s: %s", v->name, path, strerror(-ret));
+		return ret;
+	}
 	if (listen(v->listen_fd, LISTEN_BACKLOG)) {
 		log_error("%s: cannot listen on %s: %s", v->name, path, strerror(errno));
 		return -errno;

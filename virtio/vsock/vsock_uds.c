@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "vmm/core/log.h"
+#include "vmm/core/usock.h"
 #include "virtio/uring.h"
 #include "vsock_priv.h"
 
@@ -540,7 +541,5 @@ void vsock_uds_destroy(struct vsock_dev *v)
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
 	v->listen_fd = -1;
-	if (v->listening)
-		unlink(v->uds_path);
-	v->listening = false;
+	usock_unlink(v->uds_path, &v->uds_id);  /* only the socket we bound */
 }

@@ -124,6 +124,10 @@ struct json_t;
 int config_put_boot_source(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_machine(struct vm_config *cfg, struct json_t *obj, bool partial,
 		       char *err, size_t errlen);
+/* A drive's partuuid, which becomes root=PARTUUID=... on the kernel command
+ * line: a GPT partition UUID (8-4-4-4-12 hex digits) or an MBR one (disk
+ * signature and partition number, 8-2 hex digits), as Linux matches them. */
+bool config_partuuid_valid(const char *s);
 /* PUT (create or replace) / PATCH (partial update of an existing one). */
 int config_put_drive(struct vm_config *cfg, const char *id, struct json_t *obj, bool patch,
 		     char *err, size_t errlen);

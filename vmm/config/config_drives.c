@@ -4,6 +4,7 @@
  * /drives/{id}): each drive is validated whole, its backing file checked,
  * before the configuration changes.  See config.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,25 @@ static int parse_enum(const char *what, const char *field, const char *v,
 		    names[0], names[1]);
 }
 
+bool config_partuuid_valid(const char *s)
+{
+	/* GPT: 8-4-4-4-12 hex digits; MBR: disk signature and partition, 8-2. */
+	static const char *const shapes[] = { "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+					      "xxxxxxxx-xx" };
+
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		const char *p = shapes[k];
+		size_t i = 0;
+
+		for (; p[i] && s[i]; i++)
+			if (p[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+				break;
+		if (!p[i] && !s[i])
+			return true;
+	}
+	return false;
+}
+
 /* Fill `dr` (a copy of the current drive for PATCH) from `obj`. */
 static int drive_from_json(struct drive_cfg *dr, json_t *obj, bool patch,
 			   char *err, size_t errlen)
@@ -74,8 +94,13 @@ static int drive_from_json(struct drive_cfg *dr, json_t *obj, bool patch,
 		dr->is_root = json_is_true(v);
 	if ((v = json_object_get(obj, "is_read_only")))
 		dr->read_only = json_is_true(v);
-	if ((v = json_object_get(obj, "partuuid")))
+	if ((v = json_object_get(obj, "partuuid"))) {
 		dr->partuuid = (char *)json_string_value(v);
+		/* It goes into the kernel command line (root=PARTUUID=...). */
+		if (!config_partuuid_valid(dr->partuuid))
+			return fail(err, errlen, "drives: partuuid must be a partition UUID "
+				    "(8-4-4-4-12 hex digits, or 8-2 for an MBR disk)");
+	}
 	if ((v = json_object_get(obj, "cache_type"))) {
 		ret = parse_enum("drives", "cache_type", json_string_value(v), caches, 2, &e,
 				 err, errlen);

@@ -70,37 +70,73 @@ int log_configure(const char *path, enum log_level level, bool show_level,
 	return 0;
 }
 
+size_t log_escape(char *dst, size_t size, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && size; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		char esc[4] = { '\\', 'n' };
+		size_t w = 2;
+
+		if (ch >= 0x20 && ch != 0x7f) {
+			esc[0] = (char)ch;
+			w = 1;
+		} else if (ch == '\t') {
+			esc[1] = 't';
+		} else if (ch == '\r') {
+			esc[1] = 'r';
+		} else if (ch != '\n') {
+			esc[1] = 'x';
+			esc[2] = hex[ch >> 4];
+			esc[3] = hex[ch & 15];
+			w = 4;
+		}
+		if (n + w >= size)
+			break;  /* no half escapes */
+		memcpy(dst + n, esc, w);
+		n += w;
+	}
+	if (size)
+		dst[n] = '\0';
+	return n;
+}
+
 void log_msg(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
-	char line[1024], thread[16] = "?";
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX * 4 + 2], thread[16] = "?";
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
 	int n;
+	size_t len;
 
 	if (level > log_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	pthread_getname_np(pthread_self(), thread, sizeof(thread));
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] ",
+	n = snprintf(raw, sizeof(raw), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_id, thread);
-	if (log_show_level && n > 0 && (size_t)n < sizeof(line))
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s ", level_names[level]);
-	if (log_show_origin && n > 0 && (size_t)n < sizeof(line))
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s:%d ", file, line_no);
+	if (log_show_level && n > 0 && (size_t)n < sizeof(raw))
+		n += snprintf(raw + n, sizeof(raw) - (size_t)n, "%s ", level_names[level]);
+	if (log_show_origin && n > 0 && (size_t)n < sizeof(raw))
+		n += snprintf(raw + n, sizeof(raw) - (size_t)n, "%s:%d ", file, line_no);
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(line))
-		n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (n > 0 && (size_t)n < sizeof(raw))
+		n += vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
+	len = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+	/* Client- and guest-supplied text (JSON keys, paths) is part of many
+	 * messages: a control character must never start a line of its own. */
+	len = log_escape(line, sizeof(line) - 1, raw, len);
+	line[len++] = '\n';
 	/* One write per line so lines from different threads never interleave. */
-	if (write(log_fd, line, (size_t)n) < 0)
+	if (write(log_fd, line, len) < 0)
 		log_dropped++;
 }
 

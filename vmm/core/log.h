@@ -19,6 +19,15 @@ void log_set_level(enum log_level level);
 /* Parse "Error", "Warning", "Info", "Debug" (any case); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
+/* A line's text before escaping is cut at LOG_LINE_MAX - 1 bytes. */
+#define LOG_LINE_MAX 1024
+
+/* Every log line is written through this: copy src[0..len) to dst (at most
+ * size - 1 bytes, then a NUL), each byte below 0x20 and 0x7f escaped C
+ * style (backslash n, t, r, else backslash xNN), so no byte of the text can
+ * end or forge a line (or drive a terminal).  Stops before an escape that
+ * does not fit.  Returns the bytes written, without the NUL.  Any thread. */
+size_t log_escape(char *dst, size_t size, const char *src, size_t len);
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* PUT /logger: send lines to `path` (NULL: keep the current output), at

@@ -44,8 +44,14 @@ int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_s
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;
-	/* Guest RAM must never be shared with a forked child. */
-	madvise(map, size, MADV_DONTFORK);
+	/* Guest RAM must never be shared with a forked child, nor end up in a
+	 * core dump of ember (it is the tenant's data, and can be huge). */
+	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP)) {
+		int ret = -errno;
+
+		munmap(map, size);
+		return ret;
+	}
 	gm_layout(gm, map, size, hole_start, hole_end);
 	gm->map = map;
 	gm->map_len = size;

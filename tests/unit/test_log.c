@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_log.c - log lines (vmm/core/log.c): control characters in a message
+ * (a client's JSON key, a path) are escaped, so a message can neither end
+ * its line early nor forge one (issue 12 item 4, log injection); long
+ * messages are cut without a half escape.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "vmm/core/log.h"
+
+static void test_escape_control_bytes(void **state)
+{
+	static const struct { const char *name, *in; size_t len; const char *out; } cases[] = {
+		{ "plain", "abc xyz ~!", 10, "abc xyz ~!" },
+		{ "newline", "a\nb", 3, "a\\nb" },
+		{ "cr tab", "\r\t", 2, "\\r\\t" },
+		{ "nul and 1f", "\0\x1f", 2, "\\x00\\x1f" },
+		{ "esc sequence", "\x1b[2J", 4, "\\x1b[2J" },
+		{ "del", "\x7f", 1, "\\x7f" },
+		{ "high bytes kept", "\xc3\xa9", 2, "\xc3\xa9" },
+		{ "backslash kept", "a\\b", 3, "a\\b" },
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t n = log_escape(out, sizeof(out), cases[i].in, cases[i].len);
+
+		if (strcmp(out, cases[i].out) || n != strlen(cases[i].out))
+			fail_msg("case '%s': got '%s' (%zu)", cases[i].name, out, n);
+	}
+}
+
+static void test_escape_never_splits_an_escape(void **state)
+{
+	char out[6];
+
+	(void)state;
+	/* room for 5 bytes: "ab" then "\x01" does not fit whole */
+	assert_int_equal(log_escape(out, sizeof(out), "ab\x01", 3), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(log_escape(out, sizeof(out), "\n\n\n", 3), 4);
+	assert_string_equal(out, "\\n\\n");
+	assert_int_equal(log_escape(out, 1, "abc", 3), 0);
+	assert_string_equal(out, "");
+}
+
+/* The issue's trigger: a message quoting a key with newlines becomes one
+ * line in the log file, the injected text never at the start of a line. */
+static void test_log_msg_one_line_per_message(void **state)
+{
+	char dir[] = "/tmp/ember-log-XXXXXX", path[64], buf[8192], err[128];
+	char big[3000];
+	ssize_t n;
+	int fd, lines = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/log", dir);
+	assert_ret(log_configure(path, LOG_INFO, true, false, err, sizeof(err)), 0);
+	log_error("boot-source: unknown field '%s'", "x\nINJECTED LINE\n");
+	memset(big, '\n', sizeof(big) - 1);  /* escapes to 4 times the line limit */
+	big[sizeof(big) - 1] = '\0';
+	log_warn("%s", big);
+	log_info("tail \x7f\x1b");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_ret(log_configure("/dev/null", LOG_INFO, true, false, err, sizeof(err)), 0);
+	unlink(path);
+	rmdir(dir);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	for (char *p = buf; *p; p = strchr(p, '\n') + 1) {
+		assert_true(!strncmp(p, "20", 2));   /* every line starts with the time */
+		assert_null(strstr(p, "\nINJECTED"));
+		lines++;
+		assert_non_null(strchr(p, '\n'));
+	}
+	assert_int_equal(lines, 3);
+	assert_non_null(strstr(buf, "unknown field 'x\\nINJECTED LINE\\n'\n"));
+	assert_non_null(strstr(buf, "tail \\x7f\\x1b\n"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_control_bytes),
+		cmocka_unit_test(test_escape_never_splits_an_escape),
+		cmocka_unit_test(test_log_msg_one_line_per_message),
+	};
+
+	unit_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
