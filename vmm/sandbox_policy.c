@@ -203,6 +203,7 @@ static const struct sandbox_rule api_rules[] = {
 				 "flags: MSG_DONTWAIT, MSG_NOSIGNAL only"),
 	       "responses"),
 	ALLOW1("shutdown", EQ(1, SHUT_WR, "SHUT_WR"), "a connection that is done"),
+	IOCTL(FIONREAD, "at the connection limit, an idle connection with nothing unread is evicted"),
 	ALLOW("close", "connections"),
 	ALLOW("write", "log lines, the request eventfd"),
 	ALLOW("read", "the stop eventfd"),
