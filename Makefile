@@ -8,7 +8,7 @@
 
 CC      ?= gcc
 BUILD   := build
-PKGS    := jansson
+PKGS    := jansson libseccomp
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -I. -MMD -MP
 # liburing from its static archive even in dynamic (sanitizer) builds: Debian's
@@ -47,7 +47,25 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/ember: $(VMM_OBJS)
+# The built-in seccomp filters, compiled once at build time by a host tool
+# over the policy's own objects (tools/sandbox_bpf.c, docs/seccomp.md).
+SANDBOX_GEN_OBJS := $(addprefix $(BUILD)/,vmm/sandbox_policy.o vmm/core/sandbox.o \
+		    vmm/core/json.o vmm/core/log.o)
+$(BUILD)/tools/sandbox_bpf: tools/sandbox_bpf.c $(SANDBOX_GEN_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(SANDBOX_GEN_OBJS) $(LDLIBS)
+
+$(BUILD)/gen/sandbox_bpf.c: $(BUILD)/tools/sandbox_bpf
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/sandbox_bpf.o: $(BUILD)/gen/sandbox_bpf.c
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/ember: $(VMM_OBJS) $(BUILD)/gen/sandbox_bpf.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -60,4 +78,4 @@ include tests/tests.mk
 clean:
 	rm -rf $(BUILD)
 
--include $(VMM_OBJS:.o=.d) $(JAILER_OBJS:.o=.d)
+-include $(VMM_OBJS:.o=.d) $(JAILER_OBJS:.o=.d) $(BUILD)/tools/sandbox_bpf.d

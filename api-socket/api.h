@@ -43,6 +43,9 @@ struct api_server_opts {
 	size_t max_payload;           /* bytes of body; over it → 413 */
 	unsigned int max_conns;       /* concurrent connections */
 	unsigned int timeout_ms;      /* a request must arrive whole within this */
+	/* api thread, before its first accept: confine itself (seccomp); non-zero
+	 * stops the thread (the API is then gone).  NULL: nothing to do. */
+	int (*confine)(void);
 };
 
 struct api_server;

@@ -16,6 +16,7 @@
 #include "router.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
+#include "vmm/core/sandbox.h"
 #include "vmm/vmm.h"
 
 #ifndef EMBER_VERSION
@@ -352,6 +353,12 @@ static void on_api_request(struct ev_source *src, uint32_t events)
 	}
 }
 
+/* The api thread's seccomp filter (see vmm/core/sandbox.h). */
+static int confine_api_thread(void)
+{
+	return sandbox_enter(SANDBOX_API);
+}
+
 int api_open(struct api_router *r, const struct vm_config *cfg)
 {
 	struct api_server_opts opts = {
@@ -359,6 +366,7 @@ int api_open(struct api_router *r, const struct vm_config *cfg)
 		.max_payload = cfg->api_max_payload,
 		.max_conns = API_DEFAULT_MAX_CONNS,
 		.timeout_ms = API_DEFAULT_TIMEOUT_MS,
+		.confine = confine_api_thread,
 	};
 	int ret;
 

@@ -529,6 +529,10 @@ static void *api_thread(void *arg)
 	int n;
 
 	pthread_setname_np(pthread_self(), "api");
+	if (srv->opts.confine && srv->opts.confine()) {
+		log_error("API server: the api thread cannot be confined: the API is off");
+		return NULL;
+	}
 	while (!srv->quit) {
 		n = epoll_wait(srv->epoll_fd, srv->events, (int)srv->opts.max_conns + 2,
 			       next_timeout(srv));

@@ -9,11 +9,13 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "api-socket/router.h"
+#include "sandbox_policy.h"
 #include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
@@ -36,6 +38,64 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* --print-seccomp-policy: the built-in policy in seccompiler JSON. */
+static int print_policy(void)
+{
+	struct sandbox_policy p;
+	char *text;
+
+	sandbox_policy_builtin(&p);
+	text = sandbox_policy_print(&p);
+	if (!text || printf("%s\n", text) < 0) {
+		free(text);
+		return 1;
+	}
+	free(text);
+	return 0;
+}
+
+/* The seccomp filters, before any thread starts: the built-in ones as
+ * compiled at build time (or at start, in builds without them), or
+ * --seccomp-filter's compiled now.  Each thread installs its own
+ * (sandbox_enter). */
+static int sandbox_setup(const struct vm_config *cfg)
+{
+	struct sandbox_policy p;
+	uint64_t t0 = time_cpu_us();
+	char err[256];
+	int ret;
+
+	if (cfg->no_seccomp) {
+		log_warn("seccomp is off (--no-seccomp)");
+		return 0;
+	}
+	if (cfg->seccomp_filter) {
+		ret = sandbox_policy_load(&p, cfg->seccomp_filter, err, sizeof(err));
+		if (ret)
+			goto fail;
+		if (!p.f[SANDBOX_VMM_BOOT].present)
+			log_info("seccomp filter %s has no vmm_boot filter: the vmm thread is "
+				 "confined once the microVM starts", cfg->seccomp_filter);
+	} else if (sandbox_builtin_bpf) {
+		ret = sandbox_use_bpf(sandbox_builtin_bpf, err, sizeof(err));
+		if (ret)
+			goto fail;
+		return 0;
+	} else {
+		sandbox_policy_builtin(&p);
+	}
+	ret = sandbox_compile(&p, err, sizeof(err));
+	sandbox_policy_free(&p);
+	if (ret)
+		goto fail;
+	log_debug("seccomp filters compiled in %llu us of CPU",
+		  (unsigned long long)(time_cpu_us() - t0));
+	return 0;
+fail:
+	fprintf(stderr, "ember: %s\n", err);
+	return ret;
+}
+
 /* Flags and config file → a configuration that can run; 1 = exit now. */
 static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 {
@@ -53,6 +113,10 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 		else
 			printf("ember %s\n", EMBER_VERSION);
 		*status = 0;
+		return 1;
+	}
+	if (cfg->print_seccomp) {
+		*status = print_policy();
 		return 1;
 	}
 	if (config_check_mode(cfg, err, sizeof(err)) ||
@@ -92,7 +156,7 @@ int main(int argc, char **argv)
 
 	close_inherited_fds();
 	config_init(&cfg);
-	if (configure(&cfg, argc, argv, &status))
+	if (configure(&cfg, argc, argv, &status) || sandbox_setup(&cfg))
 		goto out;
 	block_signals();
 	status = 1;

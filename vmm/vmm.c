@@ -15,6 +15,7 @@
 
 #include "vmm.h"
 #include "vmm/core/log.h"
+#include "vmm/core/sandbox.h"
 #include "vmm/core/term.h"
 #include "vmm/kvm/vcpu.h"
 
@@ -276,6 +277,9 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = vm_start_vcpus(&vmm->m.vm);
 	if (ret)
 		vm_request_exit(&vmm->m.vm, 1, "cannot start the vCPUs");
+	/* Started from the loop (InstanceStart): the build calls go now. */
+	if (vmm->looping && sandbox_enter(SANDBOX_VMM))
+		vm_request_exit(&vmm->m.vm, 1, "cannot confine the vmm thread");
 	return 0;
 }
 
@@ -328,6 +332,12 @@ int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
 
 int vmm_run(struct vmm *vmm)
 {
+	if (sandbox_enter(vmm->vm_built ? SANDBOX_VMM : SANDBOX_VMM_BOOT)) {
+		if (vmm->vm_built)
+			vm_request_exit(&vmm->m.vm, 1, "cannot confine the vmm thread");
+		return 1;
+	}
+	vmm->looping = true;
 	while (!vmm->done) {
 		int ret = ev_run_once(&vmm->loop, -1);
 

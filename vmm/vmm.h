@@ -34,6 +34,7 @@ struct vmm {
 	struct metrics metrics;
 	struct conout console;   /* the guest console's output (stdout) */
 	bool done;
+	bool looping;          /* vmm_run has confined the thread and serves events */
 	int exit_code;
 	uint64_t start_us, start_cpu_us;
 };
@@ -55,8 +56,9 @@ int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen);
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen);
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen);
 int vmm_resume(struct vmm *vmm, char *err, size_t errlen);
-/* Serve events until the VM ends (or, before a start, a signal); returns
- * the process exit status. */
+/* Confine the vmm thread (seccomp "vmm", or "vmm_boot" until the microVM
+ * starts, then "vmm" on top), then serve events until the VM ends (or,
+ * before a start, a signal); returns the process exit status. */
 int vmm_run(struct vmm *vmm);
 void vmm_destroy(struct vmm *vmm);
 const char *vmm_state_name(enum vmm_state state);

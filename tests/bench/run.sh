@@ -24,6 +24,11 @@ echo "== start-up cost: exec -> first KVM_RUN, $STARTUP_RUNS runs, tiny guest, t
 "$B/startup" "$STARTUP_RUNS" "first KVM_RUN" "$B/ember" --kernel "$B/guests/hello.elf" --level Debug >"$B/startup.txt"
 echo "bench: ember start-up wall us (min / median / max) $(cut -d' ' -f1 "$B/startup.txt" | stats)"
 echo "bench: ember start-up CPU us  (min / median / max) $(cut -d' ' -f2 "$B/startup.txt" | stats)"
+# The same build without its seccomp filters, same run: what compiling and
+# installing them costs (docs/seccomp.md).
+"$B/startup" "$STARTUP_RUNS" "first KVM_RUN" "$B/ember" --no-seccomp --kernel "$B/guests/hello.elf" --level Debug >"$B/startup-noseccomp.txt"
+echo "bench: ember start-up --no-seccomp wall us (min / median / max) $(cut -d' ' -f1 "$B/startup-noseccomp.txt" | stats)"
+echo "bench: ember start-up --no-seccomp CPU us  (min / median / max) $(cut -d' ' -f2 "$B/startup-noseccomp.txt" | stats)"
 
 echo "== start-up cost: exec -> API socket ready, $STARTUP_RUNS runs"
 sock=$B/bench-api.sock

@@ -413,6 +413,127 @@ echo '{"boot-source": ' >"$T/bad2.json"
 run 5 --config-file "$T/bad2.json"
 expect bad_config_malformed_json 1 "err:invalid JSON at line"
 
+# ---- seccomp ------------------------------------------------------------------
+# Every thread of a running ember is confined (NoNewPrivs: 1, Seccomp: 2 in each
+# task's status):
+# the API flow, so the vmm thread runs "vmm_boot" and then "vmm", 2 vCPUs.
+sc_api() { # PATH BODY
+	curl -s -m 10 -o /dev/null -w '%{http_code}' --unix-socket "$T/sc.sock" -X PUT \
+		-H 'Content-Type: application/json' -d "$2" "http://localhost$1"
+}
+rm -f "$T/sc.sock"
+timeout 30 "$EMBER" --api-sock "$T/sc.sock" >"$T/out" 2>"$T/err" </dev/null &
+tpid=$!
+for _ in $(seq 100); do [ -S "$T/sc.sock" ] && break; sleep 0.05; done
+pid=$(pgrep -P "$tpid")  # ember, under timeout
+codes="$(sc_api /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}") $(sc_api /machine-config '{"vcpu_count": 2, "mem_size_mib": 32}') $(sc_api /actions '{"action_type": "InstanceStart"}')"
+for _ in $(seq 100); do has out "tiny: halting" && break; sleep 0.05; done
+: >"$T/tasks"
+for t in /proc/"$pid"/task/*; do
+	echo "$(cat "$t/comm") $(awk '/^NoNewPrivs:/ {n = $2} /^Seccomp:/ {s = $2} END {print n s}' "$t/status")" >>"$T/tasks"
+done
+kill -TERM "$pid"
+wait "$tpid"
+rc=$?
+cat "$T/tasks" >>"$T/out"
+if [ "$codes" != "204 204 204" ]; then
+	bad seccomp_every_thread_confined "API answers $codes"
+elif ! grep -qx "vmm 12" "$T/tasks" || ! grep -qx "api 12" "$T/tasks" || ! grep -qx "vcpu 0 12" "$T/tasks" ||
+     ! grep -qx "vcpu 1 12" "$T/tasks" || grep -qv ' 12$' "$T/tasks"; then
+	bad seccomp_every_thread_confined "threads, NoNewPrivs and Seccomp: $(tr '\n' ';' <"$T/tasks")"
+else
+	expect seccomp_every_thread_confined 0 "out:tiny: halting" "err:stopping the microVM: Terminated"
+fi
+# --no-seccomp: no thread is confined.
+timeout 10 "$EMBER" --no-seccomp --kernel "$G/halt.elf" >"$T/out" 2>"$T/err" </dev/null &
+tpid=$!
+for _ in $(seq 100); do has out "tiny: halting" && break; sleep 0.05; done
+pid=$(pgrep -P "$tpid")
+sc=$(cat /proc/"$pid"/task/*/status | awk '/^Seccomp:/ {print $2}' | sort -u | tr '\n' ' ')
+kill -TERM "$pid"
+wait "$tpid"
+rc=$?
+[ "$sc" = "0 " ] && expect seccomp_off_with_no_seccomp 0 "err:seccomp is off" \
+	|| bad seccomp_off_with_no_seccomp "Seccomp fields: $sc"
+
+# The filters bite: a test build (TEST_EMBER, -DEMBER_TEST_HOOKS) makes a thread
+# of the named class issue a forbidden call right after it is confined; the
+# process must die of SIGSYS (status 159 through timeout) before the call returns.
+# hook NAME CLASS:CALL ARGS...
+hook() {
+	local name=$1 h=$2; shift 2
+	EMBER_TEST_SECCOMP=$h timeout 20 "$TEST_EMBER" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	if has err "was not stopped"; then bad "$name" "the forbidden call returned"
+	elif ! has err "test hook: ${h%%:*} thread issues ${h#*:}"; then bad "$name" "the hook did not run"
+	elif [ "$rc" -ne 159 ]; then bad "$name" "exit status $rc, want 159 (SIGSYS)"
+	else ok "$name"; fi
+}
+if [ -n "${TEST_EMBER:-}" ]; then
+	hook seccomp_kills_vcpu_kvm_create_vm vcpu:ioctl:0xae01 --kernel "$G/hello.elf" --mem-mib 32
+	hook seccomp_kills_vcpu_open_new vcpu:open_new --kernel "$G/hello.elf" --mem-mib 32
+	ls /tmp/ember-seccomp-hook-* >/dev/null 2>&1 && bad seccomp_vcpu_open_created_nothing "a file was created" \
+		|| ok seccomp_vcpu_open_created_nothing
+	hook seccomp_kills_vcpu_execve vcpu:execve --kernel "$G/hello.elf" --mem-mib 32
+	hook seccomp_kills_vmm_socket_inet vmm:socket_inet --kernel "$G/hello.elf" --mem-mib 32
+	hook seccomp_kills_vmm_execve vmm:execve --kernel "$G/hello.elf" --mem-mib 32
+	hook seccomp_kills_vmm_kvm_create_vm_after_start vmm:ioctl:0xae01 --kernel "$G/hello.elf" --mem-mib 32
+	rm -f "$T/hook.sock"
+	hook seccomp_kills_vmm_boot_ptrace vmm_boot:ptrace --api-sock "$T/hook.sock"
+	rm -f "$T/hook.sock"
+	hook seccomp_kills_api_socket_inet api:socket_inet --api-sock "$T/hook.sock"
+	rm -f "$T/hook.sock"
+	hook seccomp_kills_api_execve api:execve --api-sock "$T/hook.sock"
+	# The control: without filters the same hook's call goes through.
+	EMBER_TEST_SECCOMP=vcpu:socket_inet timeout 20 "$TEST_EMBER" --no-seccomp --kernel "$G/hello.elf" \
+		--mem-mib 32 >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	expect seccomp_hook_control_without_filters 0 "err:test hook: socket_inet was not stopped" \
+		"out:hello from long mode"
+else
+	echo "SKIP seccomp_kills_*: no TEST_EMBER (make tier2 builds it)"
+fi
+
+# Custom filters in Firecracker's seccompiler JSON: ember's own printed policy
+# boots; without the vcpu rule for KVM_RUN the first guest entry kills ember.
+"$EMBER" --print-seccomp-policy >"$T/policy.json"
+rc=$?
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert {"vmm","api","vcpu","vmm_boot"} <= set(p)' "$T/policy.json" \
+	&& [ "$rc" -eq 0 ] && ok seccomp_print_policy || bad seccomp_print_policy "status $rc or not a policy"
+run 10 --seccomp-filter "$T/policy.json" --kernel "$G/hello.elf" --mem-mib 32
+expect seccomp_custom_filter_boots 0 "out:hello from long mode"
+sc_edit() { # OUT PYTHON-STATEMENT (on p, the policy)
+	python3 -c "import json,sys; p=json.load(open(sys.argv[1])); $2; json.dump(p, open(sys.argv[2], 'w'))" \
+		"$T/policy.json" "$T/$1"
+}
+sc_edit no_run.json 'p["vcpu"]["filter"] = [r for r in p["vcpu"]["filter"] if not any(a["val"] == 0xae80 for a in r.get("args", []))]'
+run 10 --seccomp-filter "$T/no_run.json" --kernel "$G/hello.elf" --mem-mib 32
+if has out "hello from long mode"; then bad seccomp_custom_filter_forbids_kvm_run "the guest ran"
+elif [ "$rc" -ne 159 ]; then bad seccomp_custom_filter_forbids_kvm_run "exit status $rc, want 159 (SIGSYS)"
+else ok seccomp_custom_filter_forbids_kvm_run; fi
+echo '{"vmm": {' >"$T/sc_bad.json"
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_json 1 "err:sc_bad.json: not valid JSON"
+sc_edit sc_bad.json 'p["api"]["filter"][0]["syscall"] = "frobnicate"'
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_unknown_syscall 1 "err:api: filter[0]: unknown system call 'frobnicate'"
+sc_edit sc_bad.json 'p["gpu"] = p["api"]'
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_unknown_thread 1 "err:unknown thread 'gpu'"
+sc_edit sc_bad.json 'p["vcpu"]["default_action"] = "explode"'
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_bad_action 1 "err:vcpu: default_action: unknown action 'explode'"
+sc_edit sc_bad.json 'p["vcpu"]["filter"][0]["args"][0]["index"] = 6'
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_arg_index 1 "err:vcpu: filter[0] (ioctl) args[0]: index 6"
+sc_edit sc_bad.json 'del p["api"]'
+run 5 --seccomp-filter "$T/sc_bad.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_missing_thread 1 "err:no filter for the 'api' thread"
+run 5 --seccomp-filter "$T/missing.json" --kernel "$G/hello.elf"
+expect bad_seccomp_filter_missing_file 1 "err:missing.json"
+run 5 --no-seccomp --seccomp-filter "$T/policy.json" --kernel "$G/hello.elf"
+expect bad_seccomp_both_flags 1 "err:--no-seccomp and --seccomp-filter exclude each other"
+
 echo "tier2: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -106,6 +106,9 @@ struct vm_config {
 	char *api_sock;        /* --api-sock: serve the HTTP API there */
 	size_t api_max_payload;
 	bool no_api;
+	bool no_seccomp;       /* --no-seccomp: no filters at all */
+	char *seccomp_filter;  /* --seccomp-filter: a seccompiler JSON policy */
+	bool print_seccomp;    /* --print-seccomp-policy */
 	bool show_help;
 	bool show_version;
 };

@@ -54,7 +54,8 @@ static int config_load_file(struct vm_config *cfg, const char *path, char *err, 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEM, OPT_HUGE,
 	OPT_BOOT_TIMER, OPT_CONFIG, OPT_ID, OPT_LEVEL, OPT_HELP, OPT_VERSION,
-	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_CONSOLE_BUDGET,
+	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_CONSOLE_BUDGET, OPT_NO_SECCOMP,
+	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +73,9 @@ static const struct option long_opts[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "print-seccomp-policy", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -84,6 +88,7 @@ void config_usage(const char *prog)
 		"          [--mem-mib N] [--huge-pages] [--boot-timer] [--config-file FILE]\n"
 		"          [--console-budget BYTES,REFILL_MS | --console-budget 0]\n"
 		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
+		"          [--no-seccomp | --seccomp-filter FILE] [--print-seccomp-policy]\n"
 		"          [--id NAME] [--level Error|Warning|Info|Debug] [--help] [--version]\n",
 		prog);
 }
@@ -178,6 +183,9 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 		cfg->api_max_payload = (size_t)v;
 		break;
 	case OPT_NO_API: cfg->no_api = true; break;
+	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+	case OPT_SECCOMP_FILTER: set_str(&cfg->seccomp_filter, arg); break;
+	case OPT_PRINT_SECCOMP: cfg->print_seccomp = true; break;
 	case OPT_HELP: cfg->show_help = true; break;
 	case OPT_VERSION: cfg->show_version = true; break;
 	default:
@@ -206,6 +214,8 @@ int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, s
 		else
 			ret = apply_opt(&scratch, opt, optarg, err, errlen);
 	}
+	if (!ret && scratch.no_seccomp && scratch.seccomp_filter)
+		ret = fail(err, errlen, "--no-seccomp and --seccomp-filter exclude each other");
 	config_free(&scratch);
 	if (ret)
 		return ret;

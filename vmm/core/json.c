@@ -31,6 +31,7 @@ static const char *type_name(json_type t)
 	case JSON_INTEGER: return "an integer";
 	case JSON_STRING: return "a string";
 	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
 	default: return "a boolean";
 	}
 }
@@ -82,8 +83,9 @@ int json_check_fields(const char *section, json_t *obj, const struct json_field 
 			;
 		if (i == nf)
 			return fail(err, errlen, "%s: unknown field '%s'", section, key);
-		if (f[i].type == JSON_TRUE ? !json_is_boolean(val)
-					   : json_typeof(val) != f[i].type)
+		if (f[i].type == JSON_NULL ? false  /* any type: the caller checks */
+		    : f[i].type == JSON_TRUE ? !json_is_boolean(val)
+		    : json_typeof(val) != f[i].type)
 			return fail(err, errlen, "%s: field '%s' must be %s", section, key,
 				    type_name(f[i].type));
 	}

@@ -13,7 +13,8 @@
 
 struct json_field {
 	const char *key;
-	json_type type;   /* JSON_INTEGER, JSON_STRING, JSON_OBJECT, JSON_TRUE (any bool) */
+	json_type type;   /* JSON_INTEGER, JSON_STRING, JSON_OBJECT, JSON_ARRAY,
+			   * JSON_TRUE (any bool), JSON_NULL (any type) */
 	bool required;
 };
 

@@ -16,6 +16,7 @@
 #include "vmm/x86/regs.h"
 #include "vmm/core/log.h"
 #include "vmm/core/bus.h"
+#include "vmm/core/sandbox.h"
 #include "kvm.h"
 #include "vcpu.h"
 
@@ -281,12 +282,17 @@ static void *vcpu_thread(void *arg)
 	struct vcpu_shared *s = vcpu->shared;
 	char name[16];
 	sigset_t set;
+	bool confined;
 
 	snprintf(name, sizeof(name), "vcpu %u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* seccomp "vcpu" before the guest runs a single instruction */
+	confined = !sandbox_enter(SANDBOX_VCPU);
+	if (!confined)
+		vcpu_request_exit(s, 1, "a vCPU thread cannot install its seccomp filter");
 	if (vcpu->id == 0) {  /* read by the start-up benchmark */
 		struct rusage ru;
 
@@ -297,7 +303,7 @@ static void *vcpu_thread(void *arg)
 			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
 			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
 	}
-	while (!atomic_load(&s->stopping)) {
+	while (confined && !atomic_load(&s->stopping)) {
 		if (atomic_load(&s->pause_requested)) {
 			vcpu_park(vcpu);
 			continue;

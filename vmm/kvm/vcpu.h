@@ -74,7 +74,9 @@ int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id);
 /* vmm thread, from the builder before the vCPUs start: registers for the
  * boot CPU's entry into the kernel described by `bi`.  0 or -errno. */
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_image *bi);
-/* vmm thread (vm_start_vcpus): start the "vcpu N" thread.  0 or -errno. */
+/* vmm thread (vm_start_vcpus): start the "vcpu N" thread, which confines
+ * itself with the seccomp "vcpu" filter (vmm/core/sandbox.h) before its first
+ * KVM_RUN (a failure ends the VM with status 1).  0 or -errno. */
 int vcpu_start(struct vcpu *vcpu);
 /* vmm thread (vm_pause, vm_stop_vcpus): force a started vCPU out of
  * KVM_RUN; it then checks the pause and stop flags. */
