@@ -293,9 +293,11 @@ rm -f "$T/console.fifo" "$T/api.sock"
 # The same with an anonymous pipe nobody reads and a guest that sends three
 # pipes' worth then resets: it must get to the end.
 timeout 120 "$EMBER" --kernel "$G/flood.elf" --cmdline "flood=200000" 2>"$T/err" </dev/null \
-	> >(exec sleep 150 >/dev/null 2>&1)
+	> >(echo "$BASHPID" >"$T/sleeper"; exec sleep 150 >/dev/null 2>&1)
 rc=$?
-kill "$!" 2>/dev/null
+# $! does not name the reader (a process substitution): it kept the shared
+# test lock held for 150 s after the suite ended.
+kill "$(cat "$T/sleeper")" 2>/dev/null
 : >"$T/out"
 expect console_stalled_anonymous_pipe_guest_finishes 0 "err:guest requested a reset (i8042)"
 
