@@ -139,6 +139,7 @@ fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(
 
 kernel: deps
 	$(Q)kernels/build.sh
+	$(Q)kernels/build.sh microvm-legacy
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember
