@@ -217,15 +217,15 @@ api() { # METHOD PATH BODY: fails unless the answer is 204
 		-X "$1" "http://localhost$2" -H 'Content-Type: application/json' -d "$3")
 	[ "$code" = 204 ] || { echo "api: $1 $2 -> $code $(cat "$logs/api-body")" >>"$logs/$name.log"; return 1; }
 }
-api_start() { # NAME EXTRA_BOOT_ARGS [BASE_BOOT_ARGS]: ember waits on the socket, gets configured, starts
-	name=$1 base=${3:-$FC_ARGS}
+api_start() { # NAME EXTRA_BOOT_ARGS [BASE_BOOT_ARGS [KERNEL]]: ember waits on the socket, gets configured, starts
+	name=$1 base=${3:-$FC_ARGS} kernel=${4:-$GUEST_VMLINUX}
 	rm -f "$logs/api.sock"
 	timeout -s KILL "$T" "$EMBER" --api-sock "$logs/api.sock" </dev/null >"$logs/$name.log" 2>&1 &
 	api_pid=$!
 	i=0
 	while [ ! -S "$logs/api.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	dd if=/dev/zero of="$logs/rootfs.ext4" bs=1M count=8 2>/dev/null
-	api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_VMLINUX\", \"initrd_path\": \"$GUEST_INITRD\", \"boot_args\": \"$base $2\"}" &&
+	api PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$GUEST_INITRD\", \"boot_args\": \"$base $2\"}" &&
 	api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$logs/rootfs.ext4\", \"is_root_device\": true, \"is_read_only\": false}" &&
 	api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}' &&
 	api PUT /actions '{"action_type": "InstanceStart"}'
@@ -239,13 +239,13 @@ scenario_api_getting_started() {
 	result api-getting-started "$t0" "$(why api-getting-started 'ember: cpus online 2')"
 }
 
-# ctrl_alt_del NAME EXTRA_BOOT_ARGS BASE_BOOT_ARGS EXIT_LINE: SendCtrlAltDel once
-# the guest has greeted; it must reboot (before reading a line) and ember exit 0
-# saying EXIT_LINE.
+# ctrl_alt_del NAME EXTRA_BOOT_ARGS BASE_BOOT_ARGS EXIT_LINE [KERNEL]: SendCtrlAltDel
+# once the guest has greeted; it must reboot (before reading a line) and ember
+# exit 0 saying EXIT_LINE.
 ctrl_alt_del() {
 	t0=$(now)
 	rc=0
-	api_start "$1" "ember.test=echo $2" "$3" || rc=1
+	api_start "$1" "ember.test=echo $2" "$3" "${5:-}" || rc=1
 	i=0
 	while ! grep -q 'ember: hello from the guest' "$logs/$1.log" && [ $i -lt $((T * 10)) ]; do
 		sleep 0.1
@@ -258,8 +258,11 @@ ctrl_alt_del() {
 }
 
 # SendCtrlAltDel: the guest's i8042/atkbd/VT drivers reboot it, ember exits 0.
+# Firecracker's i8042.nopnp needs the legacy kernel: a hardware-reduced ACPI
+# kernel has no fixed ISA IRQs, so its i8042 gets IRQ 1 only through PNP (the
+# DSDT's PNP0303; ctrl-alt-del-acpi below).
 scenario_ctrl_alt_del() {
-	ctrl_alt_del ctrl-alt-del "" "$FC_ARGS" 'guest requested a reset (i8042)'
+	ctrl_alt_del ctrl-alt-del "" "$FC_ARGS" 'guest requested a reset (i8042)' "$GUEST_LEGACY_VMLINUX"
 }
 
 # --- ACPI: the default kernel finds CPUs and devices in ember's tables only;
