@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Build the ember guest kernel (vmlinux + bzImage) from Debian's linux-source-6.1
-# with kernels/microvm.config merged onto allnoconfig.
+# Build an ember guest kernel (vmlinux + bzImage) from Debian's linux-source-6.1
+# with kernels/NAME.config merged onto allnoconfig.
 #
-# Usage: kernels/build.sh
+# Usage: kernels/build.sh [NAME]
+#   NAME: microvm (default: the ACPI-only kernel) or microvm-legacy (MP table and
+#   command-line virtio-mmio devices, no ACPI).
 # Result: ${EMBER_CACHE:-/var/cache/ember}/kernel-<hash>/{vmlinux,bzImage,config,System.map}
 # where <hash> covers the config fragment and this script. The directory is printed
 # as the last line on stdout; everything else goes to stderr. A cached build is reused.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-fragment=$here/microvm.config
+name=${1:-microvm}
+fragment=$here/$name.config
+[[ $name =~ ^[a-z0-9-]+$ && -f $fragment ]] || { echo "kernels/build.sh: no kernels/$name.config" >&2; exit 2; }
 cache=${EMBER_CACHE:-/var/cache/ember}
 tarball=/usr/src/linux-source-6.1.tar.xz
 key=$(cat "$fragment" "$here/build.sh" | sha256sum | cut -c1-16)

@@ -40,6 +40,7 @@ modinfo kmod
 dpkg-deb dpkg
 timeout coreutils
 flock util-linux
+iasl acpica-tools
 CMDS
 
 # busybox must be the static one: it is copied into initramfs images.

@@ -13,6 +13,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd python3 curl
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev kmod lz4
 	fio iproute2 iperf3
+	acpica-tools
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -204,6 +204,7 @@ fuzz-long: $(FUZZ_BINS)
 
 kernel: deps
 	$(Q)kernels/build.sh
+	$(Q)kernels/build.sh microvm-legacy
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember

@@ -60,19 +60,30 @@ static int add_legacy(struct machine *m, const struct vm_config *cfg, struct con
 		return ret;
 	serial_set_budget(&m->serial, &cfg->console_budget);
 	ret = i8042_init(&m->i8042);
-	if (ret) {
-		serial_destroy(&m->serial);
-		return ret;
-	}
+	if (ret)
+		goto err_serial;
+	ret = acpi_pm_init(&m->acpi_pm);
+	if (ret)
+		goto err_i8042;
 	m->legacy_up = true;
 	ret = add_serial(m);
 	if (!ret)
 		ret = add_i8042(m);
+	if (!ret)
+		ret = bus_add(&m->vm.pio, &(struct bus_dev){
+			.name = "acpi-pm", .base = PORT_ACPI_PM, .len = PORT_ACPI_PM_LEN,
+			.ops = &acpi_pm_ops, .dev = &m->acpi_pm });
 	if (!ret && cfg->boot_timer)
 		ret = bus_add(&m->vm.mmio, &(struct bus_dev){
 			.name = "boot-timer", .base = MMIO_BOOT_TIMER_ADDR,
 			.len = MMIO_BOOT_TIMER_SIZE, .ops = &boot_timer_ops,
 			.dev = &m->boot_timer });
+	return ret;
+
+err_i8042:
+	i8042_destroy(&m->i8042);
+err_serial:
+	serial_destroy(&m->serial);
 	return ret;
 }
 
@@ -92,7 +103,10 @@ static int virtio_attach(struct machine *m, struct virtio_mmio *t, struct ev_loo
 		log_error("too many virtio devices: at most %d", IOAPIC_PINS - IRQ_VIRTIO_FIRST);
 		return -ENOSPC;
 	}
+	m->acpi.virtio[m->nr_virtio] = (struct acpi_mmio_dev){
+		.addr = addr, .size = MMIO_VIRTIO_SLOT, .gsi = irq };
 	m->nr_virtio++;
+	m->acpi.nr_virtio = m->nr_virtio;
 	ret = bus_add(&m->vm.mmio, &(struct bus_dev){
 		.name = t->name, .base = addr, .len = MMIO_VIRTIO_SLOT,
 		.ops = &virtio_mmio_ops, .dev = t });
@@ -204,10 +218,12 @@ static int load_initrd(struct machine *m, const char *path, struct boot_initrd *
 }
 
 /* The kernel and initrd into RAM, then what the kernel reads at entry:
- * command line, boot parameters, MP table, the boot vCPU's registers. */
+ * command line, ACPI tables, boot parameters (pointing at the RSDP), MP
+ * table, the boot vCPU's registers. */
 static int load_kernel(struct machine *m, const struct vm_config *cfg)
 {
 	struct boot_initrd initrd;
+	uint64_t rsdp = 0;
 	uint8_t *img;
 	size_t len;
 	int ret = map_file("kernel", cfg->kernel_path, &img, &len);
@@ -221,8 +237,12 @@ static int load_kernel(struct machine *m, const struct vm_config *cfg)
 		ret = load_initrd(m, cfg->initrd_path, &initrd);
 	if (!ret)
 		ret = boot_write_cmdline(&m->vm.mem, &m->boot, m->cmdline);
+	if (!ret) {
+		m->acpi.nr_vcpus = m->vm.shared.nr_vcpus;
+		ret = acpi_write(&m->vm.mem, &m->acpi, &rsdp);
+	}
 	if (!ret)
-		ret = boot_write_params(&m->vm.mem, &m->boot, &initrd);
+		ret = boot_write_params(&m->vm.mem, &m->boot, &initrd, rsdp);
 	if (!ret)
 		ret = mptable_write(&m->vm.mem, m->vm.shared.nr_vcpus);
 	if (!ret)
@@ -260,6 +280,7 @@ void machine_destroy(struct machine *m)
 			m->devs[i].type->destroy(m->devs[i].dev);
 	m->nr_devs = 0;
 	if (m->legacy_up) {
+		acpi_pm_destroy(&m->acpi_pm);
 		i8042_destroy(&m->i8042);
 		serial_destroy(&m->serial);
 		m->legacy_up = false;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder.h - assembles a machine from a configuration: the KVM VM and its
- * RAM, the legacy devices (serial on COM1, i8042, the boot timer), every
- * device of the device table on its virtio-mmio slot (bus entry, KVM
- * ioeventfds and irqfd, command-line entry), then the kernel, initrd,
- * command line, boot parameters, MP table and the boot vCPU's registers.
+ * RAM, the legacy devices (serial on COM1, i8042, the ACPI sleep/reset
+ * registers, the boot timer), every device of the device table on its
+ * virtio-mmio slot (bus entry, KVM ioeventfds and irqfd, command-line
+ * entry), then the kernel, initrd, command line, ACPI tables (every vCPU
+ * and device), boot parameters, MP table and the boot vCPU's registers.
  *
  * machine_build and machine_destroy run on the vmm thread, before the vCPUs
  * start and after they stopped.  On failure machine_destroy releases
@@ -19,10 +20,12 @@
 #include "vmm/config/config.h"
 #include "vmm/core/conout.h"
 #include "vmm/core/event.h"
+#include "vmm/devices/acpi_pm.h"
 #include "vmm/devices/boot_timer.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/serial.h"
 #include "vmm/kvm/vm.h"
+#include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
 #include "vmm/x86/layout.h"
 
@@ -34,10 +37,12 @@ struct machine {
 	struct serial serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
-	bool legacy_up;                      /* serial and i8042 initialised */
+	struct acpi_pm acpi_pm;              /* FADT sleep and reset registers */
+	bool legacy_up;                      /* serial, i8042, acpi_pm initialised */
 	struct vm_device devs[MACHINE_MAX_DEVICES];
 	unsigned int nr_devs;
 	unsigned int nr_virtio;              /* virtio-mmio slots used */
+	struct acpi_machine acpi;            /* what the ACPI tables describe */
 	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
 };
 

@@ -136,6 +136,19 @@ static void on_reset(struct ev_source *src, uint32_t events)
 		vm_request_exit(&vmm->m.vm, 0, "guest requested a reset (i8042)");
 }
 
+/* The ACPI sleep control or reset register: poweroff (S5) or reboot. */
+static void on_acpi_pm(struct ev_source *src, uint32_t events)
+{
+	struct vmm *vmm = src->opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(src->fd, &v, sizeof(v)) <= 0)
+		return;
+	vm_request_exit(&vmm->m.vm, 0, acpi_pm_event(&vmm->m.acpi_pm) == ACPI_PM_POWEROFF
+		? "guest powered off (ACPI S5)" : "guest requested a reset (ACPI)");
+}
+
 static void on_signal(struct ev_source *src, uint32_t events)
 {
 	struct vmm *vmm = src->opaque;
@@ -241,6 +254,8 @@ static int vmm_watch_vm(struct vmm *vmm)
 
 	if (!ret)
 		ret = vmm_add_source(vmm, &vmm->reset_src, vmm->m.i8042.reset_efd, on_reset);
+	if (!ret)
+		ret = vmm_add_source(vmm, &vmm->acpi_src, vmm->m.acpi_pm.event_efd, on_acpi_pm);
 	if (!ret)
 		ret = vmm_add_source(vmm, &vmm->serial_rx_src, vmm->m.serial.rx_ready_efd,
 				     on_serial_rx);

@@ -29,7 +29,7 @@ struct vmm {
 	bool vm_built;
 	enum vmm_state state;
 	struct ev_loop loop;
-	struct ev_source exit_src, reset_src, signal_src, stdin_src, serial_rx_src;
+	struct ev_source exit_src, reset_src, acpi_src, signal_src, stdin_src, serial_rx_src;
 	bool stdin_armed, stdin_is_file, stdin_done;
 	struct metrics metrics;
 	struct conout console;   /* the guest console's output (stdout) */

@@ -177,8 +177,8 @@ expect long_mode_entry 0 "out:hello from long mode" "out:cr0 0x8" "out:cs 0x8" \
 
 run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --cmdline "ember tier2 cmdline"
 expect boot_params_zero_page 0 "out:header 0x53726448" "out:boot_flag 0xaa55" "out:loader 0xff" \
-	"out:cmdline 'ember tier2 cmdline'" "out:e820 entries 0x2" \
-	"out:e820 0x0 0x9fc00 0x1" "out:e820 0x100000 0x3f00000 0x1"
+	"out:cmdline 'ember tier2 cmdline'" "out:e820 entries 0x3" \
+	"out:e820 0x0 0x9fc00 0x1" "out:e820 0xe0000 0x20000 0x3" "out:e820 0x100000 0x3f00000 0x1"
 
 head -c 12345 /dev/urandom >"$T/initrd"
 run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --initrd "$T/initrd"
@@ -187,6 +187,16 @@ expect boot_params_initrd_at_top 0 "out:ramdisk 0x3ffc000 size 0x3039"
 run 10 --kernel "$G/boot_params.elf" --mem-mib 16
 expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules'" \
 	"out:e820 0x100000 0xf00000 0x1"
+
+# ACPI: the guest finds the RSDP through boot_params and the BIOS-area scan,
+# checks every table, counts the MADT's CPUs, then powers off (S5) or resets
+# through the FADT's registers; either ends ember with status 0.
+run 10 --kernel "$G/acpi.elf" --vcpus 3 --mem-mib 64
+expect acpi_tables_poweroff 0 "out:acpi: rsdp 0xe0000 scan 0xe0000 RSDP ok XSDT ok FACP ok APIC ok DSDT ok" \
+	"out:acpi: madt cpus 0x3" "err:guest powered off (ACPI S5)"
+run 10 --kernel "$G/acpi.elf" --mem-mib 5120 --cmdline "acpi-reset"
+expect acpi_tables_reset_above_4g 0 "out:RSDP ok XSDT ok FACP ok APIC ok DSDT ok" \
+	"out:acpi: madt cpus 0x1" "err:guest requested a reset (ACPI)"
 
 run 10 --kernel "$G/boot_timer.elf" --boot-timer
 expect boot_timer_mmio_write 0 "out:boot timer written" "err:Guest-boot-time = "
@@ -327,10 +337,10 @@ run 10 --kernel "$G/hello.elf" --vcpus 32 --mem-mib 64
 expect thirty_two_vcpus 0 "out:hello from long mode"
 
 run 10 --kernel "$G/pvh.elf" --cmdline "pvh works" --initrd "$T/initrd"
-expect pvh_entry 0 "out:pvh: 32-bit entry, start_info magic ok, cmdline 'pvh works' memmap entries 2 modules 1"
+expect pvh_entry 0 "out:pvh: 32-bit entry, start_info magic ok, cmdline 'pvh works' memmap entries 3 modules 1"
 
 run 10 --kernel "$G/boot_params.elf" --mem-mib 5120
-expect ram_above_4g 0 "out:e820 entries 0x3" "out:e820 0x100000 0xbff00000 0x1" \
+expect ram_above_4g 0 "out:e820 entries 0x4" "out:e820 0x100000 0xbff00000 0x1" \
 	"out:e820 0x100000000 0x80000000 0x1"
 
 if [ -w /proc/sys/vm/nr_hugepages ]; then

@@ -8,9 +8,11 @@
 # Output: one `PASS name` / `FAIL name: reason` line per scenario, then
 # `N passed, N failed`. Exit status is non-zero if anything failed.
 # Environment: EMBER, GUEST_VMLINUX, GUEST_BZIMAGE, GUEST_INITRD (set by the L1
-# init or derived here), GUEST_ROOTFS (the ext4 root of the block scenarios, built
+# init or derived here: the default, ACPI-only kernel), GUEST_LEGACY_VMLINUX (the
+# legacy kernel without ACPI, kernels/microvm-legacy.config), GUEST_DEBIAN_KERNEL and
+# GUEST_DEBIAN_INITRD (Debian's stock cloud kernel, with tests/guests/debian.sh), GUEST_ROOTFS (the ext4 root of the block scenarios, built
 # with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
-# TIER3_ONLY (boot, block, net, vsock or jailer: run that group of scenarios only;
+# TIER3_ONLY (boot, acpi, block, net, vsock or jailer: run that group of scenarios only;
 # default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
 # microvm instead of ember, to check the scenarios themselves against a
 # reference), XFER (the host's xfer, tests/guests/xfer; built when unset).
@@ -24,12 +26,27 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	root=$(cd "$here/../.." && pwd)
 	# shellcheck source=tests/harness/common.sh
 	. "$root/tests/harness/common.sh"
+	# debian_guest DIR: Debian's stock cloud kernel (the package the L1 machine
+	# boots) as DIR/vmlinuz, and DIR/initrd: the test init, busybox, its
+	# virtio-mmio and virtio-blk modules and tests/guests/debian.sh.
+	debian_guest() {
+		l1dir=$("$root/tests/harness/l1-kernel.sh" | tail -n1)
+		mods=$(echo "$l1dir"/lib/modules/*/kernel/drivers)
+		mkdir -p "$1"
+		cp "$l1dir/vmlinuz" "$1/vmlinuz"
+		"$root/tests/guests/mkinitramfs.sh" "$1/initrd" "$root/tests/guests/debian.sh:tests/debian" \
+			"$mods/virtio/virtio_ring.ko:lib/debian/virtio_ring.ko" "$mods/virtio/virtio.ko:lib/debian/virtio.ko" \
+			"$mods/virtio/virtio_mmio.ko:lib/debian/virtio_mmio.ko" \
+			"$mods/block/virtio_blk.ko:lib/debian/virtio_blk.ko" >/dev/null
+	}
 	if ! have_hw_kvm; then
 		log "no hardware virtualization here: running inside the L1 machine"
 		work=$(mktemp -d)
 		trap 'rm -rf "$work"' EXIT
 		out=$work/out
 		"$root/tests/guests/mkrootfs.sh" "$work/root.ext4" >/dev/null
+		legacy=$("$root/kernels/build.sh" microvm-legacy | tail -n1)
+		debian_guest "$work/debian"
 		echo "TIER3_ONLY='${TIER3_ONLY:-}' TIER3_VMM='${TIER3_VMM:-}'" >"$work/env"
 		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS; do
 			eval "[ -z \"\${$v:-}\" ] || echo \"$v='\$$v'\"" >>"$work/env"
@@ -47,6 +64,9 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 			$ember --file "$xfer:opt/ember/bin/xfer" \
 			--file "$here/tier3_net.sh:opt/ember/tier3_net.sh" \
 			--file "$here/tier3_jailer.sh:opt/ember/tier3_jailer.sh" \
+			--file "$legacy/vmlinux:opt/ember/guest/legacy/vmlinux" \
+			--file "$work/debian/vmlinuz:opt/ember/guest/debian/vmlinuz" \
+			--file "$work/debian/initrd:opt/ember/guest/debian/initrd" \
 			--file "$work/root.ext4:opt/ember/guest/root.ext4" --file "$work/env:opt/ember/tier3.env" \
 			"$here/tier3.sh" | tee "$out" || rc=$?
 		summary=$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
@@ -60,6 +80,9 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 	trap 'rm -rf "$work"' EXIT
 	export EMBER=${EMBER:-$root/build/ember}
 	export GUEST_VMLINUX=$kdir/vmlinux GUEST_BZIMAGE=$kdir/bzImage
+	GUEST_LEGACY_VMLINUX=$("$root/kernels/build.sh" microvm-legacy | tail -n1)/vmlinux
+	debian_guest "$work/debian"
+	export GUEST_LEGACY_VMLINUX GUEST_DEBIAN_KERNEL=$work/debian/vmlinuz GUEST_DEBIAN_INITRD=$work/debian/initrd
 	GUEST_INITRD=$("$root/tests/guests/mkinitramfs.sh" "$work/initrd.cpio.gz")
 	GUEST_ROOTFS=$("$root/tests/guests/mkrootfs.sh" "$work/root.ext4")
 	export GUEST_INITRD GUEST_ROOTFS
@@ -74,6 +97,8 @@ if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
 	# shellcheck source=/dev/null # written by the host side above
 	. /opt/ember/tier3.env
 	GUEST_ROOTFS=/opt/ember/guest/root.ext4
+	GUEST_LEGACY_VMLINUX=/opt/ember/guest/legacy/vmlinux
+	GUEST_DEBIAN_KERNEL=/opt/ember/guest/debian/vmlinuz GUEST_DEBIAN_INITRD=/opt/ember/guest/debian/initrd
 	TIER3_NET=/opt/ember/tier3_net.sh
 	TIER3_JAILER=/opt/ember/tier3_jailer.sh
 fi
@@ -196,15 +221,15 @@ api() { # METHOD PATH BODY: fails unless the answer is 204
 		-X "$1" "http://localhost$2" -H 'Content-Type: application/json' -d "$3")
 	[ "$code" = 204 ] || { echo "api: $1 $2 -> $code $(cat "$logs/api-body")" >>"$logs/$name.log"; return 1; }
 }
-api_start() { # NAME EXTRA_BOOT_ARGS: ember waits on the socket, gets configured, starts
-	name=$1
+api_start() { # NAME EXTRA_BOOT_ARGS [BASE_BOOT_ARGS [KERNEL]]: ember waits on the socket, gets configured, starts
+	name=$1 base=${3:-$FC_ARGS} kernel=${4:-$GUEST_VMLINUX}
 	rm -f "$logs/api.sock"
 	timeout -s KILL "$T" "$EMBER" --api-sock "$logs/api.sock" </dev/null >"$logs/$name.log" 2>&1 &
 	api_pid=$!
 	i=0
 	while [ ! -S "$logs/api.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	dd if=/dev/zero of="$logs/rootfs.ext4" bs=1M count=8 2>/dev/null
-	api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_VMLINUX\", \"initrd_path\": \"$GUEST_INITRD\", \"boot_args\": \"$FC_ARGS $2\"}" &&
+	api PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$GUEST_INITRD\", \"boot_args\": \"$base $2\"}" &&
 	api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$logs/rootfs.ext4\", \"is_root_device\": true, \"is_read_only\": false}" &&
 	api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}' &&
 	api PUT /actions '{"action_type": "InstanceStart"}'
@@ -218,20 +243,144 @@ scenario_api_getting_started() {
 	result api-getting-started "$t0" "$(why api-getting-started 'ember: cpus online 2')"
 }
 
-# SendCtrlAltDel: the guest's i8042/atkbd/VT drivers reboot it, ember exits 0.
-scenario_ctrl_alt_del() {
+# ctrl_alt_del NAME EXTRA_BOOT_ARGS BASE_BOOT_ARGS EXIT_LINE [KERNEL]: SendCtrlAltDel
+# once the guest has greeted; it must reboot (before reading a line) and ember
+# exit 0 saying EXIT_LINE.
+ctrl_alt_del() {
 	t0=$(now)
 	rc=0
-	api_start ctrl-alt-del "ember.test=echo" || rc=1
+	api_start "$1" "ember.test=echo $2" "$3" "${5:-}" || rc=1
 	i=0
-	while ! grep -q 'ember: hello from the guest' "$logs/ctrl-alt-del.log" && [ $i -lt $((T * 10)) ]; do
+	while ! grep -q 'ember: hello from the guest' "$logs/$1.log" && [ $i -lt $((T * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	[ $rc -eq 0 ] && { api PUT /actions '{"action_type": "SendCtrlAltDel"}' || rc=1; }
 	wait "$api_pid" || rc=$?
-	if [ $rc -eq 0 ] && grep -q 'ember: got' "$logs/ctrl-alt-del.log"; then rc=1; fi
-	result ctrl-alt-del "$t0" "$(why ctrl-alt-del 'guest requested a reset (i8042)')"
+	if [ $rc -eq 0 ] && grep -q 'ember: got' "$logs/$1.log"; then rc=1; fi
+	result "$1" "$t0" "$(why "$1" "$4")"
+}
+
+# SendCtrlAltDel: the guest's i8042/atkbd/VT drivers reboot it, ember exits 0.
+# Firecracker's i8042.nopnp needs the legacy kernel: a hardware-reduced ACPI
+# kernel has no fixed ISA IRQs, so its i8042 gets IRQ 1 only through PNP (the
+# DSDT's PNP0303; ctrl-alt-del-acpi below).
+scenario_ctrl_alt_del() {
+	ctrl_alt_del ctrl-alt-del "" "$FC_ARGS" 'guest requested a reset (i8042)' "$GUEST_LEGACY_VMLINUX"
+}
+
+# --- ACPI: the default kernel finds CPUs and devices in ember's tables only;
+# the legacy kernel (no ACPI) in the MP table and on the command line -------------
+
+# The guest's check of its machine: 2 CPUs; virtio-blk, virtio-net and vsock
+# bound to their drivers, on platform devices of the kind PARENT (LNRO0005:NN
+# from the DSDT, or virtio-mmio.N from the command line); eth0 reaches the host.
+hw_step() { # PARENT
+	echo "parent=$1"
+	cat <<'STEP'
+cpus=$(grep -c ^processor /proc/cpuinfo)
+[ "$cpus" = 2 ] || fail "the guest sees $cpus CPU(s)"
+drivers=""
+for d in /sys/bus/virtio/devices/*; do
+	case $(readlink -f "$d") in */$parent*) ;; *) fail "$(basename "$d") is at $(readlink -f "$d")" ;; esac
+	drivers="$drivers $(basename "$(readlink "$d/driver")")"
+done
+echo "hw: cpus $cpus, virtio drivers$drivers"
+for want in virtio_blk virtio_net vmw_vsock_virtio_transport; do
+	case "$drivers " in *" $want "*) ;; *) fail "no $want in:$drivers" ;; esac
+done
+STEP
+	echo "$NETUP"
+	echo 'ping -c 1 -W 10 172.16.0.1 >/dev/null || fail "eth0 does not reach the host"'
+}
+
+# hw_boot NAME KERNEL ENDING PARENT: boot KERNEL with 2 vCPUs, the root drive,
+# virtio-net and vsock; the guest checks what it sees, then ENDING (a command
+# run after the check).  Sets $reason.
+hw_boot() {
+	{ hw_step "$4"; echo 'echo "rootfs: step ok"'; echo "sync; $3"; } >"$logs/$1.step"
+	reason=$(prepare "$1")
+	[ -n "$reason" ] && return
+	net_vm "$1" "$logs/$1.ext4" net vsock
+	sed -i -e "s|\"kernel_image_path\": \"[^\"]*\"|\"kernel_image_path\": \"$2\"|" \
+		-e 's|"vcpu_count": 1|"vcpu_count": 2|' "$logs/$1.json"
+	vm_start "$1"
+	vm_finish
+	reason=$(blk_why "$1")
+}
+
+# The ACPI-only kernel: 2 CPUs (MADT), every device (DSDT); `poweroff -f`
+# reaches the FADT's sleep control register (S5) and ember exits 0.
+scenario_acpi_poweroff() {
+	t0=$(now) n=acpi-devices-poweroff
+	hw_boot $n "$GUEST_VMLINUX" "poweroff -f" LNRO0005
+	[ -n "$reason" ] || grep -q 'guest powered off (ACPI S5)' "$logs/$n.log" ||
+		reason="no 'guest powered off (ACPI S5)' from ember"
+	grep -m1 'hw: cpus' "$logs/$n.log" | tr -d '\r' | sed "s/^/  $n: /" || true
+	finish $n "$t0" "$reason"
+}
+
+# The legacy kernel: 2 CPUs (MP table), every device (virtio_mmio.device=).
+scenario_legacy_devices() {
+	t0=$(now) n=legacy-devices
+	hw_boot $n "$GUEST_LEGACY_VMLINUX" ":" virtio-mmio
+	grep -m1 'hw: cpus' "$logs/$n.log" | tr -d '\r' | sed "s/^/  $n: /" || true
+	finish $n "$t0" "$reason"
+}
+
+# SendCtrlAltDel on the ACPI kernel without i8042.nopnp: the keyboard is found
+# through the DSDT's PNP0303 device, and reboot=a resets through the FADT's
+# reset register.
+scenario_acpi_ctrl_alt_del() {
+	ctrl_alt_del ctrl-alt-del-acpi "reboot=a" "$CMDLINE" 'guest requested a reset (ACPI)'
+}
+
+# Debian's stock cloud kernel (ACPI only: no MP table parsing, no command-line
+# virtio-mmio devices), 2 vCPUs: the guest sees 2 CPUs and the drive, loads
+# virtio-mmio and virtio-blk from its own package, mounts the ext4 root drive
+# and powers off.  Its 27 MB bzImage takes over a minute to boot nested.
+scenario_debian_cloud() {
+	t0=$(now) n=debian-cloud
+	if [ ! -f "${GUEST_DEBIAN_KERNEL:-}" ]; then
+		echo "SKIP $n: no Debian cloud kernel"
+		return
+	fi
+	img=$logs/$n.ext4
+	cp "$GUEST_ROOTFS" "$img"
+	cat >"$logs/$n.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$GUEST_DEBIAN_KERNEL", "initrd_path": "$GUEST_DEBIAN_INITRD",
+                   "boot_args": "console=ttyS0 reboot=k panic=1 pci=off quiet ember.test=debian" },
+  "machine-config": { "vcpu_count": 2, "mem_size_mib": 512 },
+  "drives": [ { "drive_id": "rootfs", "path_on_host": "$img", "is_root_device": true,
+                "is_read_only": false } ]
+}
+JSON
+	rc=0
+	timeout -s KILL 600 "$EMBER" --no-api --config-file "$logs/$n.json" </dev/null >"$logs/$n.log" 2>&1 || rc=$?
+	reason=$(why $n 'guest powered off (ACPI S5)')
+	[ -n "$reason" ] || grep -q 'debian: vda mounted ext4, init found' "$logs/$n.log" ||
+		reason="the guest did not mount the ext4 root drive"
+	[ -n "$reason" ] || grep -q 'debian: cpus 2, virtio 1, LNRO0005 1' "$logs/$n.log" ||
+		reason="the guest does not see 2 CPUs and 1 virtio device"
+	tr -d '\r' <"$logs/$n.log" | grep -E 'debian: (cpus|vda)|Guest-boot|ember: uptime' | sed "s/^/  $n: /" || true
+	result $n "$t0" "$reason"
+	rm -f "$img"
+}
+
+acpi_scenarios() {
+	t0=$(now)
+	scenario_acpi_ctrl_alt_del
+	r=$(net_setup)
+	if [ -n "$r" ]; then
+		echo "$r" >"$logs/net-setup.log"
+		result acpi-net-setup "$t0" "$r"
+		return
+	fi
+	scenario_acpi_poweroff
+	scenario_legacy_devices
+	"$IPR" netns del "$NS" 2>/dev/null || true
+	scenario_debian_cloud
 }
 
 # --- block devices: the ext4 root from tests/guests/mkrootfs.sh and raw data drives ---
@@ -261,10 +410,10 @@ blk_vm() {
 			args="$args -device virtio-blk-device,drive=d$n -drive id=d$n,file=$d,format=raw,if=none$ro"
 			n=$((n + 1))
 		done
-		# acpi=off: microvm then lists its virtio-mmio devices on the command line;
-		# reboot=t: it has no i8042 to reset through.
+		# acpi=off: microvm then lists its virtio-mmio devices on the command line,
+		# which only the legacy kernel reads; reboot=t: it has no i8042 to reset through.
 		echo "echo \$\$ >$logs/$name.pid; exec qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel kvm -cpu host -m 128" \
-			"-nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_VMLINUX" \
+			"-nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_LEGACY_VMLINUX" \
 			"$args -append '$CMDLINE reboot=t root=/dev/vda $rootmode'" >"$logs/$name.vm"
 		return
 	fi
@@ -540,7 +689,7 @@ if [ ! -x "${EMBER:-}" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-echo "tier3: $EMBER, guest $GUEST_VMLINUX, ${T}s per ember run"
+echo "tier3: $EMBER, guest $GUEST_VMLINUX (legacy ${GUEST_LEGACY_VMLINUX:-none}), ${T}s per ember run"
 if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = boot ]; then
 	scenario_boot_vmlinux
 	scenario_two_vcpus
@@ -551,6 +700,9 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = boot ]; then
 	scenario_config_file
 	scenario_api_getting_started
 	scenario_ctrl_alt_del
+fi
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = acpi ]; then
+	acpi_scenarios
 fi
 if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = block ]; then
 	scenario_blk_root_write

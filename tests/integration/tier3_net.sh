@@ -95,7 +95,7 @@ net_vm() {
 		[ -z "$net" ] || args="$args -device virtio-net-device,netdev=n0,mac=06:00:ac:10:00:02 -netdev tap,id=n0,ifname=tap0,script=no,downscript=no"
 		[ -z "$vsock" ] || args="$args -device vhost-vsock-device,guest-cid=3"
 		echo "$pre qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -accel kvm -cpu host -m 128" \
-			"-nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_VMLINUX" \
+			"-nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_LEGACY_VMLINUX" \
 			"$args -append '$CMDLINE reboot=t root=/dev/vda rw'" >"$logs/$name.vm"
 		return
 	fi

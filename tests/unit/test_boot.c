@@ -1120,25 +1120,28 @@ static void test_cmdline_bzimage_limit(void **state)
 static void test_e820_small(void **state)
 {
 	struct guest *g = *state;
-	struct boot_e820_entry e[4];
+	struct boot_e820_entry e[5];
 
 	memset(e, 0xee, sizeof(e));
-	assert_ret(boot_e820(&g->gm, e, 4), 2);
+	assert_ret(boot_e820(&g->gm, e, 5), 3);
 	assert_int_equal(e[0].addr, 0);
 	assert_int_equal(e[0].size, 0x9fc00);
 	assert_int_equal(e[0].type, 1);
-	assert_int_equal(e[1].addr, 1 * MiB);
-	assert_int_equal(e[1].size, GUEST_SIZE - 1 * MiB);
-	assert_int_equal(e[1].type, 1);
-	assert_int_equal(e[2].type, 0xeeeeeeee);  /* nothing more written */
-	assert_ret(boot_e820(&g->gm, e, 2), 2);
+	assert_int_equal(e[1].addr, 0xe0000);     /* the ACPI tables */
+	assert_int_equal(e[1].size, 0x20000);
+	assert_int_equal(e[1].type, 3);
+	assert_int_equal(e[2].addr, 1 * MiB);
+	assert_int_equal(e[2].size, GUEST_SIZE - 1 * MiB);
+	assert_int_equal(e[2].type, 1);
+	assert_int_equal(e[3].type, 0xeeeeeeee);  /* nothing more written */
+	assert_ret(boot_e820(&g->gm, e, 3), 3);
 }
 
 /* Region metadata only: boot_e820 never touches RAM, so no host memory. */
 static void test_e820_large(void **state)
 {
 	struct guest_mem gm;
-	struct boot_e820_entry e[3];
+	struct boot_e820_entry e[4];
 
 	(void)state;
 	memset(&gm, 0, sizeof(gm));
@@ -1147,15 +1150,17 @@ static void test_e820_large(void **state)
 	gm.nr_regions = 2;
 	gm.size = MMIO_GAP_START + 5 * GiB;
 
-	assert_ret(boot_e820(&gm, e, 3), 3);
+	assert_ret(boot_e820(&gm, e, 4), 4);
 	assert_int_equal(e[0].addr, 0);
 	assert_int_equal(e[0].size, 0x9fc00);
-	assert_int_equal(e[1].addr, 1 * MiB);
-	assert_int_equal(e[1].size, MMIO_GAP_START - 1 * MiB);
-	assert_int_equal(e[2].addr, 4 * GiB);
-	assert_int_equal(e[2].size, 5 * GiB);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(e[i].type, 1);
+	assert_int_equal(e[1].addr, 0xe0000);
+	assert_int_equal(e[1].type, 3);
+	assert_int_equal(e[2].addr, 1 * MiB);
+	assert_int_equal(e[2].size, MMIO_GAP_START - 1 * MiB);
+	assert_int_equal(e[3].addr, 4 * GiB);
+	assert_int_equal(e[3].size, 5 * GiB);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(e[i].type, i == 1 ? 3 : 1);
 }
 
 static void test_e820_no_space(void **state)
@@ -1165,7 +1170,7 @@ static void test_e820_no_space(void **state)
 	struct boot_e820_entry e[3];
 
 	memset(e, 0xee, sizeof(e));
-	assert_ret(boot_e820(&g->gm, e, 1), -ENOSPC);
+	assert_ret(boot_e820(&g->gm, e, 2), -ENOSPC);
 	assert_ret(boot_e820(&g->gm, e, 0), -ENOSPC);
 	assert_int_equal(e[0].type, 0xeeeeeeee);
 
@@ -1173,7 +1178,7 @@ static void test_e820_no_space(void **state)
 	big.region[0] = (struct gm_region){ .gpa = 0, .size = MMIO_GAP_START };
 	big.region[1] = (struct gm_region){ .gpa = RAM_HIGH_START, .size = 1 * GiB };
 	big.nr_regions = 2;
-	assert_ret(boot_e820(&big, e, 2), -ENOSPC);
+	assert_ret(boot_e820(&big, e, 3), -ENOSPC);
 	assert_int_equal(e[0].type, 0xeeeeeeee);
 }
 
@@ -1241,9 +1246,10 @@ static void test_params_elf(void **state)
 	memset(data, 0x77, sizeof(data));
 	assert_ret(load_elf_exact(&g->gm, img, len, &bi), 0);
 	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
-	assert_ret(boot_write_params(&g->gm, &bi, &rd), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, &rd, 0xe0000), 0);
 
 	bp = read_zero_page(g);
+	assert_int_equal(bp.acpi_rsdp_addr, 0xe0000);
 	assert_int_equal(bp.hdr.boot_flag, 0xaa55);
 	assert_int_equal(bp.hdr.header, 0x53726448);
 	assert_int_equal(bp.hdr.type_of_loader, 0xff);
@@ -1253,14 +1259,17 @@ static void test_params_elf(void **state)
 	assert_int_equal(bp.ext_ramdisk_image, 0);
 	assert_int_equal(bp.ext_ramdisk_size, 0);
 	assert_int_equal(bp.ext_cmd_line_ptr, 0);
-	assert_int_equal(bp.e820_entries, 2);
+	assert_int_equal(bp.e820_entries, 3);
 	assert_int_equal(bp.e820_table[0].addr, 0);
 	assert_int_equal(bp.e820_table[0].size, 0x9fc00);
 	assert_int_equal(bp.e820_table[0].type, 1);
-	assert_int_equal(bp.e820_table[1].addr, 1 * MiB);
-	assert_int_equal(bp.e820_table[1].size, GUEST_SIZE - 1 * MiB);
-	assert_int_equal(bp.e820_table[1].type, 1);
-	assert_int_equal(bp.e820_table[2].size, 0);
+	assert_int_equal(bp.e820_table[1].addr, 0xe0000);
+	assert_int_equal(bp.e820_table[1].size, 0x20000);
+	assert_int_equal(bp.e820_table[1].type, 3);
+	assert_int_equal(bp.e820_table[2].addr, 1 * MiB);
+	assert_int_equal(bp.e820_table[2].size, GUEST_SIZE - 1 * MiB);
+	assert_int_equal(bp.e820_table[2].type, 1);
+	assert_int_equal(bp.e820_table[3].size, 0);
 	check_page_tables(g);
 	check_gdt(g, 0x00af9b000000ffffULL);  /* 64-bit code */
 	unit_drop(img);
@@ -1273,11 +1282,11 @@ static void test_params_no_initrd(void **state)
 	struct boot_initrd empty = { 0 };
 	struct boot_params bp;
 
-	assert_ret(boot_write_params(&g->gm, &bi, NULL), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, NULL, 0), 0);
 	bp = read_zero_page(g);
 	assert_int_equal(bp.hdr.ramdisk_image, 0);
 	assert_int_equal(bp.hdr.ramdisk_size, 0);
-	assert_ret(boot_write_params(&g->gm, &bi, &empty), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, &empty, 0), 0);
 	bp = read_zero_page(g);
 	assert_int_equal(bp.hdr.ramdisk_size, 0);
 	assert_int_equal(bp.hdr.type_of_loader, 0xff);
@@ -1301,7 +1310,7 @@ static void test_params_bzimage(void **state)
 	img = bz_build(&h, BZ_PAYLOAD, &len);
 	assert_ret(load_bz_exact(&g->gm, img, len, &bi), 0);
 	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
-	assert_ret(boot_write_params(&g->gm, &bi, &rd), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, &rd, 0), 0);
 	bp = read_zero_page(g);
 
 	want = h;
@@ -1310,7 +1319,8 @@ static void test_params_bzimage(void **state)
 	want.ramdisk_image = (uint32_t)rd.gpa;
 	want.ramdisk_size = sizeof(data);
 	assert_memory_equal(&bp.hdr, &want, sizeof(want));
-	assert_int_equal(bp.e820_entries, 2);
+	assert_int_equal(bp.acpi_rsdp_addr, 0);
+	assert_int_equal(bp.e820_entries, 3);
 	check_page_tables(g);
 	unit_drop(img);
 }
@@ -1335,13 +1345,13 @@ static void test_params_write_nothing_else(void **state)
 		  LAYOUT_PVH_INFO_START + sizeof(struct hvm_start_info) +
 		  sizeof(struct hvm_modlist_entry) },
 		{ BOOT_PROTO_PVH, LAYOUT_PVH_MEMMAP_START,
-		  LAYOUT_PVH_MEMMAP_START + 2 * sizeof(struct hvm_memmap_table_entry) },
+		  LAYOUT_PVH_MEMMAP_START + 3 * sizeof(struct hvm_memmap_table_entry) },
 	};
 
 	for (int p = BOOT_PROTO_LINUX64; p <= BOOT_PROTO_PVH; p++) {
 		memset(g->ram, POISON, 1 * MiB);
 		bi.proto = (enum boot_proto)p;
-		assert_ret(boot_write_params(&g->gm, &bi, &rd), 0);
+		assert_ret(boot_write_params(&g->gm, &bi, &rd, 0), 0);
 		for (uint64_t a = 0; a < 1 * MiB; a++) {
 			int expected = 0;
 
@@ -1362,18 +1372,18 @@ static void test_params_pvh(void **state)
 	struct boot_initrd rd = { .gpa = 12 * MiB, .size = 0x12345 };
 	struct hvm_start_info si;
 	struct hvm_modlist_entry mod;
-	struct hvm_memmap_table_entry mm[2];
+	struct hvm_memmap_table_entry mm[3];
 
 	bi.proto = BOOT_PROTO_PVH;
 	bi.entry = 1 * MiB + 0x100;
-	assert_ret(boot_write_params(&g->gm, &bi, &rd), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, &rd, 0xe0000), 0);
 	assert_ret(gm_read(&g->gm, LAYOUT_PVH_INFO_START, &si, sizeof(si)), 0);
 	assert_int_equal(si.magic, 0x336ec578);
 	assert_int_equal(si.version, 1);
 	assert_int_equal(si.cmdline_paddr, LAYOUT_CMDLINE_START);
-	assert_int_equal(si.rsdp_paddr, 0);
+	assert_int_equal(si.rsdp_paddr, 0xe0000);
 	assert_int_equal(si.memmap_paddr, LAYOUT_PVH_MEMMAP_START);
-	assert_int_equal(si.memmap_entries, 2);
+	assert_int_equal(si.memmap_entries, 3);
 	assert_int_equal(si.nr_modules, 1);
 	assert_ret(gm_read(&g->gm, si.modlist_paddr, &mod, sizeof(mod)), 0);
 	assert_int_equal(mod.paddr, 12 * MiB);
@@ -1383,16 +1393,20 @@ static void test_params_pvh(void **state)
 	assert_int_equal(mm[0].addr, 0);
 	assert_int_equal(mm[0].size, 0x9fc00);
 	assert_int_equal(mm[0].type, 1);
-	assert_int_equal(mm[1].addr, 1 * MiB);
-	assert_int_equal(mm[1].size, GUEST_SIZE - 1 * MiB);
-	assert_int_equal(mm[1].type, 1);
+	assert_int_equal(mm[1].addr, 0xe0000);
+	assert_int_equal(mm[1].size, 0x20000);
+	assert_int_equal(mm[1].type, 3);
+	assert_int_equal(mm[2].addr, 1 * MiB);
+	assert_int_equal(mm[2].size, GUEST_SIZE - 1 * MiB);
+	assert_int_equal(mm[2].type, 1);
 	check_gdt(g, 0x00cf9b000000ffffULL);  /* 32-bit code */
 
 	/* Without an initrd: no module list. */
-	assert_ret(boot_write_params(&g->gm, &bi, NULL), 0);
+	assert_ret(boot_write_params(&g->gm, &bi, NULL, 0), 0);
 	assert_ret(gm_read(&g->gm, LAYOUT_PVH_INFO_START, &si, sizeof(si)), 0);
 	assert_int_equal(si.nr_modules, 0);
 	assert_int_equal(si.modlist_paddr, 0);
+	assert_int_equal(si.rsdp_paddr, 0);
 }
 
 /* A guest larger than the MMIO gap: the third RAM range at 4 GiB shows up
@@ -1404,7 +1418,7 @@ static void test_params_large_guest(void **state)
 	struct boot_image bi = plain_bi(2 * MiB, MMIO_GAP_START);
 	struct boot_params bp;
 	struct hvm_start_info si;
-	struct hvm_memmap_table_entry mm[3];
+	struct hvm_memmap_table_entry mm[4];
 	int ret;
 
 	(void)state;
@@ -1413,23 +1427,23 @@ static void test_params_large_guest(void **state)
 		skip();
 	assert_ret(ret, 0);
 	g.ram = g.gm.region[0].host;
-	assert_ret(boot_write_params(&g.gm, &bi, NULL), 0);
+	assert_ret(boot_write_params(&g.gm, &bi, NULL, 0), 0);
 	assert_ret(gm_read(&g.gm, LAYOUT_ZERO_PAGE_START, &bp, sizeof(bp)), 0);
-	assert_int_equal(bp.e820_entries, 3);
-	assert_int_equal(bp.e820_table[1].addr, 1 * MiB);
-	assert_int_equal(bp.e820_table[1].size, MMIO_GAP_START - 1 * MiB);
-	assert_int_equal(bp.e820_table[2].addr, 4 * GiB);
-	assert_int_equal(bp.e820_table[2].size, 64 * MiB);
-	assert_int_equal(bp.e820_table[2].type, 1);
+	assert_int_equal(bp.e820_entries, 4);
+	assert_int_equal(bp.e820_table[2].addr, 1 * MiB);
+	assert_int_equal(bp.e820_table[2].size, MMIO_GAP_START - 1 * MiB);
+	assert_int_equal(bp.e820_table[3].addr, 4 * GiB);
+	assert_int_equal(bp.e820_table[3].size, 64 * MiB);
+	assert_int_equal(bp.e820_table[3].type, 1);
 	check_page_tables(&g);
 
 	bi.proto = BOOT_PROTO_PVH;
-	assert_ret(boot_write_params(&g.gm, &bi, NULL), 0);
+	assert_ret(boot_write_params(&g.gm, &bi, NULL, 0), 0);
 	assert_ret(gm_read(&g.gm, LAYOUT_PVH_INFO_START, &si, sizeof(si)), 0);
-	assert_int_equal(si.memmap_entries, 3);
+	assert_int_equal(si.memmap_entries, 4);
 	assert_ret(gm_read(&g.gm, si.memmap_paddr, mm, sizeof(mm)), 0);
-	assert_int_equal(mm[2].addr, 4 * GiB);
-	assert_int_equal(mm[2].size, 64 * MiB);
+	assert_int_equal(mm[3].addr, 4 * GiB);
+	assert_int_equal(mm[3].size, 64 * MiB);
 	gm_free(&g.gm);
 }
 

@@ -59,12 +59,17 @@ int boot_load_initrd(const struct guest_mem *gm, const struct boot_image *bi,
 int boot_write_cmdline(const struct guest_mem *gm, const struct boot_image *bi,
 		       const char *cmdline);
 
-/* Fill `out` with the guest RAM map (E820 types); returns the entry count. */
+/* Fill `out` with the guest RAM map (E820 types: RAM, and ACPI for the
+ * tables at LAYOUT_ACPI_START); returns the entry count (at most
+ * BOOT_E820_MAX) or -ENOSPC. */
+#define BOOT_E820_MAX 4
 int boot_e820(const struct guest_mem *gm, struct boot_e820_entry *out, int max);
 
-/* Zero page (LINUX64) or hvm_start_info (PVH), page tables and GDT. */
+/* Zero page (LINUX64) or hvm_start_info (PVH), page tables and GDT;
+ * rsdp_gpa (0: none) goes to boot_params.acpi_rsdp_addr or
+ * hvm_start_info.rsdp_paddr. */
 int boot_write_params(const struct guest_mem *gm, const struct boot_image *bi,
-		      const struct boot_initrd *initrd);
+		      const struct boot_initrd *initrd, uint64_t rsdp_gpa);
 
 /* MP floating pointer + configuration table for `nr_vcpus` CPUs. */
 int mptable_write(const struct guest_mem *gm, unsigned int nr_vcpus);

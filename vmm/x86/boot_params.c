@@ -11,7 +11,8 @@
 #include "layout.h"
 #include "vmm/core/log.h"
 
-#define E820_RAM 1
+#define E820_RAM  1
+#define E820_ACPI 3
 #define PAGE_SIZE 4096ULL
 #define PTE_PRESENT_RW 0x3ULL
 #define PDE_2M_PAGE    0x83ULL  /* present | rw | page size */
@@ -54,10 +55,12 @@ int boot_write_cmdline(const struct guest_mem *gm, const struct boot_image *bi,
 
 int boot_e820(const struct guest_mem *gm, struct boot_e820_entry *out, int max)
 {
-	struct boot_e820_entry e[3];
+	struct boot_e820_entry e[4];
 	int n = 0;
 
 	e[n++] = (struct boot_e820_entry){ 0, LAYOUT_EBDA_START, E820_RAM };
+	e[n++] = (struct boot_e820_entry){
+		LAYOUT_ACPI_START, LAYOUT_ACPI_END - LAYOUT_ACPI_START, E820_ACPI };
 	if (gm_low_end(gm) > LAYOUT_HIMEM_START)
 		e[n++] = (struct boot_e820_entry){
 			LAYOUT_HIMEM_START, gm_low_end(gm) - LAYOUT_HIMEM_START, E820_RAM };
@@ -106,7 +109,7 @@ static int boot_write_gdt(const struct guest_mem *gm, enum boot_proto proto)
 }
 
 static int boot_write_zero_page(const struct guest_mem *gm, const struct boot_image *bi,
-				const struct boot_initrd *initrd)
+				const struct boot_initrd *initrd, uint64_t rsdp_gpa)
 {
 	struct boot_params bp;
 	int n;
@@ -121,6 +124,7 @@ static int boot_write_zero_page(const struct guest_mem *gm, const struct boot_im
 	}
 	bp.hdr.type_of_loader = 0xff;
 	bp.hdr.cmd_line_ptr = (uint32_t)LAYOUT_CMDLINE_START;
+	bp.acpi_rsdp_addr = rsdp_gpa;
 	if (initrd && initrd->size) {
 		bp.hdr.ramdisk_image = (uint32_t)initrd->gpa;
 		bp.hdr.ramdisk_size = (uint32_t)initrd->size;
@@ -134,18 +138,20 @@ static int boot_write_zero_page(const struct guest_mem *gm, const struct boot_im
 	return gm_write(gm, LAYOUT_ZERO_PAGE_START, &bp, sizeof(bp));
 }
 
-static int boot_write_pvh(const struct guest_mem *gm, const struct boot_initrd *initrd)
+static int boot_write_pvh(const struct guest_mem *gm, const struct boot_initrd *initrd,
+			  uint64_t rsdp_gpa)
 {
-	struct boot_e820_entry e820[4];
-	struct hvm_memmap_table_entry mm[4];
+	struct boot_e820_entry e820[BOOT_E820_MAX];
+	struct hvm_memmap_table_entry mm[BOOT_E820_MAX];
 	struct hvm_modlist_entry mod = { 0 };
 	struct hvm_start_info si = {
 		.magic = PVH_START_MAGIC,
 		.version = 1,
 		.cmdline_paddr = LAYOUT_CMDLINE_START,
 		.memmap_paddr = LAYOUT_PVH_MEMMAP_START,
+		.rsdp_paddr = rsdp_gpa,
 	};
-	int n = boot_e820(gm, e820, 4), ret;
+	int n = boot_e820(gm, e820, BOOT_E820_MAX), ret;
 
 	if (n < 0)
 		return n;
@@ -168,14 +174,14 @@ static int boot_write_pvh(const struct guest_mem *gm, const struct boot_initrd *
 }
 
 int boot_write_params(const struct guest_mem *gm, const struct boot_image *bi,
-		      const struct boot_initrd *initrd)
+		      const struct boot_initrd *initrd, uint64_t rsdp_gpa)
 {
 	int ret = boot_write_gdt(gm, bi->proto);
 
 	if (ret)
 		return ret;
 	if (bi->proto == BOOT_PROTO_PVH)
-		return boot_write_pvh(gm, initrd);
+		return boot_write_pvh(gm, initrd, rsdp_gpa);
 	ret = boot_write_page_tables(gm);
-	return ret ? ret : boot_write_zero_page(gm, bi, initrd);
+	return ret ? ret : boot_write_zero_page(gm, bi, initrd, rsdp_gpa);
 }

@@ -29,6 +29,8 @@
 #define LAYOUT_CMDLINE_MAX      2048ULL    /* including the final NUL */
 #define LAYOUT_EBDA_START       0x9fc00ULL /* MP table lives here */
 #define LAYOUT_EBDA_END         0xa0000ULL
+#define LAYOUT_ACPI_START       0xe0000ULL  /* RSDP (in the BIOS scan area), then the tables */
+#define LAYOUT_ACPI_END         0x100000ULL /* e820 type ACPI */
 #define LAYOUT_HIMEM_START      0x100000ULL /* 1 MiB: bzImage kernel load */
 
 /* The 32-bit MMIO hole: devices, IOAPIC, LAPIC, TSS. */
@@ -54,6 +56,8 @@
 #define PORT_COM1               0x3f8
 #define PORT_I8042_DATA         0x60
 #define PORT_I8042_CMD          0x64
+#define PORT_ACPI_PM            0x600  /* ember's ACPI registers, see acpi.h */
+#define PORT_ACPI_PM_LEN        3
 
 /* Limits. */
 #define EMBER_MAX_VCPUS         32
