@@ -127,11 +127,16 @@ $(BUILD)/fuzz/fuzz_blk: $(FUZZ_BLK_SRCS) $(VMM_HDRS)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_BLK_SRCS) -l:liburing.a -lpthread
 
 # run-fuzzer NAME SEED_CORPUS [FLAGS]: a bounded run; a crash fails the target.
+# Fuzzers run in a scratch directory: fuzz_api's PUT /logger and /metrics
+# create the files the input names, relative to the working directory.
+FUZZ_CWD := $(CURDIR)/$(BUILD)/fuzz/cwd
+FUZZ_DIR := $(CURDIR)/$(BUILD)/fuzz
 define run-fuzzer
-	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
-	$(Q)$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(3) \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$(1) $(2) >$(BUILD)/fuzz/$(1).log 2>&1 \
-		|| (tail -40 $(BUILD)/fuzz/$(1).log; echo "fuzz: fuzz_$(1) failed"; false)
+	@mkdir -p $(BUILD)/fuzz/corpus-$(1) $(FUZZ_CWD)
+	$(Q)cd $(FUZZ_CWD) && $(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(3) \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$(1) $(if $(2),$(CURDIR)/$(2)) \
+		>$(FUZZ_DIR)/$(1).log 2>&1 \
+		|| (tail -40 $(FUZZ_DIR)/$(1).log; echo "fuzz: fuzz_$(1) failed"; false)
 	@echo "  FUZZ    fuzz_$(1): $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$(1).log) in $(FUZZ_SECONDS) s, no crash"
 endef
 
@@ -187,13 +192,14 @@ FUZZ_LONG_SECONDS ?= 1800
 .PHONY: fuzz-long
 fuzz-long: $(FUZZ_BINS)
 	$(Q)status=0; for spec in $(foreach n,$(FUZZ_NAMES),$(n):$(FUZZ_FLAGS_$(n))); do \
-		name=$${spec%%:*}; flags=$${spec#*:}; corpus=tests/fuzz/corpus-$$name; \
+		name=$${spec%%:*}; flags=$${spec#*:}; corpus=$(CURDIR)/tests/fuzz/corpus-$$name; \
 		[ -d $$corpus ] || corpus=; \
-		log=$(BUILD)/fuzz/long-$$name.log; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+		log=$(FUZZ_DIR)/long-$$name.log; mkdir -p $(FUZZ_DIR)/corpus-$$name $(FUZZ_CWD); \
 		t0=$$(date +%s); \
-		if $(BUILD)/fuzz/fuzz_$$name -runs=$(FUZZ_LONG_RUNS) -max_total_time=$(FUZZ_LONG_SECONDS) \
-			-print_final_stats=1 $$flags -artifact_prefix=$(BUILD)/fuzz/long-$$name- \
-			$(BUILD)/fuzz/corpus-$$name $$corpus >$$log 2>&1; then res="no crash"; \
+		if (cd $(FUZZ_CWD) && $(FUZZ_DIR)/fuzz_$$name -runs=$(FUZZ_LONG_RUNS) \
+			-max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 $$flags \
+			-artifact_prefix=$(FUZZ_DIR)/long-$$name- \
+			$(FUZZ_DIR)/corpus-$$name $$corpus) >$$log 2>&1; then res="no crash"; \
 		else res="FAILED (log: $$log)"; status=1; tail -40 $$log; fi; \
 		secs=$$(($$(date +%s) - t0)); \
 		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
