@@ -33,6 +33,7 @@ curl curl
 ip iproute2
 fio fio
 iperf3 iperf3
+pgrep procps
 flex flex
 bison bison
 bc bc
