@@ -2,6 +2,7 @@
 /* sandbox.c - see sandbox.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <jansson.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -495,6 +496,13 @@ static int sandbox_prepare(char *err, size_t errlen)
 	 * thread that is: the time zone (gmtime_r) and the hash seed. */
 	tzset();
 	json_object_seed(0);
+	/* One malloc arena for all threads.  glibc trims a thread's own arena
+	 * (not the main one) through shrink_heap, which opens
+	 * /proc/sys/vm/overcommit_memory on first use: an API thread freeing a
+	 * burst of connections was killed for that openat.  The main arena
+	 * trims with brk, which every filter allows. */
+	if (!mallopt(M_ARENA_MAX, 1))
+		return fail(err, errlen, "seccomp: mallopt(M_ARENA_MAX) failed");
 	/* Every thread started from here on inherits it: the filters can then be
 	 * installed without CAP_SYS_ADMIN, and no exec can gain privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
