@@ -20,28 +20,28 @@ const char *config_cmdline(const struct vm_config *cfg)
 
 /*
  * Firecracker opens the kernel and initrd when PUT /boot-source arrives, so
- * a path that cannot be opened is refused then, not at InstanceStart.  The
- * open is non-blocking (a FIFO would wait for a writer) with the flags the
- * loaders use at start (the vmm_boot seccomp list allows just those), and
- * only a regular file passes.  The loaders check the file again at start.
+ * a path that cannot be opened is refused then, not at InstanceStart.  Only
+ * a regular file passes, checked before the open so no device node or FIFO
+ * is ever opened; the open uses the flags the loaders use at start (the
+ * vmm_boot seccomp list allows just those).  The loaders check the file
+ * again at start.
  */
 static int check_boot_file(const char *field, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	int e;
+	int fd;
 
-	if (fd < 0)
+	if (stat(path, &st))
 		return fail(err, errlen, "boot-source: cannot open '%s' ('%s'): %s", path, field,
 			    strerror(errno));
-	e = fstat(fd, &st) ? errno : 0;
-	close(fd);
-	if (e)
-		return fail(err, errlen, "boot-source: cannot use '%s' ('%s'): %s", path, field,
-			    strerror(e));
 	if (!S_ISREG(st.st_mode))
 		return fail(err, errlen, "boot-source: '%s' ('%s') is not a regular file", path,
 			    field);
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "boot-source: cannot open '%s' ('%s'): %s", path, field,
+			    strerror(errno));
+	close(fd);
 	return 0;
 }
 
