@@ -303,6 +303,7 @@ req bad_patch_drive_missing_file PATCH /drives/rootfs "{\"drive_id\": \"rootfs\"
 req get_vm_config_after_patch GET /vm/config "" 200
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["drives"][0]["path_on_host"] == sys.argv[2]' "$T/body" "$T/other.img" && ok bad_patch_keeps_config || bad bad_patch_keeps_config "$(cat "$T/body")"
 req bad_patch_drive_no_id PATCH /drives/rootfs "{\"path_on_host\": \"$T/rootfs.ext4\"}" 400 "missing required field 'drive_id'"
+req bad_patch_drive_nothing PATCH /drives/rootfs '{"drive_id": "rootfs"}' 400 "needs 'path_on_host' or 'rate_limiter'"
 req bad_patch_drive_other_id PATCH /drives/rootfs "{\"drive_id\": \"data\", \"path_on_host\": \"$T/rootfs.ext4\"}" 400 "differs from the path"
 req bad_patch_net_no_id PATCH /network-interfaces/eth0 '{"rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}}' 400 "missing required field 'iface_id'"
 req bad_patch_net_other_id PATCH /network-interfaces/eth0 '{"iface_id": "eth1"}' 400 "differs from the path"

@@ -385,6 +385,8 @@ static void test_patch_needs_body_id(void **state)
 	assert_fault(out, "missing required field 'drive_id'");
 	assert_int_equal(PATCH(f, "/drives/d0", "{\"drive_id\": \"d1\"}", out), 400);
 	assert_fault(out, "differs from the path");
+	assert_int_equal(PATCH(f, "/drives/d0", "{\"drive_id\": \"d0\"}", out), 400);
+	assert_fault(out, "needs 'path_on_host' or 'rate_limiter'");
 	assert_false(f->cfg.devs.drives[0].rate_limiter.ops.set);
 	assert_int_equal(PATCH(f, "/network-interfaces/eth0", "{\"rx_rate_limiter\": {\"ops\":"
 			       " {\"size\": 5, \"refill_time\": 100}}}", out), 400);
