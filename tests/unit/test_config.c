@@ -825,6 +825,15 @@ static void test_metrics_properties(void **state)
 	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), 0);
 	assert_false(f->cfg.metrics_emit_id);  /* left out: off */
 	json_decref(bad);
+
+	/* A config file's "metrics" section takes the same fields. */
+	assert_ret(config_parse_json(&f->cfg, "{\"metrics\": {\"metrics_path\": \"f.json\","
+				     " \"emit_id\": true, \"properties\": {\"a\": \"b\"}}}",
+				     f->err, sizeof(f->err)), 0);
+	assert_string_equal(f->cfg.metrics_path, "f.json");
+	assert_true(f->cfg.metrics_emit_id);
+	assert_string_equal(json_string_value(json_object_get(f->cfg.metrics_properties, "a")), "b");
+	assert_int_equal(json_object_size(f->cfg.metrics_properties), 1);
 }
 
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
