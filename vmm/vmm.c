@@ -247,11 +247,31 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	return ret;
 }
 
+/* What PUT /metrics asked every line to carry: "id", "properties". */
+static json_t *metrics_tags(const struct vm_config *cfg)
+{
+	json_t *tags;
+
+	if (!cfg->metrics_emit_id && !cfg->metrics_properties)
+		return NULL;
+	tags = json_object();
+	if (cfg->metrics_emit_id)
+		json_object_set_new(tags, "id", json_string(cfg->id ? cfg->id : "anonymous-instance"));
+	if (cfg->metrics_properties)
+		json_object_set_new(tags, "properties", json_deep_copy(cfg->metrics_properties));
+	return tags;
+}
+
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
+	int ret;
+
 	if (metrics_is_open(&vmm->metrics))
 		return fail(err, errlen, -EBUSY, "metrics: the metrics system is already initialised");
-	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	ret = metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	if (!ret)
+		metrics_set_tags(&vmm->metrics, metrics_tags(vmm->cfg));
+	return ret;
 }
 
 /* Wire the running VM's fds into the loop. */

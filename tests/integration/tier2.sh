@@ -368,7 +368,15 @@ run 5 --kernel "$G/hello.elf" --console-budget 4096
 expect bad_console_budget 1 "err:--console-budget: '4096' is not BYTES,REFILL_MS"
 
 run 10 --kernel "$G/cpuid.elf" --vcpus 2
-expect cpuid_normalised 0 "out:apic 0x0 hypervisor 0x1 sig KVMKVMKVM brand 'ember microVM vCPU'"
+expect cpuid_normalised 0 "out:apic 0x0 hypervisor 0x1 sig KVMKVMKVM brand 'ember microVM vCPU' threads/core 0x1"
+# machine-config "smt": the guest sees two threads per core (issue 15; the
+# old ember refused smt true).
+cat >"$T/smt.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/cpuid.elf" },
+  "machine-config": { "vcpu_count": 2, "mem_size_mib": 32, "smt": true } }
+JSON
+run 10 --no-api --config-file "$T/smt.json"
+expect cpuid_smt_two_threads_per_core 0 "out:threads/core 0x2 x2apic 0x0"
 
 run 10 --kernel "$G/hello.elf" --vcpus 32 --mem-mib 64
 expect thirty_two_vcpus 0 "out:hello from long mode"

@@ -22,7 +22,7 @@ static unsigned long log_dropped;
 static log_write_fn stderr_writer;
 static void *stderr_opaque;
 static const char *const level_names[] = {
-	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+	[LOG_OFF] = "OFF", [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
 	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG",
 };
 
@@ -39,7 +39,7 @@ void log_set_level(enum log_level level)
 int log_level_parse(const char *s, enum log_level *out)
 {
 	static const struct { const char *name; enum log_level level; } map[] = {
-		{ "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
+		{ "off", LOG_OFF }, { "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
 		{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { "trace", LOG_DEBUG },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

@@ -12,12 +12,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* LOG_OFF as the configured level writes nothing at all. */
+enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Set the VM id shown in every line (default "anonymous-instance"). */
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
-/* Parse "Error", "Warning", "Info", "Debug" (any case); -EINVAL if unknown. */
+/* Parse "Off", "Error", "Warning", "Info", "Debug", "Trace" (any case; Trace
+ * is Debug); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
 /* A line's text before escaping is cut at LOG_LINE_MAX - 1 bytes. */
