@@ -285,9 +285,14 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = config_cpu_template(vmm->cfg, &tmpl, &owned, why, sizeof(why));
 	if (ret)
 		return fail(err, errlen, ret, "cannot start the microVM: %s", why);
+	if (tmpl)
+		log_info("CPU template %s: %u CPUID leaves, %u MSRs, %u KVM capabilities",
+			 vmm->cfg->cpu_custom ? "(custom)" : cpu_static_name(vmm->cfg->cpu_static),
+			 tmpl->nr_leaves, tmpl->nr_msrs, tmpl->nr_caps);
 	ret = machine_build(&vmm->m, vmm->cfg, tmpl, &vmm->loop, &vmm->console, start_us,
 			    start_cpu_us);
 	/* The vCPUs have their CPUID and MSRs: the template is no longer read. */
+	vmm->m.vm.shared.tmpl = NULL;
 	cpu_template_free(owned);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);

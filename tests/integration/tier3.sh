@@ -214,6 +214,68 @@ JSON
 	result config-file "$t0" "$(why config-file 'ember: hello from the guest')"
 }
 
+# A CPU template (the config file's "cpu-config", Firecracker's format)
+# clears AVX2 (leaf 7 EBX bit 5) and sets ARAT (leaf 6 EAX bit 2, which
+# ember's own CPUID leaves clear): the guest's /proc/cpuinfo shows both, and
+# the same guest without the template shows the opposite.
+cpu_flags_run() { # NAME CONFIG: boot, run "grep flags /proc/cpuinfo" in the shell
+	log=$logs/$1.log
+	: >"$log"
+	rc=0
+	# shellcheck disable=SC2094 # the writer waits for the greeting in ember's log
+	{
+		i=0
+		while ! grep -q 'ember: hello from the guest' "$log" && [ $i -lt $((T * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		echo "grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo /'; exit"
+	} | timeout -s KILL "$T" "$EMBER" --no-api --config-file "$2" >"$log" 2>&1 || rc=$?
+}
+scenario_cpu_template() {
+	t0=$(now)
+	cat >"$logs/cpu-tmpl.json" <<'JSON'
+{ "cpuid_modifiers": [
+    { "leaf": "0x7", "subleaf": "0x0", "flags": 1, "modifiers": [
+      { "register": "ebx", "bitmap": "0bxxxxxxxxxxxxxxxxxxxxxxxxxx0xxxxx" } ] },
+    { "leaf": "0x6", "subleaf": "0x0", "flags": 0, "modifiers": [
+      { "register": "eax", "bitmap": "0b1xx" } ] } ] }
+JSON
+	for v in base tmpl; do
+		extra=
+		[ $v = tmpl ] && extra=", \"cpu-config\": \"$logs/cpu-tmpl.json\""
+		cat >"$logs/cpu-$v.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$GUEST_VMLINUX", "initrd_path": "$GUEST_INITRD",
+                   "boot_args": "$CMDLINE ember.test=shell" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } $extra }
+JSON
+	done
+	cpu_flags_run cpu-template-base "$logs/cpu-base.json"
+	base_rc=$rc
+	base=$(tr -d '\r' <"$logs/cpu-template-base.log" | sed -n 's/^cpuinfo flags[[:space:]]*: */ /p' | head -n1)
+	cpu_flags_run cpu-template "$logs/cpu-tmpl.json"
+	tmpl=$(tr -d '\r' <"$logs/cpu-template.log" | sed -n 's/^cpuinfo flags[[:space:]]*: */ /p' | head -n1)
+	reason=$(why cpu-template 'CPU template (custom): 2 CPUID leaves')
+	if [ -z "$reason" ]; then
+		case "$base $base_rc" in
+		*" avx2 "*" 0") ;;
+		*) reason="without the template: status $base_rc, no avx2 in '$base'" ;;
+		esac
+		case "$base " in *" arat "*) reason="without the template arat is there: '$base'" ;; esac
+	fi
+	if [ -z "$reason" ]; then
+		case "$tmpl " in
+		" ") reason="no flags line" ;;
+		*" avx2 "*) reason="avx2 still there: '$tmpl'" ;;
+		*" arat "*) ;;
+		*) reason="no arat: '$tmpl'" ;;
+		esac
+	fi
+	result cpu-template "$t0" "$reason"
+	echo "  cpu-template: base: $(echo "$base" | tr ' ' '\n' | grep -xE 'avx|avx2|arat|hypervisor' | tr '\n' ' ')"
+	echo "  cpu-template: with the template: $(echo "$tmpl" | tr ' ' '\n' | grep -xE 'avx|avx2|arat|hypervisor' | tr '\n' ' ')"
+}
+
 # The Firecracker getting-started flow through the API socket, with curl.
 FC_ARGS="console=ttyS0 reboot=k panic=1 pci=off nomodules quiet i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 api() { # METHOD PATH BODY: fails unless the answer is 204
@@ -698,6 +760,7 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = boot ]; then
 	scenario_serial_input
 	scenario_boot_timer
 	scenario_config_file
+	scenario_cpu_template
 	scenario_api_getting_started
 	scenario_ctrl_alt_del
 fi
