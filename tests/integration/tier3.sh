@@ -172,10 +172,12 @@ scenario_reboot_exit() {
 	result reboot-triple-fault "$t0" "$(why reboot-triple-fault 'ember: hello from the guest')"
 }
 
-# The line is written once the guest has greeted, so it is read by init's fgets.
-scenario_serial_input() {
-	t0=$(now)
-	log=$logs/serial-input.log
+# ember_feed NAME LINE ARGS...: run ember (log in $logs/NAME.log, status in
+# $rc) and write LINE on its console once the guest has greeted, so that
+# init's fgets (or its shell) reads it.
+ember_feed() {
+	log=$logs/$1.log line=$2
+	shift 2
 	: >"$log"
 	rc=0
 	# shellcheck disable=SC2094 # the writer waits for the greeting in ember's log
@@ -185,9 +187,14 @@ scenario_serial_input() {
 			sleep 0.1
 			i=$((i + 1))
 		done
-		echo "ping from the host 42"
-	} | timeout -s KILL "$T" "$EMBER" --kernel "$GUEST_VMLINUX" --initrd "$GUEST_INITRD" \
-		--cmdline "$CMDLINE ember.test=echo" >"$log" 2>&1 || rc=$?
+		echo "$line"
+	} | timeout -s KILL "$T" "$EMBER" "$@" >"$log" 2>&1 || rc=$?
+}
+
+scenario_serial_input() {
+	t0=$(now)
+	ember_feed serial-input "ping from the host 42" --kernel "$GUEST_VMLINUX" \
+		--initrd "$GUEST_INITRD" --cmdline "$CMDLINE ember.test=echo"
 	result serial-input "$t0" "$(why serial-input 'ember: got ping from the host 42')"
 }
 
@@ -219,18 +226,8 @@ JSON
 # ember's own CPUID leaves clear): the guest's /proc/cpuinfo shows both, and
 # the same guest without the template shows the opposite.
 cpu_flags_run() { # NAME CONFIG: boot, run "grep flags /proc/cpuinfo" in the shell
-	log=$logs/$1.log
-	: >"$log"
-	rc=0
-	# shellcheck disable=SC2094 # the writer waits for the greeting in ember's log
-	{
-		i=0
-		while ! grep -q 'ember: hello from the guest' "$log" && [ $i -lt $((T * 10)) ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		echo "grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo /'; exit"
-	} | timeout -s KILL "$T" "$EMBER" --no-api --config-file "$2" >"$log" 2>&1 || rc=$?
+	ember_feed "$1" "grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo /'; exit" \
+		--no-api --config-file "$2"
 }
 scenario_cpu_template() {
 	t0=$(now)
