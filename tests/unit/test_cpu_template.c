@@ -273,26 +273,6 @@ static void test_template_msrs_and_caps(void **state)
 	cpu_template_free(t);
 }
 
-static void test_template_json_round_trip(void **state)
-{
-	struct cpu_template *t, *u;
-	json_t *j;
-	char err[256];
-
-	(void)state;
-	assert_ret(parse(valid_template, &t, err, sizeof(err)), 0);
-	j = cpu_template_to_json(t);
-	assert_ret(cpu_template_from_json(j, &u, err, sizeof(err)), 0);
-	assert_int_equal(u->nr_leaves, t->nr_leaves);
-	assert_int_equal(u->nr_msrs, t->nr_msrs);
-	assert_memory_equal(u->leaves, t->leaves, t->nr_leaves * sizeof(*t->leaves));
-	assert_memory_equal(u->msrs, t->msrs, t->nr_msrs * sizeof(*t->msrs));
-	assert_memory_equal(u->caps, t->caps, t->nr_caps * sizeof(*t->caps));
-	json_decref(j);
-	cpu_template_free(t);
-	cpu_template_free(u);
-}
-
 /* ---- static templates ------------------------------------------------------ */
 
 #define SIG_SKYLAKE_SP      0x00050654
@@ -501,7 +481,6 @@ int main(void)
 		cmocka_unit_test(test_template_apply_cpuid),
 		cmocka_unit_test(test_template_leaf_not_offered),
 		cmocka_unit_test(test_template_msrs_and_caps),
-		cmocka_unit_test(test_template_json_round_trip),
 		cmocka_unit_test(test_static_vendor_and_model),
 		cmocka_unit_test(test_static_t2a_applied),
 		cmocka_unit_test(test_static_intel_msrs),

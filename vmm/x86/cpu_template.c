@@ -315,50 +315,6 @@ err_free:
 	return ret;
 }
 
-static void bitmap_string(char *buf, unsigned int bits, uint64_t mask, uint64_t value)
-{
-	char *p = buf + 2;
-
-	buf[0] = '0';
-	buf[1] = 'b';
-	for (unsigned int i = bits; i-- > 0;)
-		*p++ = !(mask >> i & 1) ? 'x' : (value >> i & 1) ? '1' : '0';
-	*p = 0;
-}
-
-json_t *cpu_template_to_json(const struct cpu_template *t)
-{
-	json_t *leaves = json_array(), *msrs = json_array(), *caps = json_array();
-	char buf[72], num[16];
-
-	for (unsigned int i = 0; i < t->nr_leaves; i++) {
-		const struct cpu_tmpl_leaf *l = &t->leaves[i];
-		json_t *mods = json_array();
-		char leaf[16], sub[16];
-
-		for (unsigned int j = 0; j < l->nr_regs; j++) {
-			bitmap_string(buf, 32, l->regs[j].mask, l->regs[j].value);
-			json_array_append_new(mods, json_pack("{ss ss}", "register",
-							      reg_names[l->regs[j].reg], "bitmap", buf));
-		}
-		snprintf(leaf, sizeof(leaf), "0x%x", l->leaf);
-		snprintf(sub, sizeof(sub), "0x%x", l->subleaf);
-		json_array_append_new(leaves, json_pack("{ss ss sI so}", "leaf", leaf, "subleaf", sub,
-							"flags", (json_int_t)l->flags, "modifiers", mods));
-	}
-	for (unsigned int i = 0; i < t->nr_msrs; i++) {
-		snprintf(num, sizeof(num), "0x%x", t->msrs[i].addr);
-		bitmap_string(buf, 64, t->msrs[i].mask, t->msrs[i].value);
-		json_array_append_new(msrs, json_pack("{ss ss}", "addr", num, "bitmap", buf));
-	}
-	for (unsigned int i = 0; i < t->nr_caps; i++) {
-		snprintf(num, sizeof(num), "%s%u", t->caps[i].remove ? "!" : "", t->caps[i].cap);
-		json_array_append_new(caps, json_string(num));
-	}
-	return json_pack("{so so so}", "kvm_capabilities", caps, "cpuid_modifiers", leaves,
-			 "msr_modifiers", msrs);
-}
-
 void cpu_template_free(struct cpu_template *t)
 {
 	if (!t)

@@ -77,8 +77,6 @@ int cpu_number_parse(const char *s, uint32_t *out, char *err, size_t errlen);
  * x86: kvm_capabilities, cpuid_modifiers, msr_modifiers).  0 and a new
  * template in *out, or -EINVAL with the reason (naming the entry) in err. */
 int cpu_template_from_json(json_t *obj, struct cpu_template **out, char *err, size_t errlen);
-/* The template as JSON again (new reference), bitmaps written in full. */
-json_t *cpu_template_to_json(const struct cpu_template *t);
 void cpu_template_free(struct cpu_template *t);
 
 /* Apply the CPUID modifiers to the `n` entries of one vCPU (after
