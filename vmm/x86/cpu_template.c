@@ -114,6 +114,17 @@ static int get_array(json_t *obj, const char *key, const char *where, bool requi
 	return 0;
 }
 
+/* Prefix the message already in err with `where`. */
+static int wrap(int ret, const char *where, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!ret)
+		return 0;
+	snprintf(why, sizeof(why), "%s", err);
+	return tfail(err, errlen, "%s: %s", where, why);
+}
+
 static int parse_reg(json_t *m, const char *where, struct cpu_tmpl_reg *r, char *err,
 		     size_t errlen)
 {
@@ -135,27 +146,12 @@ static int parse_reg(json_t *m, const char *where, struct cpu_tmpl_reg *r, char 
 		return tfail(err, errlen, "%s: invalid CPUID register \"%s\" (must be one of eax, ebx, ecx, edx)",
 			     where, name);
 	snprintf(sub, sizeof(sub), "%s, register %s", where, name);
-	ret = cpu_bitmap_parse(bitmap, 32, &mask, &value, err, errlen);
-	if (ret) {
-		char why[200];
-
-		snprintf(why, sizeof(why), "%s", err);
-		return tfail(err, errlen, "%s: %s", sub, why);
-	}
+	ret = wrap(cpu_bitmap_parse(bitmap, 32, &mask, &value, err, errlen), sub, err, errlen);
+	if (ret)
+		return ret;
 	*r = (struct cpu_tmpl_reg){ .reg = (enum cpuid_reg)i, .mask = (uint32_t)mask,
 				    .value = (uint32_t)value };
 	return 0;
-}
-
-/* Prefix the message already in err with `where`. */
-static int wrap(int ret, const char *where, char *err, size_t errlen)
-{
-	char why[256];
-
-	if (!ret)
-		return 0;
-	snprintf(why, sizeof(why), "%s", err);
-	return tfail(err, errlen, "%s: %s", where, why);
 }
 
 static int parse_leaf(json_t *o, size_t idx, struct cpu_tmpl_leaf *l, char *err, size_t errlen)
