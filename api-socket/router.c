@@ -31,7 +31,8 @@ const char *const api_route_names[ROUTE_COUNT] = {
 	[ROUTE_MACHINE_CONFIG] = "machine_config", [ROUTE_DRIVES] = "drives",
 	[ROUTE_NETWORK] = "network_interfaces", [ROUTE_VSOCK] = "vsock",
 	[ROUTE_LOGGER] = "logger", [ROUTE_METRICS] = "metrics", [ROUTE_VM] = "vm",
-	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_CPU_CONFIG] = "cpu_config",
+	[ROUTE_UNKNOWN] = "unknown",
 };
 
 /* What a handler sees; it returns the HTTP status and may set `out`. */
@@ -110,6 +111,13 @@ static int h_machine_config(struct call *c)
 		return 400;
 	return result(config_put_machine(c->vmm->cfg, c->body, c->method == API_PATCH,
 					    c->err, sizeof(c->err)));
+}
+
+static int h_cpu_config(struct call *c)
+{
+	if (pre_boot(c, "cpu-config"))
+		return 400;
+	return result(config_put_cpu_config(c->vmm->cfg, c->body, c->err, sizeof(c->err)));
 }
 
 static int h_boot_source(struct call *c)
@@ -235,6 +243,7 @@ static const struct route routes[] = {
 	{ "/metrics", false, ROUTE_METRICS, NULL, h_metrics, NULL },
 	{ "/vm", false, ROUTE_VM, NULL, NULL, h_vm },
 	{ "/vm/config", false, ROUTE_VM_CONFIG, h_vm_config, NULL, NULL },
+	{ "/cpu-config", false, ROUTE_CPU_CONFIG, NULL, h_cpu_config, NULL },
 };
 
 /*

@@ -120,6 +120,7 @@ static const struct sandbox_rule boot_rules[] = {
 	IOCTL(KVM_CREATE_VCPU, "the vCPUs"),
 	IOCTL(KVM_SET_CPUID2, "vCPU set-up"),
 	IOCTL(KVM_SET_MSRS, "vCPU set-up"),
+	IOCTL(KVM_GET_MSRS, "a CPU template's MSRs: the values KVM gives a vCPU"),
 	IOCTL(KVM_SET_FPU, "vCPU set-up"),
 	IOCTL(KVM_GET_LAPIC, "vCPU set-up"),
 	IOCTL(KVM_SET_LAPIC, "vCPU set-up"),

@@ -18,6 +18,7 @@
 #include "vmm/core/sandbox.h"
 #include "vmm/core/term.h"
 #include "vmm/kvm/vcpu.h"
+#include "vmm/x86/cpu_template.h"
 
 const char *vmm_state_name(enum vmm_state state)
 {
@@ -298,6 +299,9 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	 * from the process start. */
 	uint64_t start_us = vmm->cfg->api_sock ? time_mono_us() : vmm->start_us;
 	uint64_t start_cpu_us = vmm->cfg->api_sock ? time_cpu_us() : vmm->start_cpu_us;
+	const struct cpu_template *tmpl;
+	struct cpu_template *owned;
+	char why[VCPU_WHY_LEN];
 	int ret;
 
 	if (vmm->state != VMM_NOT_STARTED)
@@ -305,11 +309,25 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = config_validate(vmm->cfg, err, errlen);
 	if (ret)
 		return ret;
-	ret = machine_build(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, start_us, start_cpu_us);
+	ret = config_cpu_template(vmm->cfg, &tmpl, &owned, why, sizeof(why));
+	if (ret)
+		return fail(err, errlen, ret, "cannot start the microVM: %s", why);
+	if (tmpl)
+		log_info("CPU template %s: %u CPUID leaves, %u MSRs, %u KVM capabilities",
+			 vmm->cfg->cpu_custom ? "(custom)" : cpu_static_name(vmm->cfg->cpu_static),
+			 tmpl->nr_leaves, tmpl->nr_msrs, tmpl->nr_caps);
+	ret = machine_build(&vmm->m, vmm->cfg, tmpl, &vmm->loop, &vmm->console, start_us,
+			    start_cpu_us);
+	/* The vCPUs have their CPUID and MSRs: the template is no longer read. */
+	vmm->m.vm.shared.tmpl = NULL;
+	cpu_template_free(owned);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);
 	if (ret) {
+		snprintf(why, sizeof(why), "%s", vmm->m.vm.shared.why);
 		machine_destroy(&vmm->m);
+		if (why[0])
+			return fail(err, errlen, ret, "cannot start the microVM: %s", why);
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}

@@ -35,9 +35,10 @@ start_ember() { # extra flags...
 	echo "ember did not create its socket"; cat "$T/err"; return 1
 }
 
-# req NAME METHOD PATH BODY WANT_STATUS [FAULT_SUBSTRING]
+# req NAME METHOD PATH BODY WANT_STATUS [FAULT_SUBSTRING...]
 req() {
 	local name=$1 method=$2 path=$3 body=$4 want=$5 fault=${6:-}
+	local more=("${@:7}")
 	local args=(-s -m 30 -o "$T/body" -w '%{http_code}' --unix-socket "$S" -X "$method"
 		    -H 'Accept: application/json' "http://localhost$path")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
@@ -48,9 +49,11 @@ req() {
 		if ! python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["fault_message"], str) and d["fault_message"]' "$T/body" 2>/dev/null; then
 			bad "$name" "no fault_message in $(cat "$T/body")"; return
 		fi
-		if [ -n "$fault" ] && ! grep -qF -- "$fault" "$T/body"; then
-			bad "$name" "fault_message lacks '$fault': $(cat "$T/body")"; return
-		fi
+		for f in "$fault" "${more[@]}"; do
+			if [ -n "$f" ] && ! grep -qF -- "$f" "$T/body"; then
+				bad "$name" "fault_message lacks '$f': $(cat "$T/body")"; return
+			fi
+		done
 	fi
 	ok "$name"
 }
@@ -103,7 +106,42 @@ req bad_missing_required PUT /machine-config '{"vcpu_count": 1}' 400 "missing re
 req bad_smt_odd_vcpus PUT /machine-config '{"vcpu_count": 3, "mem_size_mib": 64, "smt": true}' 400 "1 or an even number"
 req bad_patch_machine_config_empty PATCH /machine-config '{}' 400 "at least one field"
 req bad_huge_pages PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "huge_pages": "1G"}' 400 "huge_pages"
-req bad_cpu_template PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "cpu_template": "T2"}' 400 "cpu_template"
+req bad_cpu_template PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64, "cpu_template": "V1N1"}' 400 "is not one of None, C3, T2, T2S, T2CL, T2A"
+req bad_cpu_template_case PATCH /machine-config '{"cpu_template": "t2"}' 400 "cpu_template"
+# The deprecated static templates are accepted and read back (applied, or
+# refused on the wrong vendor, at InstanceStart); "None" removes them.
+for t in C3 T2 T2S T2CL T2A; do
+	req "machine_config_cpu_template_$t" PATCH /machine-config "{\"cpu_template\": \"$t\"}" 204
+	req "get_machine_config_$t" GET /machine-config "" 200
+	[ "$(json_field x cpu_template)" = "$t" ] && ok "cpu_template_read_back_$t" || bad "cpu_template_read_back_$t" "$(cat "$T/body")"
+done
+req put_machine_config_keeps_template PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 48}' 204
+req get_machine_config_kept GET /machine-config "" 200
+[ "$(json_field x cpu_template)" = T2A ] && ok cpu_template_kept_without_field || bad cpu_template_kept_without_field "$(cat "$T/body")"
+req machine_config_cpu_template_none PATCH /machine-config '{"cpu_template": "None"}' 204
+req get_machine_config_none GET /machine-config "" 200
+python3 -c 'import json,sys; assert "cpu_template" not in json.load(open(sys.argv[1]))' "$T/body" && ok cpu_template_none_read_back || bad cpu_template_none_read_back "$(cat "$T/body")"
+# PUT /cpu-config: Firecracker's custom template; each malformed one is
+# refused with the entry named, and leaves the configuration unchanged.
+TMPL_OK='{"kvm_capabilities": ["!56"], "cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0x0", "flags": 0, "modifiers": [{"register": "ecx", "bitmap": "0b0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]}], "msr_modifiers": [{"addr": "0x277", "bitmap": "0b00000001"}]}'
+req put_cpu_config PUT /cpu-config "$TMPL_OK" 204
+req get_machine_config_custom GET /machine-config "" 200
+python3 -c 'import json,sys; assert "cpu_template" not in json.load(open(sys.argv[1]))' "$T/body" && ok cpu_config_not_a_static_template || bad cpu_config_not_a_static_template "$(cat "$T/body")"
+leaf1() { echo "{\"cpuid_modifiers\": [{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", \"flags\": 0, \"modifiers\": [{\"register\": \"$1\", \"bitmap\": \"$2\"}]}]}"; }
+req bad_cpu_config_bitmap_long PUT /cpu-config "$(leaf1 ecx 0b111111111111111111111111111111111)" 400 "(leaf 0x1, subleaf 0x0), register ecx: bitmap" "is longer than 32 bits"
+req bad_cpu_config_bitmap_char PUT /cpu-config "$(leaf1 edx 0b10z1)" 400 "register edx: bitmap" "has the character 'z'"
+req bad_cpu_config_register PUT /cpu-config "$(leaf1 rax 0b1)" 400 "(leaf 0x1, subleaf 0x0): invalid CPUID register" "rax"
+req bad_cpu_config_leaf_prefix PUT /cpu-config '{"cpuid_modifiers": [{"leaf": "7", "subleaf": "0x0", "flags": 0, "modifiers": []}]}' 400 "cpuid_modifiers[0]:" "has no number prefix"
+req bad_cpu_config_leaf_range PUT /cpu-config '{"cpuid_modifiers": [{"leaf": "0x100000000", "subleaf": "0x0", "flags": 0, "modifiers": []}]}' 400 "cpuid_modifiers[0]:" "0x100000000" "is out of range"
+req bad_cpu_config_leaf_type PUT /cpu-config '{"cpuid_modifiers": [{"leaf": 1, "subleaf": "0x0", "flags": 0, "modifiers": []}]}' 400 "'leaf' must be a string"
+req bad_cpu_config_flags PUT /cpu-config '{"cpuid_modifiers": [{"leaf": "0x7", "subleaf": "0x0", "flags": "1", "modifiers": []}]}' 400 "(leaf 0x7, subleaf 0x0): 'flags' must be an integer"
+req bad_cpu_config_no_modifiers PUT /cpu-config '{"cpuid_modifiers": [{"leaf": "0x7", "subleaf": "0x0", "flags": 1}]}' 400 "missing 'modifiers'"
+req bad_cpu_config_msr_addr PUT /cpu-config '{"msr_modifiers": [{"addr": "0jj0", "bitmap": "0b1"}]}' 400 "msr_modifiers[0]:" "0jj0" "has no number prefix"
+req bad_cpu_config_msr_bitmap PUT /cpu-config "{\"msr_modifiers\": [{\"addr\": \"0x10a\", \"bitmap\": \"0b1$(printf '0%.0s' $(seq 64))\"}]}" 400 "(MSR 0x10a): bitmap"
+req bad_cpu_config_capability PUT /cpu-config '{"kvm_capabilities": ["!KVM_CAP_XCRS"]}' 400 "kvm_capabilities[0]:" "KVM_CAP_XCRS" "is not a capability number"
+req bad_cpu_config_unknown_field PUT /cpu-config '{"reg_modifiers": []}' 400 "unknown field 'reg_modifiers'"
+req bad_cpu_config_array_type PUT /cpu-config '{"cpuid_modifiers": {}}' 400 "'cpuid_modifiers' must be an array"
+req bad_cpu_config_get GET /cpu-config "" 400 "invalid request method and/or path"
 req bad_patch_type PATCH /machine-config '{"mem_size_mib": "lots"}' 400 "must be an integer"
 req bad_duplicate_key PUT /machine-config '{"vcpu_count": 1, "vcpu_count": 2, "mem_size_mib": 64}' 400 "duplicate"
 req bad_boot_no_kernel PUT /boot-source '{"boot_args": "x"}' 400 "kernel_image_path"
@@ -285,7 +323,23 @@ req bad_start_fifo_initrd_first PUT /boot-source "{\"kernel_image_path\": \"$G/h
 rm "$T/initrd.img" && mkfifo "$T/initrd.img"
 req bad_instance_start_fifo_initrd PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start"
 req put_boot_source_halt_again PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+# A template that asks for what KVM does not offer is refused at InstanceStart
+# (Firecracker checks there too), naming the leaf, MSR or capability; the
+# microVM stays "Not started" and can still start.
+req put_cpu_config_leaf_absent PUT /cpu-config '{"cpuid_modifiers": [{"leaf": "0x4fffffff", "subleaf": "0x0", "flags": 0, "modifiers": []}]}' 204
+req bad_instance_start_cpu_leaf PUT /actions '{"action_type": "InstanceStart"}' 400 "cannot start the microVM: the CPU template changes leaf 0x4fffffff, subleaf 0x0, which is not in KVM's supported CPUID"
+req put_cpu_config_msr_absent PUT /cpu-config '{"msr_modifiers": [{"addr": "0xdead0000", "bitmap": "0b1"}]}' 204
+req bad_instance_start_cpu_msr PUT /actions '{"action_type": "InstanceStart"}' 400 "the CPU template changes MSR 0xdead0000, which KVM does not support"
+req put_cpu_config_capability PUT /cpu-config '{"kvm_capabilities": ["100000"]}' 204
+req bad_instance_start_cpu_capability PUT /actions '{"action_type": "InstanceStart"}' 400 "the CPU template needs KVM capability 100000"
+if grep -qm1 AuthenticAMD /proc/cpuinfo; then other=T2 vendor=Intel; else other=T2A vendor=AMD; fi
+req put_cpu_template_other_vendor PATCH /machine-config "{\"cpu_template\": \"$other\"}" 204
+req bad_instance_start_cpu_vendor PUT /actions '{"action_type": "InstanceStart"}' 400 "CPU template $other: the CPU vendor of this host does not match the template's ($vendor)"
+[ "$(curl -s --unix-socket "$S" http://localhost/ | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = "Not started" ] && ok failed_template_start_leaves_not_started || bad failed_template_start_leaves_not_started ""
+req put_cpu_config_for_start PUT /cpu-config "$TMPL_OK" 204
 req instance_start PUT /actions '{"action_type": "InstanceStart"}' 204
+grep -q "CPU template (custom): 1 CPUID leaves, 1 MSRs, 1 KVM capabilities" "$T/log.txt" && ok instance_started_with_cpu_template || bad instance_started_with_cpu_template "$(grep -i template "$T/log.txt")"
+req bad_cpu_config_after_start PUT /cpu-config "$TMPL_OK" 400 "cpu-config: the operation is not allowed after the microVM has started"
 for _ in $(seq 50); do grep -q "tiny: halting" "$T/out" && break; sleep 0.1; done
 grep -q "tiny: halting" "$T/out" && ok guest_runs_after_start || bad guest_runs_after_start "$(cat "$T/out")"
 req get_state_running GET / "" 200
@@ -322,6 +376,7 @@ assert m["state"] == "Running", m
 assert m["api_server"]["requests"]["machine_config"] >= 20, m["api_server"]
 assert m["api_server"]["errors"]["machine_config"] >= 15, m["api_server"]
 assert m["api_server"]["requests"]["vm"] >= 3
+assert m["api_server"]["requests"]["cpu_config"] >= 18 and m["api_server"]["errors"]["cpu_config"] >= 14, m["api_server"]
 assert m["vcpu"]["count"] == 2 and m["vcpu"]["exits"] > 0, m["vcpu"]
 assert m["uart"]["write_count"] > 0 and m["uart"]["missed_write_count"] == 0, m["uart"]
 assert m["block"]["read_count"] == 0 and m["block_rootfs"]["invalid_reqs_count"] == 0, m["block"]

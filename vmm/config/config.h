@@ -101,6 +101,8 @@ struct vm_config {
 	bool hugepages;
 	bool smt;              /* two threads per core in the guest's CPUID */
 	bool track_dirty_pages; /* stored for diff snapshots (read back by GET) */
+	int cpu_static;        /* enum cpu_static_tmpl: machine-config cpu_template */
+	struct cpu_template *cpu_custom;  /* PUT /cpu-config, "cpu-config" file */
 	bool boot_timer;
 	struct token_bucket_cfg console_budget;  /* guest console output cap */
 	char *config_file;
@@ -144,6 +146,19 @@ int config_put_net(struct vm_config *cfg, const char *id, struct json_t *obj, bo
 int config_put_vsock(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_logger(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_metrics(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* PUT /cpu-config: a custom CPU template (vmm/x86/cpu_template.h) replaces
+ * the static or custom one set before (the last one set wins). */
+int config_put_cpu_config(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* The config file's "cpu-config": the path of a custom template's JSON file. */
+int config_put_cpu_config_file(struct vm_config *cfg, struct json_t *val, char *err,
+			       size_t errlen);
+/* vmm_start: the template the vCPUs get, or NULL for none: the custom one,
+ * or the static one built for this host (refused on the wrong vendor or an
+ * older CPU than the template needs, as Firecracker does).  *owned is the
+ * template to free afterwards (NULL for the custom one).  0 or -EINVAL. */
+struct cpu_template;
+int config_cpu_template(const struct vm_config *cfg, const struct cpu_template **out,
+			struct cpu_template **owned, char *err, size_t errlen);
 /* config_free and config_parse_json: free every device entry. */
 void devices_cfg_free(struct devices_cfg *devs);
 /* The drive called `id`, or NULL (device table, PATCH /drives). */

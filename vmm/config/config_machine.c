@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "vmm/core/json.h"
+#include "vmm/x86/cpu_template.h"
 #include "vmm/x86/layout.h"
 
 /* An integer field if present: *out keeps its value when absent. */
@@ -47,6 +48,7 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 	const char *huge, *tmpl;
 	bool hugepages = partial && cfg->hugepages, smt = partial && cfg->smt;
 	bool dirty = partial && cfg->track_dirty_pages;
+	int cpu_static = -1;
 	int ret = json_check_fields("machine-config", obj, fields, 6, partial, err, errlen);
 
 	if (ret)
@@ -75,8 +77,16 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 		hugepages = !strcmp(huge, "2M");
 	if (hugepages && mem % 2)
 		return fail(err, errlen, "machine-config: 'mem_size_mib' must be a multiple of 2 with 2M huge pages");
-	if (tmpl && strcmp(tmpl, "None"))
-		return fail(err, errlen, "machine-config: 'cpu_template' \"%s\" is not supported", tmpl);
+	/* Absent: the template set before stays; "None" removes the static or
+	 * custom one (Firecracker). */
+	if (tmpl && (cpu_static = cpu_static_from_name(tmpl)) < 0)
+		return fail(err, errlen, "machine-config: 'cpu_template' \"%s\" is not one of None, C3, T2, T2S, T2CL, T2A",
+			    tmpl);
+	if (cpu_static >= 0) {
+		cpu_template_free(cfg->cpu_custom);
+		cfg->cpu_custom = NULL;
+		cfg->cpu_static = cpu_static;
+	}
 	cfg->vcpus = (unsigned int)vcpus;
 	cfg->mem_mib = (uint64_t)mem;
 	cfg->hugepages = hugepages;
@@ -87,8 +97,13 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 
 json_t *config_machine_to_json(const struct vm_config *cfg)
 {
-	return json_pack("{si sI sb sb ss}", "vcpu_count", (int)cfg->vcpus,
-			 "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
-			 "track_dirty_pages", cfg->track_dirty_pages,
-			 "huge_pages", cfg->hugepages ? "2M" : "None");
+	json_t *m = json_pack("{si sI sb sb ss}", "vcpu_count", (int)cfg->vcpus,
+			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
+			      "track_dirty_pages", cfg->track_dirty_pages,
+			      "huge_pages", cfg->hugepages ? "2M" : "None");
+
+	/* Firecracker names a static template only (none or a custom one: absent). */
+	if (cfg->cpu_static != CPU_STATIC_NONE)
+		json_object_set_new(m, "cpu_template", json_string(cpu_static_name(cfg->cpu_static)));
+	return m;
 }

@@ -12,7 +12,7 @@
 #include "vm.h"
 
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      bool hugepages)
+	      bool hugepages, const struct cpu_template *tmpl)
 {
 	int ret;
 
@@ -24,7 +24,8 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes
 	if (ret)
 		return ret;
 	vm->shared.smt = smt;
-	ret = kvm_init(&vm->kvm, "/dev/kvm");
+	vm->shared.tmpl = tmpl;
+	ret = kvm_init(&vm->kvm, "/dev/kvm", tmpl, vm->shared.why, sizeof(vm->shared.why));
 	if (ret)
 		return ret;
 	ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
