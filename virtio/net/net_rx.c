@@ -288,7 +288,7 @@ static const char *rx_frame_error(struct net_dev *n, uint64_t len, bool *bad_hdr
 	/* virtio 1.2 §5.1.6.3: no longer than the MTU we offered (a VLAN tag too) */
 	gso = n->rx.hdr.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 	if (net_has(n, VIRTIO_NET_F_MTU) && gso == VIRTIO_NET_HDR_GSO_NONE &&
-	    len > NET_HDR_LEN + NET_RX_SMALL)
+	    len > NET_HDR_LEN + (size_t)n->mtu + NET_ETH_HLEN + NET_VLAN_HLEN)
 		return "longer than the MTU";
 	return NULL;
 }

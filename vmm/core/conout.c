@@ -77,6 +77,16 @@ int conout_open(struct conout *o, int fd)
 	return ret;
 }
 
+int conout_open_path(struct conout *o, const char *path)
+{
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CREAT | O_NOCTTY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	*o = (struct conout){ .mode = CONOUT_WRITE, .fd = fd, .own_fd = true, .restore_fd = -1 };
+	return 0;
+}
+
 ssize_t conout_write(void *opaque, const void *buf, size_t len)
 {
 	const struct conout *o = opaque;
