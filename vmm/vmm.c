@@ -180,6 +180,8 @@ static void vmm_metrics(void *opaque, json_t *root)
 	uint64_t exits = 0;
 
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
+	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
+						      (json_int_t)log_missed_count()));
 	if (!vmm->vm_built)
 		return;
 	for (unsigned int i = 0; i < m->vm.shared.nr_vcpus; i++)
@@ -217,6 +219,11 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 		log_warn("console output: no private non-blocking stdout (%s): %s", strerror(-ret),
 			 vmm->console.fd >= 0 ? "stdout made non-blocking until exit"
 					      : "guest console output is discarded");
+	/* stderr as stdout: a reader that stops reading must not park the
+	 * thread that logs (the API thread, a vCPU).  Without /proc nothing
+	 * private can be had and stderr stays as it is. */
+	if (!conout_open_private(&vmm->log_err, STDERR_FILENO))
+		log_set_stderr_writer(conout_write, &vmm->log_err);
 	metrics_init(&vmm->metrics);
 	metrics_add_source(&vmm->metrics, vmm_metrics, vmm);
 	vmm->cfg = cfg;
@@ -426,4 +433,6 @@ void vmm_destroy(struct vmm *vmm)
 	ev_close(&vmm->loop);
 	conout_close(&vmm->serial_out);
 	conout_close(&vmm->console);
+	log_set_stderr_writer(NULL, NULL);
+	conout_close(&vmm->log_err);
 }

@@ -34,6 +34,7 @@ struct vmm {
 	struct metrics metrics;
 	struct conout console;   /* the guest console's output (stdout) */
 	struct conout serial_out;  /* PUT /serial's file instead (mode NONE: none) */
+	struct conout log_err;   /* ember's log on stderr, non-blocking when it can be */
 	bool done;
 	bool looping;          /* vmm_run has confined the thread and serves events */
 	int exit_code;

@@ -1022,6 +1022,39 @@ static void test_guest_shutdown_send_then_both(void **state)
 	rx_expect(f, OP_RST, 12, lport, NULL);
 }
 
+/* The kernel runs a shutdown in its worker threads and looks the fixed
+ * file up by slot only then.  A closed connection keeps its socket in the
+ * slot until its shutdown has completed (the slot used to be emptied at
+ * once: the shutdown found nothing, EBADF, or whatever socket the next
+ * connection had put there), and the guest's SHUTDOWN(SEND) followed at
+ * once by RST queues one shutdown, not two. */
+static void test_closed_slot_kept_until_shutdown_ran(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	for (uint32_t port = 30; port < 34; port++) {
+		struct pkt shut = gpkt(f, OP_SHUTDOWN, port, 0), rst = gpkt(f, OP_RST, port, 0);
+		struct vsock_conn *c;
+		uint32_t lport;
+		int fd = host_conn(f, port, &lport);
+
+		c = vsock_conn_find(f->v, lport, port);
+		assert_non_null(c);
+		shut.dst_port = rst.dst_port = lport;
+		shut.flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
+		if (port & 1)  /* a SHUT_WR already queued when the RST closes */
+			tx_queue_at(f, &shut, NULL, 0, 0);
+		tx(f, &rst, NULL, 0);
+		if (c->io & VSOCK_IO_SHUT)  /* not yet run: the slot still holds it */
+			assert_true(c->has_file);
+		cli_expect_eof(f, fd);
+		wait_no_conns(f);
+		assert_false(c->has_file);
+	}
+	assert_int_equal(f->v->stats.ring_errors, 0);
+}
+
 static void test_guest_shutdown_both(void **state)
 {
 	struct fx *f = *state;
@@ -1982,6 +2015,7 @@ int main(void)
 		T(test_unix_eof_is_shutdown),
 		T(test_unix_abrupt_close_is_rst),
 		T(test_guest_shutdown_send_then_both),
+		T(test_closed_slot_kept_until_shutdown_ran),
 		T(test_guest_shutdown_both),
 		T(test_guest_rst_closes),
 		T(test_credit_exhaustion_and_update),

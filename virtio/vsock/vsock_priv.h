@@ -65,6 +65,8 @@ struct vsock_conn {
 	uint32_t gen;                   /* incarnation of the slot (user_data) */
 	uint32_t host_port, guest_port;
 	bool hashed, listed, pending, has_file;
+	bool put_owed;                  /* closed: the slot is emptied when the
+					 * SHUTDOWN in flight completes */
 	bool line_wait;                 /* host-initiated, CONNECT line not yet read */
 	bool from_host;                 /* host-initiated: counts as a host pending */
 	bool readable;                  /* the peek saw data (or a receive filled all
@@ -166,7 +168,8 @@ int vsock_uds_connect(struct vsock_dev *v, struct vsock_conn *c);
 int vsock_uds_recv(struct vsock_dev *v, struct vsock_conn *c, void *buf, uint32_t len);
 int vsock_uds_send(struct vsock_dev *v, struct vsock_conn *c, const void *buf, uint32_t len);
 int vsock_uds_shut_wr(struct vsock_dev *v, struct vsock_conn *c);
-/* Cancel the connection's I/O in flight and remove its socket. */
+/* Cancel the connection's I/O in flight and remove its socket: at once, or
+ * when the shutdown still in flight has run (it finds the socket by slot). */
 void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c);
 /* Any thread: wake the vmm thread's completion handler (write(2) only). */
 void vsock_uds_wake(struct vsock_dev *v);

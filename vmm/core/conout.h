@@ -55,6 +55,9 @@ int conout_open(struct conout *o, int fd);
  * to.  0 (`o` holds its own fd, closed by conout_close) or -errno (`o`
  * untouched). */
 int conout_open_path(struct conout *o, const char *path);
+/* The same without the last resort: when no private description can be
+ * had, nothing is changed and o->mode is CONOUT_NONE (-errno returned). */
+int conout_open_private(struct conout *o, int fd);
 /* Any thread: write at most `len` bytes without blocking.  Bytes taken, or
  * -errno (-EAGAIN: the reader is not keeping up; try later or drop).
  * `opaque` is the struct conout (the UART's output callback). */
