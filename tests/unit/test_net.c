@@ -1963,6 +1963,31 @@ static void test_rx_mtu_enforced(void **state)
 	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
 }
 
+/* Regression: with an mtu above 1500 and no GSO offload negotiated, reads
+ * from the tap were still sized for a 1518-byte frame, so the frames the
+ * guest was told it may receive (mtu + 14 + 4) did not fit and were lost. */
+static void test_rx_large_mtu_without_gso(void **state)
+{
+	struct fx *f = *state;
+	uint64_t feat;
+
+	dev_create(f, &(struct opts){ .mtu = 9000 });
+	feat = std_features(f, true) & ~(BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		BIT(VIRTIO_NET_F_GUEST_TSO6) | BIT(VIRTIO_NET_F_GUEST_UFO));
+	driver_init(f, feat, QSIZE);
+	assert_false(f->n->offload & (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO));
+	rx_post(f, 64, 2048);
+	notify(f, RX);
+	peer_send(f, &plain, 9000 + 18, 1);
+	peer_send(f, &plain, 9000 + 19, 2);
+	peer_send(f, &plain, 64, 3);
+	assert_true(wait_used(f, RX, 5 + 1, 1000));
+	spin(f, 10);
+	assert_int_equal(f->n->stats.rx_frames, 2);
+	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
+	assert_rx(f, 0, 2048, 5);    /* 12 + 9018 bytes over five 2048-byte buffers */
+}
+
 /* ---- a real tap (root only) ----------------------------------------------------------- */
 
 static int ifup(const char *name, int *ifindex)
@@ -2105,6 +2130,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_reaps_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mtu_enforced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mtu_offered_when_configured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_large_mtu_without_gso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_tap, setup, teardown),
 	};
 
