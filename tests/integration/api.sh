@@ -355,6 +355,16 @@ m = [json.loads(l) for l in open(sys.argv[1])][-1]["uart"]
 assert m["write_count"] == 4 and m["rate_limiter_dropped_bytes"] > 20, m
 PY
 
+# The config file's "serial" section: the same object, the file opened at start-up.
+cat >"$T/serial.json" <<JSON
+{"boot-source": {"kernel_image_path": "$G/hello.elf"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+ "serial": {"serial_out_path": "$T/serial4.out"}}
+JSON
+timeout 60 "$EMBER" --no-api --config-file "$T/serial.json" >"$T/out4" 2>>"$T/err" </dev/null; rc=$?
+[ "$rc" -eq 0 ] && grep -q "tiny: hello from long mode" "$T/serial4.out" && ! grep -q "tiny:" "$T/out4" \
+	&& ok serial_config_file || bad serial_config_file "status $rc, file '$(cat "$T/serial4.out" 2>&1)', stdout '$(cat "$T/out4")'"
+
 # ---- the socket file: stale replaced, live refused ---------------------------
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S"
 start_ember && ok stale_socket_replaced || bad stale_socket_replaced "$(cat "$T/err")"
