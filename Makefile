@@ -32,7 +32,7 @@ JAILER_SRCS := $(wildcard jailer/*.c)
 JAILER_OBJS := $(JAILER_SRCS:%.c=$(BUILD)/%.o)
 JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
 
-.PHONY: all deps guests test unit tier2 api jailer asan tier3 fuzz demo kernel bench clean
+.PHONY: all deps guests test unit tier2 api swagger-check jailer asan tier3 fuzz demo kernel bench clean
 # The user-facing targets (all, demo, test, bench) install the packages first,
 # then run a new make for the real work: nothing it reads from pkg-config
 # predates them, and -j cannot run the two side by side.

@@ -32,7 +32,7 @@ const char *const api_route_names[ROUTE_COUNT] = {
 	[ROUTE_NETWORK] = "network_interfaces", [ROUTE_VSOCK] = "vsock",
 	[ROUTE_LOGGER] = "logger", [ROUTE_METRICS] = "metrics", [ROUTE_VM] = "vm",
 	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_CPU_CONFIG] = "cpu_config",
-	[ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_SERIAL] = "serial", [ROUTE_UNKNOWN] = "unknown",
 };
 
 /* What a handler sees; it returns the HTTP status and may set `out`. */
@@ -160,6 +160,13 @@ static int h_vsock(struct call *c)
 	return result(config_put_vsock(c->vmm->cfg, c->body, c->err, sizeof(c->err)));
 }
 
+static int h_serial(struct call *c)
+{
+	if (pre_boot(c, "serial"))
+		return 400;
+	return result(vmm_put_serial(c->vmm, c->body, c->err, sizeof(c->err)));
+}
+
 static int h_logger(struct call *c)
 {
 	if (pre_boot(c, "logger"))
@@ -244,6 +251,7 @@ static const struct route routes[] = {
 	{ "/vm", false, ROUTE_VM, NULL, NULL, h_vm },
 	{ "/vm/config", false, ROUTE_VM_CONFIG, h_vm_config, NULL, NULL },
 	{ "/cpu-config", false, ROUTE_CPU_CONFIG, NULL, h_cpu_config, NULL },
+	{ "/serial", false, ROUTE_SERIAL, NULL, h_serial, NULL },
 };
 
 /*

@@ -44,6 +44,11 @@ flock util-linux
 iasl acpica-tools
 CMDS
 
+# Python modules: the swagger-driven API check reads Firecracker's YAML.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import yaml' 2>/dev/null; then
+	miss "python3 module yaml" python3-yaml
+fi
+
 # busybox must be the static one: it is copied into initramfs images.
 if command -v busybox >/dev/null 2>&1 && ! busybox --list 2>/dev/null | grep -qx sh; then
 	miss "a full busybox" busybox-static

@@ -10,7 +10,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libclang-rt-14-dev
 	libjansson-dev libhttp-parser-dev liburing-dev libseccomp-dev libcmocka-dev
-	qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd python3 curl
+	qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd python3 python3-yaml curl
 	linux-source-6.1 flex bison bc libelf-dev libssl-dev kmod lz4
 	fio iproute2 iperf3 procps
 	acpica-tools

@@ -75,8 +75,15 @@ $(TEST_EMBER): $(filter-out $(BUILD)/vmm/core/sandbox.o,$(VMM_OBJS)) $(BUILD)/te
 tier2: $(BUILD)/ember $(TEST_EMBER) guests
 	$(Q)TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
 
+# The API suite, then the swagger-driven check (tests/api/README.md): every
+# path and method of Firecracker's swagger against ember, answers validated
+# against its response schemas.  Both under the same lock when run by hand.
 api: $(BUILD)/ember guests
 	$(Q)tests/integration/api.sh $(BUILD)/ember $(BUILD)/guests
+	$(Q)tests/api/swagger_check.py $(BUILD)/ember $(BUILD)/guests
+
+swagger-check: $(BUILD)/ember guests
+	$(Q)tests/api/swagger_check.py $(BUILD)/ember $(BUILD)/guests
 
 # ember-jailer: a tiny guest through the jailer, checked from outside; attacks.
 jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests

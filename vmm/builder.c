@@ -58,7 +58,7 @@ static int add_legacy(struct machine *m, const struct vm_config *cfg, struct con
 
 	if (ret)
 		return ret;
-	serial_set_budget(&m->serial, &cfg->console_budget);
+	serial_set_budget(&m->serial, config_console_budget(cfg));
 	ret = i8042_init(&m->i8042);
 	if (ret)
 		goto err_serial;

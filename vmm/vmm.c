@@ -198,6 +198,9 @@ static void vmm_metrics(void *opaque, json_t *root)
 		"read_count", (json_int_t)uart.read_count,
 		"missed_read_count", (json_int_t)uart.missed_read_count,
 		"budget_dropped_count", (json_int_t)uart.budget_dropped));
+	/* Firecracker's name for the bytes its serial rate_limiter dropped */
+	json_object_set_new(json_object_get(root, "uart"), "rate_limiter_dropped_bytes",
+			    json_integer((json_int_t)uart.budget_dropped));
 	json_object_set_new(root, "boot_timer", json_pack("{sI sI}",
 		"boot_time_us", (json_int_t)m->boot_timer.boot_us,
 		"boot_time_cpu_us", (json_int_t)m->boot_timer.boot_cpu_us));
@@ -211,6 +214,7 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	int sigfd, ret;
 
 	memset(vmm, 0, sizeof(*vmm));
+	vmm->serial_out = (struct conout){ .mode = CONOUT_NONE, .fd = -1, .restore_fd = -1 };
 	ret = conout_open(&vmm->console, STDOUT_FILENO);
 	if (ret)
 		log_warn("console output: no private non-blocking stdout (%s): %s", strerror(-ret),
@@ -240,6 +244,14 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	ret = vmm_add_source(vmm, &vmm->signal_src, sigfd, on_signal);
 	if (ret)
 		return ret;
+	if (cfg->serial.out_path) {  /* from the config file */
+		ret = conout_open_path(&vmm->serial_out, cfg->serial.out_path);
+		if (ret) {
+			log_error("serial: cannot open serial_out_path '%s': %s",
+				  cfg->serial.out_path, strerror(-ret));
+			return ret;
+		}
+	}
 	if (cfg->metrics_path) {  /* from the config file */
 		ret = vmm_open_metrics(vmm, cfg->metrics_path, err, sizeof(err));
 		if (ret)
@@ -261,6 +273,34 @@ static json_t *metrics_tags(const struct vm_config *cfg)
 	if (cfg->metrics_properties)
 		json_object_set_new(tags, "properties", json_deep_copy(cfg->metrics_properties));
 	return tags;
+}
+
+int vmm_put_serial(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	struct serial_cfg old = vmm->cfg->serial;
+	struct conout out = { .mode = CONOUT_NONE, .fd = -1, .restore_fd = -1 };
+	int ret;
+
+	vmm->cfg->serial.out_path = NULL;  /* kept in `old` until the end */
+	ret = config_put_serial(vmm->cfg, body, err, errlen);
+	if (ret) {
+		vmm->cfg->serial = old;
+		return -EINVAL;
+	}
+	if (vmm->cfg->serial.out_path) {
+		ret = conout_open_path(&out, vmm->cfg->serial.out_path);
+		if (ret) {
+			fail(err, errlen, ret, "serial: cannot open serial_out_path '%s': %s",
+			     vmm->cfg->serial.out_path, strerror(-ret));
+			free(vmm->cfg->serial.out_path);
+			vmm->cfg->serial = old;
+			return ret;
+		}
+	}
+	free(old.out_path);
+	conout_close(&vmm->serial_out);
+	vmm->serial_out = out;
+	return 0;
 }
 
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
@@ -288,8 +328,9 @@ static int vmm_watch_vm(struct vmm *vmm)
 		ret = vmm_add_source(vmm, &vmm->serial_rx_src, vmm->m.serial.rx_ready_efd,
 				     on_serial_rx);
 	vmm->stdin_src = (struct ev_source){ .fd = STDIN_FILENO, .cb = on_stdin, .opaque = vmm };
-	if (!ret)
-		vmm_stdin_arm(vmm, true);  /* harmless when stdin is closed */
+	/* harmless when stdin is closed; with serial_out_path no input, as Firecracker */
+	if (!ret && vmm->serial_out.mode == CONOUT_NONE)
+		vmm_stdin_arm(vmm, true);
 	return ret;
 }
 
@@ -316,8 +357,9 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		log_info("CPU template %s: %u CPUID leaves, %u MSRs, %u KVM capabilities",
 			 vmm->cfg->cpu_custom ? "(custom)" : cpu_static_name(vmm->cfg->cpu_static),
 			 tmpl->nr_leaves, tmpl->nr_msrs, tmpl->nr_caps);
-	ret = machine_build(&vmm->m, vmm->cfg, tmpl, &vmm->loop, &vmm->console, start_us,
-			    start_cpu_us);
+	ret = machine_build(&vmm->m, vmm->cfg, tmpl, &vmm->loop,
+			    vmm->serial_out.mode != CONOUT_NONE ? &vmm->serial_out : &vmm->console,
+			    start_us, start_cpu_us);
 	/* The vCPUs have their CPUID and MSRs: the template is no longer read. */
 	vmm->m.vm.shared.tmpl = NULL;
 	cpu_template_free(owned);
@@ -331,7 +373,8 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}
-	term_raw(STDIN_FILENO);
+	if (vmm->serial_out.mode == CONOUT_NONE)
+		term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
 	vmm->state = VMM_RUNNING;
 	ret = vm_start_vcpus(&vmm->m.vm);
@@ -425,6 +468,7 @@ void vmm_destroy(struct vmm *vmm)
 	if (vmm->signal_src.fd > 0)
 		close(vmm->signal_src.fd);
 	ev_close(&vmm->loop);
+	conout_close(&vmm->serial_out);
 	conout_close(&vmm->console);
 	log_set_stderr_writer(NULL, NULL);
 	conout_close(&vmm->log_err);

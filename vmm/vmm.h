@@ -33,6 +33,7 @@ struct vmm {
 	bool stdin_armed, stdin_is_file, stdin_done;
 	struct metrics metrics;
 	struct conout console;   /* the guest console's output (stdout) */
+	struct conout serial_out;  /* PUT /serial's file instead (mode NONE: none) */
 	struct conout log_err;   /* ember's log on stderr, non-blocking when it can be */
 	bool done;
 	bool looping;          /* vmm_run has confined the thread and serves events */
@@ -53,6 +54,12 @@ int vmm_patch_device(struct vmm *vmm, const char *section, const char *id, json_
 		     char *err, size_t errlen);
 /* SendCtrlAltDel: the keys through the i8042 (-ENOSPC: earlier keys unread). */
 int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen);
+/* PUT /serial (before the start; the config file's "serial" at init):
+ * apply the section and open its serial_out_path (conout_open_path), which
+ * then takes the guest console instead of stdout; no input is read from
+ * stdin then (as Firecracker).  Refused (bad body, a path that cannot be
+ * opened): `err` says why, -errno, configuration and output unchanged. */
+int vmm_put_serial(struct vmm *vmm, json_t *body, char *err, size_t errlen);
 /* PUT /metrics: open the metrics file (once). */
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen);
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen);

@@ -84,6 +84,12 @@ int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen)
 	return 0;
 }
 
+/* PUT /serial: the configuration part only (no file opened). */
+int vmm_put_serial(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	return config_put_serial(vmm->cfg, body, err, errlen);
+}
+
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
 	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);

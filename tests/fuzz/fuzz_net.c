@@ -588,7 +588,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("FUZZ_NET_WRITE_SEEDS");
 	struct net_cfg cfg = { .id = "fuzz0", .host_dev = "fuzz0", .has_mac = true,
-			       .mac = { 6, 0, 0, 0, 0, 1 } };
+			       .mac = { 6, 0, 0, 0, 0, 1 }, .mtu = 1500 };
 	int sv[2];
 
 	(void)argc;

@@ -397,6 +397,62 @@ wait "$pid"; rc=$?; pid=
 grep -q "kbd: selftest 0x55 id 0xfa0xab0x83 ready" "$T/out" && grep -q "kbd: keys 0x1d 0x38 0xe0 0x53 0xe0 0xd3 0xb8 0x9d" "$T/out" && [ "$rc" -eq 0 ] \
 	&& ok ctrl_alt_del_scancodes || bad ctrl_alt_del_scancodes "status $rc: $(cat "$T/out")"
 
+# ---- PUT /serial, network-interfaces mtu (issue 15) -------------------------
+# The guest console goes to serial_out_path (opened read-write, non-blocking,
+# created) instead of stdout; bad paths and a PUT after the start are 400.
+start_ember
+req serial_bad_empty PUT /serial '{"serial_out_path": ""}' 400 "serial_out_path"
+req serial_bad_type PUT /serial '{"serial_out_path": 5}' 400 "serial_out_path"
+req serial_bad_unknown PUT /serial '{"serial_in_path": "/x"}' 400 "serial_in_path"
+req serial_bad_dir PUT /serial "{\"serial_out_path\": \"$T\"}" 400 "cannot open"
+req serial_bad_missing_dir PUT /serial "{\"serial_out_path\": \"$T/no/such/dir\"}" 400 "cannot open"
+req serial_bad_rate_limiter PUT /serial '{"rate_limiter": {"size": 10}}' 400 "refill_time"
+req serial_put PUT /serial "{\"serial_out_path\": \"$T/serial.out\"}" 204
+[ -f "$T/serial.out" ] && [ "$(stat -c %a "$T/serial.out")" = 600 ] && ok serial_file_created_0600 || bad serial_file_created_0600 "$(ls -l "$T/serial.out" 2>&1)"
+req mtu_bad_low PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 67}' 400 "mtu"
+req mtu_bad_high PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 65536}' 400 "mtu"
+req mtu_bad_type PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": "9000"}' 400 "mtu"
+req mtu_put PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 9000}' 204
+req mtu_get_vm_config GET /vm/config "" 200
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["network-interfaces"][0]["mtu"] == 9000' "$T/body" && ok mtu_read_back || bad mtu_read_back "$(cat "$T/body")"
+req serial_boot_source PUT /boot-source "{\"kernel_image_path\": \"$G/halt.elf\"}" 204
+: >"$T/out"
+req serial_start PUT /actions '{"action_type": "InstanceStart"}' 204
+for _ in $(seq 50); do grep -q "tiny: halting" "$T/serial.out" && break; sleep 0.1; done
+grep -q "tiny: halting" "$T/serial.out" && ! grep -q "tiny: halting" "$T/out" && ok serial_console_in_file || bad serial_console_in_file "file: $(cat "$T/serial.out"), stdout: $(cat "$T/out")"
+req serial_after_start PUT /serial "{\"serial_out_path\": \"$T/serial2.out\"}" 400 "after the microVM has started"
+req mtu_patch_refused PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "mtu": 1500}' 400 "rate limiters"
+if [ ${#NS[@]} -gt 0 ]; then
+	ip -n "$ns" link show tap0 | grep -q " mtu 9000 " && ok mtu_set_on_tap || bad mtu_set_on_tap "$(ip -n "$ns" link show tap0)"
+	ip -n "$ns" link set tap0 mtu 1500
+fi
+kill -TERM "$pid"; wait "$pid"; pid=
+# The rate_limiter (a TokenBucket) replaces the console budget: 4 bytes,
+# refilled over an hour, so the file holds the first 4 bytes and the rest
+# is counted in uart.rate_limiter_dropped_bytes.
+start_ember
+req serial_put_limited PUT /serial "{\"serial_out_path\": \"$T/serial3.out\", \"rate_limiter\": {\"size\": 4, \"refill_time\": 3600000}}" 204
+req serial_limited_metrics PUT /metrics "{\"metrics_path\": \"$T/metrics3.json\"}" 204
+req serial_limited_boot PUT /boot-source "{\"kernel_image_path\": \"$G/hello.elf\"}" 204
+req serial_limited_start PUT /actions '{"action_type": "InstanceStart"}' 204
+wait "$pid"; rc=$?; pid=
+[ "$rc" -eq 0 ] && [ "$(cat "$T/serial3.out")" = "tiny" ] && ok serial_rate_limited || bad serial_rate_limited "status $rc, file '$(cat "$T/serial3.out")'"
+python3 - "$T/metrics3.json" <<'PY' && ok serial_rate_limiter_dropped_counted || bad serial_rate_limiter_dropped_counted "$(tail -c 400 "$T/metrics3.json")"
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1])][-1]["uart"]
+assert m["write_count"] == 4 and m["rate_limiter_dropped_bytes"] > 20, m
+PY
+
+# The config file's "serial" section: the same object, the file opened at start-up.
+cat >"$T/serial.json" <<JSON
+{"boot-source": {"kernel_image_path": "$G/hello.elf"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+ "serial": {"serial_out_path": "$T/serial4.out"}}
+JSON
+timeout 60 "$EMBER" --no-api --config-file "$T/serial.json" >"$T/out4" 2>>"$T/err" </dev/null; rc=$?
+[ "$rc" -eq 0 ] && grep -q "tiny: hello from long mode" "$T/serial4.out" && ! grep -q "tiny:" "$T/out4" \
+	&& ok serial_config_file || bad serial_config_file "status $rc, file '$(cat "$T/serial4.out" 2>&1)', stdout '$(cat "$T/out4")'"
+
 # ---- the socket file: stale replaced, live refused ---------------------------
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S"
 start_ember && ok stale_socket_replaced || bad stale_socket_replaced "$(cat "$T/err")"

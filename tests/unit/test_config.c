@@ -839,6 +839,88 @@ static void test_metrics_properties(void **state)
 	assert_int_equal(json_object_size(f->cfg.metrics_properties), 1);
 }
 
+/* network-interfaces mtu (Firecracker 1.16): 68-65535, read back in GET
+ * /vm/config, absent by default and after a PUT without it; PATCH may not
+ * change it. */
+static void test_net_mtu(void **state)
+{
+	static const struct { const char *mtu; int ret; } cases[] = {
+		{ "68", 0 }, { "65535", 0 }, { "9000", 0 },
+		{ "67", -EINVAL }, { "65536", -EINVAL }, { "0", -EINVAL }, { "-1", -EINVAL },
+		{ "1500.0", -EINVAL }, { "\"1500\"", -EINVAL },
+	};
+	struct fx *f = *state;
+	char json[256];
+	json_t *obj, *out;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(json, sizeof(json), "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+			 " \"mtu\": %s}", cases[i].mtu);
+		obj = json_loads(json, 0, NULL);
+		assert_non_null(obj);
+		memset(f->err, 0, sizeof(f->err));
+		assert_ret(config_put_net(&f->cfg, "eth0", obj, false, f->err, sizeof(f->err)),
+			   cases[i].ret);
+		json_decref(obj);
+		if (cases[i].ret)
+			assert_non_null(strstr(f->err, "mtu"));
+	}
+	assert_int_equal(f->cfg.devs.nets[0].mtu, 9000);   /* the last good one */
+	out = config_to_json(&f->cfg);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_array_get(json_object_get(out, "network-interfaces"), 0), "mtu")), 9000);
+	json_decref(out);
+	obj = json_loads("{\"iface_id\": \"eth0\", \"mtu\": 1500}", 0, NULL);
+	assert_ret(config_put_net(&f->cfg, "eth0", obj, true, f->err, sizeof(f->err)), -EINVAL);
+	json_decref(obj);
+	obj = json_loads("{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", 0, NULL);
+	assert_ret(config_put_net(&f->cfg, "eth0", obj, false, f->err, sizeof(f->err)), 0);
+	json_decref(obj);
+	assert_int_equal(f->cfg.devs.nets[0].mtu, 0);
+	out = config_to_json(&f->cfg);
+	assert_null(json_object_get(json_array_get(json_object_get(out, "network-interfaces"), 0),
+				    "mtu"));
+	json_decref(out);
+}
+
+/* The "serial" section (PUT /serial, config file): serial_out_path and a
+ * TokenBucket rate_limiter that replaces the --console-budget cap; the
+ * whole section is replaced; bad bodies change nothing. */
+static void test_serial_section(void **state)
+{
+	struct fx *f = *state;
+	json_t *obj;
+
+	assert_ptr_equal(config_console_budget(&f->cfg), &f->cfg.console_budget);
+	assert_ret(config_parse_json(&f->cfg, "{\"serial\": {\"serial_out_path\": \"/tmp/s\","
+				     " \"rate_limiter\": {\"size\": 100, \"refill_time\": 10}}}",
+				     f->err, sizeof(f->err)), 0);
+	assert_string_equal(f->cfg.serial.out_path, "/tmp/s");
+	assert_int_equal(config_console_budget(&f->cfg)->size, 100);
+	assert_int_equal(config_console_budget(&f->cfg)->refill_time_ms, 10);
+	static const char *const bad[] = {
+		"{\"serial_out_path\": \"\"}", "{\"serial_out_path\": 3}",
+		"{\"serial_in_path\": \"/x\"}", "{\"rate_limiter\": {\"size\": 1}}",
+		"{\"rate_limiter\": {\"size\": -1, \"refill_time\": 1}}",
+		"{\"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": 1}}}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		obj = json_loads(bad[i], 0, NULL);
+		assert_non_null(obj);
+		if (config_put_serial(&f->cfg, obj, f->err, sizeof(f->err)) != -EINVAL ||
+		    !strstr(f->err, "serial"))
+			fail_msg("%s: accepted or no reason: %s", bad[i], f->err);
+		json_decref(obj);
+		assert_string_equal(f->cfg.serial.out_path, "/tmp/s");
+		assert_int_equal(config_console_budget(&f->cfg)->size, 100);
+	}
+	obj = json_loads("{\"serial_out_path\": null}", 0, NULL);
+	assert_ret(config_put_serial(&f->cfg, obj, f->err, sizeof(f->err)), 0);
+	json_decref(obj);
+	assert_null(f->cfg.serial.out_path);
+	assert_ptr_equal(config_console_budget(&f->cfg), &f->cfg.console_budget);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 #define TB(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_base, fx_teardown)
 
@@ -867,6 +949,8 @@ int main(void)
 		T(test_machine_put_resets_patch_keeps),
 		T(test_logger_level_off),
 		T(test_metrics_properties),
+		T(test_net_mtu),
+		T(test_serial_section),
 	};
 	/* PUT /boot-source opens the files it names: they exist here. */
 	static const char *const files[] = { "old/vmlinux", "old/initrd", "srv/vmlinux",

@@ -379,6 +379,7 @@ static int teardown(void **state)
 
 struct opts {
 	bool no_mac;
+	uint16_t mtu;
 	struct rate_limiter_cfg rx, tx;
 };
 
@@ -389,6 +390,7 @@ static void dev_create(struct fx *f, const struct opts *o)
 		.host_dev = "tap0",
 		.has_mac = !o->no_mac,
 		.mac = { 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 },
+		.mtu = o->mtu,
 		.rx = o->rx,
 		.tx = o->tx,
 	};
@@ -424,7 +426,7 @@ static void test_features_and_config(void **state)
 			    BIT(VIRTIO_NET_F_GUEST_UFO) | BIT(VIRTIO_NET_F_HOST_TSO4) |
 			    BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_HOST_UFO);
 	uint64_t common = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
-			  BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_STATUS) |
+			  BIT(VIRTIO_NET_F_STATUS) |
 			  BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	uint8_t cfg[12], mac[6] = { 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 };
 	uint16_t v;
@@ -441,10 +443,7 @@ static void test_features_and_config(void **state)
 	memcpy(&v, cfg + 6, 2);
 	assert_int_equal(v, VIRTIO_NET_S_LINK_UP);
 	memcpy(&v, cfg + 10, 2);
-	assert_int_equal(v, 1500);
-	v = 0;
-	virtio_mmio_ops.read(&f->n->t, REG_CONFIG + 10, (uint8_t *)&v, 2);
-	assert_int_equal(v, 1500);
+	assert_int_equal(v, 0);             /* no mtu configured: F_MTU not offered */
 	/* Past the config space: nothing. */
 	v = 0x1234;
 	virtio_mmio_ops.read(&f->n->t, REG_CONFIG + 12, (uint8_t *)&v, 2);
@@ -1909,6 +1908,28 @@ static void test_destroy_reaps_requests(void **state)
 	assert_null(f->n->io);
 }
 
+/* network-interfaces mtu (Firecracker 1.16): VIRTIO_NET_F_MTU offered and
+ * the config space's mtu field (virtio 1.2 §5.1.4, offset 10) set only when
+ * an mtu is configured; without one neither (the guest keeps its default). */
+static void test_mtu_offered_when_configured(void **state)
+{
+	struct fx *f = *state;
+	uint16_t v = 0;
+
+	dev_create(f, &(struct opts){ .mtu = 9000 });
+	assert_true(device_features(f) & BIT(VIRTIO_NET_F_MTU));
+	virtio_mmio_ops.read(&f->n->t, REG_CONFIG + 10, (uint8_t *)&v, 2);
+	assert_int_equal(le16toh(v), 9000);
+	net_destroy(f->n);
+	close(f->peer);
+	memset(f->n, 0, sizeof(*f->n));
+	dev_create(f, &(struct opts){ 0 });
+	assert_false(device_features(f) & BIT(VIRTIO_NET_F_MTU));
+	v = 0x1234;
+	virtio_mmio_ops.read(&f->n->t, REG_CONFIG + 10, (uint8_t *)&v, 2);
+	assert_int_equal(v, 0);
+}
+
 /* Regression: with F_MTU, frames of gso_type NONE longer than MTU + 14
  * (+ 4: a VLAN tag) reached the guest (virtio 1.2 §5.1.6.3 forbids it). */
 static void test_rx_mtu_enforced(void **state)
@@ -1916,7 +1937,8 @@ static void test_rx_mtu_enforced(void **state)
 	struct fx *f = *state;
 	uint64_t feat;
 
-	start(f, true);                                /* reads of 65562 bytes */
+	dev_create(f, &(struct opts){ .mtu = NET_MTU });
+	driver_init(f, std_features(f, true), QSIZE);  /* reads of 65562 bytes */
 	assert_true(net_has(f->n, VIRTIO_NET_F_MTU));
 	rx_post(f, 64, 2048);
 	notify(f, RX);
@@ -1939,6 +1961,31 @@ static void test_rx_mtu_enforced(void **state)
 	assert_true(wait_used(f, RX, 1, 1000));
 	assert_int_equal(used_len(f, RX, 0), NET_HDR_LEN + NET_RX_SMALL + 1);
 	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
+}
+
+/* Regression: with an mtu above 1500 and no GSO offload negotiated, reads
+ * from the tap were still sized for a 1518-byte frame, so the frames the
+ * guest was told it may receive (mtu + 14 + 4) did not fit and were lost. */
+static void test_rx_large_mtu_without_gso(void **state)
+{
+	struct fx *f = *state;
+	uint64_t feat;
+
+	dev_create(f, &(struct opts){ .mtu = 9000 });
+	feat = std_features(f, true) & ~(BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		BIT(VIRTIO_NET_F_GUEST_TSO6) | BIT(VIRTIO_NET_F_GUEST_UFO));
+	driver_init(f, feat, QSIZE);
+	assert_false(f->n->offload & (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO));
+	rx_post(f, 64, 2048);
+	notify(f, RX);
+	peer_send(f, &plain, 9000 + 18, 1);
+	peer_send(f, &plain, 9000 + 19, 2);
+	peer_send(f, &plain, 64, 3);
+	assert_true(wait_used(f, RX, 5 + 1, 1000));
+	spin(f, 10);
+	assert_int_equal(f->n->stats.rx_frames, 2);
+	assert_int_equal(f->n->stats.rx_dropped_bad_len, 1);
+	assert_rx(f, 0, 2048, 5);    /* 12 + 9018 bytes over five 2048-byte buffers */
 }
 
 /* ---- a real tap (root only) ----------------------------------------------------------- */
@@ -2082,6 +2129,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submit_failure_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_reaps_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mtu_enforced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mtu_offered_when_configured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_large_mtu_without_gso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_tap, setup, teardown),
 	};
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,7 +237,7 @@ static void net_config_read(struct virtio_mmio *t, uint32_t off, uint8_t *data, 
 	struct net_config cfg = {
 		.status = htole16(VIRTIO_NET_S_LINK_UP),
 		.max_virtqueue_pairs = htole16(1),
-		.mtu = htole16(NET_MTU),
+		.mtu = htole16(n->mtu),
 	};
 
 	if (n->has_mac)
@@ -376,11 +377,11 @@ static void offload_probe(struct net_dev *n)
 
 static uint64_t net_features(const struct net_dev *n)
 {
-	uint64_t f = BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_MTU) |
-		     BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_RING_F_EVENT_IDX) |
-		     BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	uint64_t f = BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_STATUS) |
+		     BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC);
 
 	f |= n->has_mac ? BIT(VIRTIO_NET_F_MAC) : 0;
+	f |= n->mtu ? BIT(VIRTIO_NET_F_MTU) : 0;  /* Firecracker: only when configured */
 	if (n->tap_offloads & TUN_F_CSUM)
 		f |= BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM);
 	if (n->tap_offloads & TUN_F_TSO4)
@@ -440,6 +441,7 @@ int net_create_fd(struct net_dev *n, const struct net_cfg *cfg, int fd,
 	n->loop = loop;
 	n->has_mac = cfg->has_mac;
 	memcpy(n->mac, cfg->mac, sizeof(n->mac));
+	n->mtu = cfg->mtu;
 	n->nr_tx_free = 0;
 	for (unsigned int i = NET_MAX_TX; i-- > 0;)
 		n->tx_free[n->nr_tx_free++] = (uint16_t)i;
@@ -462,11 +464,37 @@ int net_create_fd(struct net_dev *n, const struct net_cfg *cfg, int fd,
 	return 0;
 }
 
+/* The configured mtu on the host side too (SIOCSIFMTU through a query
+ * socket), so the tap passes the frames the guest is told it may send.  A
+ * tap that refuses it fails the start: the guest would send frames the
+ * host drops. */
+static int tap_set_mtu(struct net_dev *n, const char *dev, uint16_t mtu)
+{
+	struct ifreq ifr;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (s < 0) {
+		ret = -errno;
+		log_error("%s: cannot set the MTU of tap %s: socket: %s", n->name, dev, strerror(-ret));
+		return ret;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_mtu = mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr)) {
+		ret = -errno;
+		log_error("%s: cannot set the MTU of tap %s to %u: %s", n->name, dev, mtu,
+			  strerror(-ret));
+	}
+	close(s);
+	return ret;
+}
+
 int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_mem *gm,
 	       struct ev_loop *loop)
 {
 	struct ifreq ifr;
-	int fd;
+	int fd, ret;
 
 	n->fd = -1;
 	snprintf(n->name, sizeof(n->name), "net %s", cfg->id);
@@ -494,6 +522,10 @@ int net_create(struct net_dev *n, const struct net_cfg *cfg, const struct guest_
 		log_error("%s: cannot open tap %s: %s", n->name, cfg->host_dev, strerror(err));
 		close(fd);
 		return -err;
+	}
+	if (cfg->mtu && (ret = tap_set_mtu(n, cfg->host_dev, cfg->mtu))) {
+		close(fd);
+		return ret;
 	}
 	return net_create_fd(n, cfg, fd, gm, loop);
 }

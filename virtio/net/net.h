@@ -178,6 +178,7 @@ struct net_dev {
 	bool is_tap;                         /* TUNSETOFFLOAD applies */
 	bool has_mac;
 	uint8_t mac[6];
+	uint16_t mtu;                        /* offered through VIRTIO_NET_F_MTU; 0: not */
 	unsigned int tap_offloads;           /* TUN_F_* the tap accepts (probed) */
 	unsigned int offload;                /* TUN_F_* in effect */
 	bool offload_pending;                /* DRIVER_OK: set it on the vmm thread */

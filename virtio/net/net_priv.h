@@ -14,6 +14,7 @@
 #define NET_HDR_LEN       12                  /* struct virtio_net_hdr_v1 */
 #define NET_MTU           1500
 #define NET_ETH_HLEN      14
+#define NET_VLAN_HLEN     4                   /* an 802.1Q tag */
 #define NET_MIN_FRAME     NET_ETH_HLEN
 #define NET_SMALL_FRAME   (NET_MTU + NET_ETH_HLEN)     /* 1514 */
 #define NET_RX_SMALL      (NET_SMALL_FRAME + 4)        /* rx room: a VLAN tag too */

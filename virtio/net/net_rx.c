@@ -41,10 +41,15 @@ static bool rx_mrg(const struct net_dev *n)
 	return net_has(n, VIRTIO_NET_F_MRG_RXBUF);
 }
 
-/* The largest read: header plus the largest frame the tap may hand us. */
+/* The largest read: header plus the largest frame the tap may hand us
+ * (without GSO: one of the configured mtu, as the tap has it too). */
 static uint64_t rx_max_read(const struct net_dev *n)
 {
-	return NET_HDR_LEN + ((n->offload & TUN_F_GSO) ? NET_MAX_FRAME : NET_RX_SMALL);
+	uint64_t plain = (uint64_t)n->mtu + NET_ETH_HLEN + NET_VLAN_HLEN;
+
+	if (n->offload & TUN_F_GSO)
+		return NET_HDR_LEN + NET_MAX_FRAME;
+	return NET_HDR_LEN + (plain > NET_RX_SMALL ? plain : NET_RX_SMALL);
 }
 
 static struct net_rx_chain *rx_chain(struct net_dev *n, unsigned int i)
@@ -288,7 +293,7 @@ static const char *rx_frame_error(struct net_dev *n, uint64_t len, bool *bad_hdr
 	/* virtio 1.2 §5.1.6.3: no longer than the MTU we offered (a VLAN tag too) */
 	gso = n->rx.hdr.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 	if (net_has(n, VIRTIO_NET_F_MTU) && gso == VIRTIO_NET_HDR_GSO_NONE &&
-	    len > NET_HDR_LEN + NET_RX_SMALL)
+	    len > NET_HDR_LEN + (size_t)n->mtu + NET_ETH_HLEN + NET_VLAN_HLEN)
 		return "longer than the MTU";
 	return NULL;
 }

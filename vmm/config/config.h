@@ -15,7 +15,8 @@
  *
  * Files: vm_config.c (init, free, checks, config_to_json) builds on one file
  * per section (config_boot.c, config_machine.c, config_drives.c,
- * config_net.c, config_vsock.c, config_logger.c, config_metrics.c); the
+ * config_net.c, config_vsock.c, config_logger.c, config_metrics.c,
+ * config_serial.c); the
  * config file (config_file.c) and command line (config_args.c) dispatch to
  * them.
  */
@@ -47,6 +48,9 @@
 
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS   8
+/* A network interface's mtu (Firecracker's swagger: 68 to 65535). */
+#define NET_MTU_MIN 68
+#define NET_MTU_MAX 65535
 
 enum drive_cache { DRIVE_CACHE_UNSAFE, DRIVE_CACHE_WRITEBACK };
 enum drive_engine { DRIVE_ENGINE_ASYNC, DRIVE_ENGINE_SYNC };
@@ -67,6 +71,7 @@ struct net_cfg {
 	char *host_dev;
 	bool has_mac;
 	uint8_t mac[6];
+	uint16_t mtu;          /* 68-65535 offered through VIRTIO_NET_F_MTU; 0: none */
 	struct rate_limiter_cfg rx, tx;
 };
 
@@ -83,6 +88,14 @@ struct devices_cfg {
 	struct net_cfg nets[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	struct vsock_cfg vsock;
+};
+
+/* PUT /serial, the "serial" section: where the guest console goes. */
+struct serial_cfg {
+	char *out_path;                      /* NULL: ember's stdout */
+	bool rate_limited;                   /* rate_limiter given: it replaces
+					      * console_budget */
+	struct token_bucket_cfg rate_limiter;
 };
 
 struct logger_cfg {
@@ -105,6 +118,7 @@ struct vm_config {
 	struct cpu_template *cpu_custom;  /* PUT /cpu-config, "cpu-config" file */
 	bool boot_timer;
 	struct token_bucket_cfg console_budget;  /* guest console output cap */
+	struct serial_cfg serial;
 	char *config_file;
 	char *id;
 	enum log_level log_level;
@@ -159,6 +173,13 @@ int config_put_cpu_config_file(struct vm_config *cfg, struct json_t *val, char *
 struct cpu_template;
 int config_cpu_template(const struct vm_config *cfg, const struct cpu_template **out,
 			struct cpu_template **owned, char *err, size_t errlen);
+/* PUT /serial: {"serial_out_path": path, "rate_limiter": TokenBucket}, both
+ * optional; the whole section is replaced (a key left out goes back to its
+ * default: stdout, the --console-budget cap). */
+int config_put_serial(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* The guest console's byte cap: PUT /serial's rate_limiter, else
+ * --console-budget (builder). */
+const struct token_bucket_cfg *config_console_budget(const struct vm_config *cfg);
 /* config_free and config_parse_json: free every device entry. */
 void devices_cfg_free(struct devices_cfg *devs);
 /* The drive called `id`, or NULL (device table, PATCH /drives). */

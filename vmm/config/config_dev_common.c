@@ -41,8 +41,8 @@ int config_resolve_id(const char *section, const char *key, const char *path_id,
  */
 #define REFILL_TIME_MAX_MS (UINT64_MAX / 1000000ULL)
 
-static int parse_bucket(const char *what, json_t *obj, struct token_bucket_cfg *out,
-			char *err, size_t errlen)
+int config_parse_token_bucket(const char *what, json_t *obj, struct token_bucket_cfg *out,
+			      char *err, size_t errlen)
 {
 	static const struct json_field fields[] = {
 		{ "size", JSON_INTEGER, true },
@@ -87,10 +87,10 @@ int config_parse_rate_limiter(const char *what, json_t *obj, struct rate_limiter
 	b = json_object_get(obj, "bandwidth");
 	o = json_object_get(obj, "ops");
 	snprintf(sub, sizeof(sub), "%s.bandwidth", what);
-	if (b && (ret = parse_bucket(sub, b, &rl.bandwidth, err, errlen)))
+	if (b && (ret = config_parse_token_bucket(sub, b, &rl.bandwidth, err, errlen)))
 		return ret;
 	snprintf(sub, sizeof(sub), "%s.ops", what);
-	if (o && (ret = parse_bucket(sub, o, &rl.ops, err, errlen)))
+	if (o && (ret = config_parse_token_bucket(sub, o, &rl.ops, err, errlen)))
 		return ret;
 	*out = rl;
 	return 0;

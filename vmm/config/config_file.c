@@ -43,6 +43,7 @@ static const struct config_section {
 	{ "vsock", config_put_vsock, false, true },
 	{ "logger", config_put_logger, false, true },
 	{ "metrics", config_put_metrics, false, true },
+	{ "serial", config_put_serial, false, true },
 	{ "mmds-config", NULL, false, true },
 	{ "balloon", NULL, false, true },
 	{ "entropy", NULL, false, true },
@@ -113,6 +114,11 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	if (src->logger.configured) {
 		free(dst->logger.path);
 		dst->logger = src->logger;
+	}
+	if (src->serial.out_path || src->serial.rate_limited) {
+		free(dst->serial.out_path);
+		dst->serial = src->serial;
+		src->serial.out_path = NULL;
 	}
 	if (src->metrics_path) {
 		free(dst->metrics_path);

@@ -2,7 +2,7 @@
 /*
  * config_net.c - the "network-interfaces" section (config file, PUT and
  * PATCH /network-interfaces/{id}): host device and guest MAC unique across
- * interfaces, rate limiters.  See config.h.
+ * interfaces, the MTU offered to the guest, rate limiters.  See config.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +66,14 @@ static int net_from_json(struct net_cfg *n, json_t *obj, char *err, size_t errle
 			return fail(err, errlen, "network-interfaces: 'guest_mac' must look like 06:00:ac:10:00:02");
 		n->has_mac = true;
 	}
+	if ((v = json_object_get(obj, "mtu"))) {
+		json_int_t mtu = json_integer_value(v);
+
+		if (mtu < NET_MTU_MIN || mtu > NET_MTU_MAX)
+			return fail(err, errlen, "network-interfaces: 'mtu' must be %d to %d, not %lld",
+				    NET_MTU_MIN, NET_MTU_MAX, (long long)mtu);
+		n->mtu = (uint16_t)mtu;
+	}
 	if ((v = json_object_get(obj, "rx_rate_limiter")))
 		ret = config_parse_rate_limiter("network-interfaces.rx_rate_limiter", v, &n->rx, err, errlen);
 	if (!ret && (v = json_object_get(obj, "tx_rate_limiter")))
@@ -80,13 +88,14 @@ int config_put_net(struct vm_config *cfg, const char *path_id, json_t *obj, bool
 		{ "iface_id", JSON_STRING, true },
 		{ "host_dev_name", JSON_STRING, true },
 		{ "guest_mac", JSON_STRING, false },
+		{ "mtu", JSON_INTEGER, false },
 		{ "rx_rate_limiter", JSON_OBJECT, false },
 		{ "tx_rate_limiter", JSON_OBJECT, false },
 	};
 	struct devices_cfg *d = &cfg->devs;
 	struct net_cfg *old, n = { 0 };
 	const char *id;
-	int ret = json_check_fields("network-interfaces", obj, fields, 5, patch, err, errlen);
+	int ret = json_check_fields("network-interfaces", obj, fields, 6, patch, err, errlen);
 
 	if (!ret)
 		ret = config_resolve_id("network-interfaces", "iface_id", path_id, obj, &id, err, errlen);
@@ -95,7 +104,8 @@ int config_put_net(struct vm_config *cfg, const char *path_id, json_t *obj, bool
 	old = find_net(d, id);
 	if (patch && !old)
 		return fail(err, errlen, "network-interfaces: no interface '%s' to update", id);
-	if (patch && (json_object_get(obj, "host_dev_name") || json_object_get(obj, "guest_mac")))
+	if (patch && (json_object_get(obj, "host_dev_name") || json_object_get(obj, "guest_mac") ||
+		      json_object_get(obj, "mtu")))
 		return fail(err, errlen, "network-interfaces: PATCH may change only the rate limiters");
 	if (patch)
 		n = *old;
@@ -141,6 +151,8 @@ json_t *config_nets_to_json(const struct devices_cfg *d)
 				 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 			json_object_set_new(o, "guest_mac", json_string(mac));
 		}
+		if (n->mtu)
+			json_object_set_new(o, "mtu", json_integer(n->mtu));
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -25,6 +25,9 @@ int config_resolve_id(const char *section, const char *key, const char *path_id,
 int config_parse_rate_limiter(const char *what, json_t *obj, struct rate_limiter_cfg *out,
 			      char *err, size_t errlen);
 json_t *config_rate_limiter_to_json(const struct rate_limiter_cfg *rl);
+/* One Firecracker TokenBucket object (PUT /serial's rate_limiter). */
+int config_parse_token_bucket(const char *what, json_t *obj, struct token_bucket_cfg *out,
+			      char *err, size_t errlen);
 
 /* Each section's part of config_to_json (new references) and of
  * devices_cfg_free. */

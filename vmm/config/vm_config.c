@@ -28,6 +28,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
 	json_decref(cfg->metrics_properties);
+	free(cfg->serial.out_path);
 	free(cfg->api_sock);
 	free(cfg->seccomp_filter);
 	free(cfg->kernel_path);

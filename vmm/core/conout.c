@@ -77,6 +77,16 @@ static int conout_open_at(struct conout *o, int fd, bool may_share)
 	return ret;
 }
 
+int conout_open_path(struct conout *o, const char *path)
+{
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CREAT | O_NOCTTY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	*o = (struct conout){ .mode = CONOUT_WRITE, .fd = fd, .own_fd = true, .restore_fd = -1 };
+	return 0;
+}
+
 int conout_open(struct conout *o, int fd)
 {
 	return conout_open_at(o, fd, true);

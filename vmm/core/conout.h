@@ -48,6 +48,13 @@ struct conout {
  * `fd` as above.  Always leaves `o` usable (CONOUT_NONE at worst);
  * returns 0, or -errno when the output had to fall back. */
 int conout_open(struct conout *o, int fd);
+/* PUT /serial (vmm thread, before the vCPUs start): write the console to
+ * `path` instead, opened as Firecracker opens serial_out_path: read-write
+ * (so a named pipe opens without a reader and never blocks the open),
+ * non-blocking, created 0600 when missing, neither truncated nor appended
+ * to.  0 (`o` holds its own fd, closed by conout_close) or -errno (`o`
+ * untouched). */
+int conout_open_path(struct conout *o, const char *path);
 /* The same without the last resort: when no private description can be
  * had, nothing is changed and o->mode is CONOUT_NONE (-errno returned). */
 int conout_open_private(struct conout *o, int fd);
