@@ -138,7 +138,7 @@ exits_report() {
 	done
 	echo "bench:   ember's own $LABEL:$line"
 }
-sort "$D/bw.err" | uniq -c | sed 's/^ */bench: bootwatch: /' | head -n 5
+grep -v ' KVM statistics in ' "$D/bw.err" | sort | uniq -c | sed 's/^ */bench: bootwatch: /' | head -n 5
 echo "bench: VM exits per boot over $RUNS runs, to init / to exit, median (min-max / min-max)"
 echo "bench:   kvm = the L1 kernel's KVM statistics of the VM (same counters for both VMMs)"
 echo "bench:   ember's own = KVM_RUN returns by reason, to the boot-timer write / to exit"
@@ -154,7 +154,7 @@ if [ "${EXIT_TRACE:-1}" = 1 ] && [ -f $T/events/kvm/kvm_exit/trigger ]; then
 	hist_on() { for h in $HISTS; do echo "$1hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done; }
 	# SVM exit codes (arch/x86/include/uapi/asm/svm.h), the ones a boot shows
 	names='0:cr0_read 3:cr3_read 4:cr4_read 16:cr0_write 19:cr3_write 20:cr4_write 24:cr8_write
-65:db 70:ud 78:pf 96:intr 97:nmi 100:vintr 101:cr0_sel_write 114:cpuid 110:rdtsc 117:swint
+35:dr3_read 48:dr0_write 65:db 70:ud 78:pf 96:intr 97:nmi 100:vintr 101:cr0_sel_write 114:cpuid 110:rdtsc 117:swint
 119:pause 120:hlt 121:invlpg 123:ioio 124:msr 127:shutdown 129:vmmcall 135:rdtscp
 137:wbinvd 138:monitor 139:mwait 141:xsetbv 143:efer_write_trap 1024:npf
 1025:avic_incomplete_ipi 1026:avic_unaccelerated_access'
