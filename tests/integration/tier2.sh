@@ -185,7 +185,7 @@ run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --initrd "$T/initrd"
 expect boot_params_initrd_at_top 0 "out:ramdisk 0x3ffc000 size 0x3039"
 
 run 10 --kernel "$G/boot_params.elf" --mem-mib 16
-expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules'" \
+expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules i8042.noaux i8042.nomux i8042.dumbkbd'" \
 	"out:e820 0x100000 0xf00000 0x1"
 
 # ACPI: the guest finds the RSDP through boot_params and the BIOS-area scan,
