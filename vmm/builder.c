@@ -272,7 +272,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop
 	m->boot_timer.start_cpu_us = start_cpu_us;
 	m->boot_timer.on_measured = machine_snapshot_boot_exits;
 	m->boot_timer.opaque = m;
-	ret = vm_create(&m->vm, cfg->vcpus, cfg->mem_mib * MiB, cfg->hugepages);
+	ret = vm_create(&m->vm, cfg->vcpus, cfg->smt, cfg->mem_mib * MiB, cfg->hugepages);
 	if (!ret)
 		ret = add_legacy(m, cfg, console);
 	if (!ret)

@@ -192,6 +192,8 @@ static void vmm_metrics(void *opaque, json_t *root)
 	json_t *bt;
 
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
+	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
+						      (json_int_t)log_missed_count()));
 	if (!vmm->vm_built)
 		return;
 	vcpu_count_exits(m->vm.vcpus, m->vm.shared.nr_vcpus, &exits, by_kind);
@@ -228,6 +230,11 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 		log_warn("console output: no private non-blocking stdout (%s): %s", strerror(-ret),
 			 vmm->console.fd >= 0 ? "stdout made non-blocking until exit"
 					      : "guest console output is discarded");
+	/* stderr as stdout: a reader that stops reading must not park the
+	 * thread that logs (the API thread, a vCPU).  Without /proc nothing
+	 * private can be had and stderr stays as it is. */
+	if (!conout_open_private(&vmm->log_err, STDERR_FILENO))
+		log_set_stderr_writer(conout_write, &vmm->log_err);
 	metrics_init(&vmm->metrics);
 	metrics_add_source(&vmm->metrics, vmm_metrics, vmm);
 	vmm->cfg = cfg;
@@ -255,11 +262,31 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	return ret;
 }
 
+/* What PUT /metrics asked every line to carry: "id", "properties". */
+static json_t *metrics_tags(const struct vm_config *cfg)
+{
+	json_t *tags;
+
+	if (!cfg->metrics_emit_id && !cfg->metrics_properties)
+		return NULL;
+	tags = json_object();
+	if (cfg->metrics_emit_id)
+		json_object_set_new(tags, "id", json_string(cfg->id ? cfg->id : "anonymous-instance"));
+	if (cfg->metrics_properties)
+		json_object_set_new(tags, "properties", json_deep_copy(cfg->metrics_properties));
+	return tags;
+}
+
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
+	int ret;
+
 	if (metrics_is_open(&vmm->metrics))
 		return fail(err, errlen, -EBUSY, "metrics: the metrics system is already initialised");
-	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	ret = metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	if (!ret)
+		metrics_set_tags(&vmm->metrics, metrics_tags(vmm->cfg));
+	return ret;
 }
 
 /* Wire the running VM's fds into the loop. */
@@ -396,4 +423,6 @@ void vmm_destroy(struct vmm *vmm)
 		close(vmm->signal_src.fd);
 	ev_close(&vmm->loop);
 	conout_close(&vmm->console);
+	log_set_stderr_writer(NULL, NULL);
+	conout_close(&vmm->log_err);
 }

@@ -47,6 +47,11 @@
 #define CONFIG_CONSOLE_BUDGET_BYTES     (1024 * 1024)
 #define CONFIG_CONSOLE_BUDGET_REFILL_MS 64000
 
+/* PUT /metrics "properties": Firecracker's bounds. */
+#define CONFIG_METRICS_MAX_PROPS     10
+#define CONFIG_METRICS_MAX_KEY_LEN   64
+#define CONFIG_METRICS_MAX_VALUE_LEN 512
+
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS   8
 
@@ -101,7 +106,8 @@ struct vm_config {
 	unsigned int vcpus;
 	uint64_t mem_mib;
 	bool hugepages;
-	bool smt;
+	bool smt;              /* two threads per core in the guest's CPUID */
+	bool track_dirty_pages; /* stored for diff snapshots (read back by GET) */
 	bool boot_timer;
 	struct token_bucket_cfg console_budget;  /* guest console output cap */
 	char *config_file;
@@ -110,6 +116,8 @@ struct vm_config {
 	struct devices_cfg devs;
 	struct logger_cfg logger;
 	char *metrics_path;
+	bool metrics_emit_id;  /* every metrics line carries "id" */
+	struct json_t *metrics_properties; /* object of strings, or NULL */
 	char *api_sock;        /* --api-sock: serve the HTTP API there */
 	size_t api_max_payload;
 	bool no_api;

@@ -46,6 +46,8 @@ static const struct config_section {
 	{ "balloon", NULL, false, true },
 	{ "entropy", NULL, false, true },
 	{ "cpu-config", NULL, false, true },
+	{ "pmem", NULL, false, true },
+	{ "memory-hotplug", NULL, false, true },
 };
 
 static int put_array(struct vm_config *cfg, const struct config_section *s, json_t *val,
@@ -99,6 +101,8 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	dst->vcpus = src->vcpus;
 	dst->mem_mib = src->mem_mib;
 	dst->hugepages = src->hugepages;
+	dst->smt = src->smt;
+	dst->track_dirty_pages = src->track_dirty_pages;
 	dst->log_level = src->log_level;
 	devices_cfg_free(&dst->devs);
 	dst->devs = src->devs;
@@ -108,7 +112,10 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	}
 	if (src->metrics_path) {
 		free(dst->metrics_path);
+		json_decref(dst->metrics_properties);
 		dst->metrics_path = src->metrics_path;
+		dst->metrics_emit_id = src->metrics_emit_id;
+		dst->metrics_properties = src->metrics_properties;
 	}
 }
 
@@ -133,6 +140,8 @@ int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t
 	tmp.vcpus = cfg->vcpus;
 	tmp.mem_mib = cfg->mem_mib;
 	tmp.hugepages = cfg->hugepages;
+	tmp.smt = cfg->smt;
+	tmp.track_dirty_pages = cfg->track_dirty_pages;
 	tmp.log_level = cfg->log_level;
 	json_object_foreach(root, key, val) {
 		ret = parse_section(&tmp, key, val, err, errlen);

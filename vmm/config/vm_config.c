@@ -26,6 +26,7 @@ void config_free(struct vm_config *cfg)
 	devices_cfg_free(&cfg->devs);
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
+	json_decref(cfg->metrics_properties);
 	free(cfg->api_sock);
 	free(cfg->seccomp_filter);
 	free(cfg->kernel_path);

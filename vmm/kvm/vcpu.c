@@ -81,6 +81,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	struct cpuid_opts opts = {
 		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->shared->nr_vcpus,
+		.smt = vcpu->shared->smt,
 		.tsc_deadline = vcpu->shared->kvm->tsc_deadline,
 	};
 	struct kvm_cpuid2 *c = malloc(sz);

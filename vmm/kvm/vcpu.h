@@ -33,6 +33,7 @@ struct vcpu_shared {
 	const struct bus *pio;        /* port I/O exits go here */
 	const struct bus *mmio;       /* MMIO exits go here */
 	unsigned int nr_vcpus;
+	bool smt;                     /* two threads per core (CPUID topology) */
 
 	atomic_bool stopping;         /* vCPUs leave KVM_RUN when set */
 	atomic_bool pause_requested;

@@ -11,7 +11,8 @@
 #include "vcpu.h"
 #include "vm.h"
 
-int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hugepages)
+int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
+	      bool hugepages)
 {
 	int ret;
 
@@ -22,6 +23,7 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hug
 	ret = vcpu_shared_init(&vm->shared, &vm->kvm, &vm->pio, &vm->mmio, nr_vcpus);
 	if (ret)
 		return ret;
+	vm->shared.smt = smt;
 	ret = kvm_init(&vm->kvm, "/dev/kvm");
 	if (ret)
 		return ret;
