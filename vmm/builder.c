@@ -252,6 +252,16 @@ static int load_kernel(struct machine *m, const struct vm_config *cfg)
 
 /* ---- the whole machine ---------------------------------------------------- */
 
+/* Boot timer hook, on the vCPU that wrote it: the exits "to init". */
+static void machine_snapshot_boot_exits(void *opaque)
+{
+	struct machine *m = opaque;
+
+	vcpu_count_exits(m->vm.vcpus, m->vm.shared.nr_vcpus, &m->boot_exits,
+			 m->boot_exits_by_kind);
+	__atomic_store_n(&m->boot_exits_set, true, __ATOMIC_RELEASE);
+}
+
 int machine_build(struct machine *m, const struct vm_config *cfg,
 		  const struct cpu_template *tmpl, struct ev_loop *loop,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us)
@@ -261,6 +271,8 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 	memset(m, 0, sizeof(*m));
 	m->boot_timer.start_us = start_us;
 	m->boot_timer.start_cpu_us = start_cpu_us;
+	m->boot_timer.on_measured = machine_snapshot_boot_exits;
+	m->boot_timer.opaque = m;
 	ret = vm_create(&m->vm, cfg->vcpus, cfg->smt, cfg->mem_mib * MiB, cfg->hugepages, tmpl);
 	if (!ret)
 		ret = add_legacy(m, cfg, console);

@@ -37,6 +37,11 @@ struct machine {
 	struct serial serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	/* vCPU exits up to the boot timer's first write ("to init"); written
+	 * once by that vCPU thread, read by the vmm thread after it is set. */
+	uint64_t boot_exits;
+	uint64_t boot_exits_by_kind[VCPU_EXIT_KINDS];
+	bool boot_exits_set;
 	struct acpi_pm acpi_pm;              /* FADT sleep and reset registers */
 	bool legacy_up;                      /* serial, i8042, acpi_pm initialised */
 	struct vm_device devs[MACHINE_MAX_DEVICES];

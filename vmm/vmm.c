@@ -172,23 +172,35 @@ static int vmm_add_source(struct vmm *vmm, struct ev_source *src, int fd, ev_cb 
 	return ev_add(&vmm->loop, src, EPOLLIN);
 }
 
+/* {"exits": N, "exit_io_in": N, ...} */
+static json_t *exit_counts_json(uint64_t exits, const uint64_t by_kind[VCPU_EXIT_KINDS])
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "exits", json_integer((json_int_t)exits));
+	for (unsigned int k = 0; k < VCPU_EXIT_KINDS; k++)
+		json_object_set_new(o, vcpu_exit_kind_name(k), json_integer((json_int_t)by_kind[k]));
+	return o;
+}
+
 /* The orchestrator's counters: state, vCPUs, console, boot timer, devices. */
 static void vmm_metrics(void *opaque, json_t *root)
 {
 	struct vmm *vmm = opaque;
 	struct machine *m = &vmm->m;
 	struct serial_stats uart;
-	uint64_t exits = 0;
+	uint64_t exits = 0, by_kind[VCPU_EXIT_KINDS] = { 0 };
+	json_t *bt;
 
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
 	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
 						      (json_int_t)log_missed_count()));
 	if (!vmm->vm_built)
 		return;
-	for (unsigned int i = 0; i < m->vm.shared.nr_vcpus; i++)
-		exits += __atomic_load_n(&m->vm.vcpus[i].exits, __ATOMIC_RELAXED);
-	json_object_set_new(root, "vcpu", json_pack("{sI sI}",
-		"count", (json_int_t)m->vm.shared.nr_vcpus, "exits", (json_int_t)exits));
+	vcpu_count_exits(m->vm.vcpus, m->vm.shared.nr_vcpus, &exits, by_kind);
+	json_object_set_new(root, "vcpu", exit_counts_json(exits, by_kind));
+	json_object_set_new(json_object_get(root, "vcpu"), "count",
+			    json_integer((json_int_t)m->vm.shared.nr_vcpus));
 	serial_get_stats(&m->serial, &uart);
 	json_object_set_new(root, "uart", json_pack("{sI sI sI sI sI sI sI}",
 		"write_count", (json_int_t)uart.write_count,
@@ -201,9 +213,12 @@ static void vmm_metrics(void *opaque, json_t *root)
 	/* Firecracker's name for the bytes its serial rate_limiter dropped */
 	json_object_set_new(json_object_get(root, "uart"), "rate_limiter_dropped_bytes",
 			    json_integer((json_int_t)uart.budget_dropped));
-	json_object_set_new(root, "boot_timer", json_pack("{sI sI}",
-		"boot_time_us", (json_int_t)m->boot_timer.boot_us,
-		"boot_time_cpu_us", (json_int_t)m->boot_timer.boot_cpu_us));
+	bt = json_pack("{sI sI}", "boot_time_us", (json_int_t)m->boot_timer.boot_us,
+		       "boot_time_cpu_us", (json_int_t)m->boot_timer.boot_cpu_us);
+	if (bt && __atomic_load_n(&m->boot_exits_set, __ATOMIC_ACQUIRE))
+		json_object_set_new(bt, "exits", exit_counts_json(m->boot_exits,
+								  m->boot_exits_by_kind));
+	json_object_set_new(root, "boot_timer", bt);
 	device_metrics(m->devs, m->nr_devs, root);
 }
 

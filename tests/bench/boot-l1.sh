@@ -9,7 +9,15 @@
 # without ACPI) ember boots that one too in the same rounds, which prices ACPI.
 # Then each VMM's memory overhead (RSS minus guest RAM touched) with the guest
 # idle at its prompt.
+# VM exits come with every boot figure, "to init" (when the greeting appears)
+# and "to exit": for both VMMs from the host kernel's KVM statistics of that VM
+# (debugfs, the same counters for ember and QEMU), and for ember from its own
+# metrics (KVM_RUN returns by reason, and those up to the boot-timer write).
+# With tracefs, one more boot of each kind breaks the exits down by hardware
+# exit reason, I/O port, MMIO page and MSR (kvm tracepoint histograms; not
+# in the timed boots, whose figures the tracing would skew).
 # env: EMBER GUEST_VMLINUX GUEST_INITRD BOOTWATCH RSS [RUNS=10] [QEMU] [GUEST_LEGACY_VMLINUX]
+#      [EXIT_TRACE=1]
 RUNS=${RUNS:-10}
 QEMU=${QEMU:-qemu-system-x86_64}
 BW=${BOOTWATCH:-bootwatch}
@@ -21,7 +29,21 @@ D=$(mktemp -d)
 [ -n "${GUEST_LEGACY_VMLINUX:-}" ] || [ ! -f /opt/ember/guest/legacy/vmlinux ] ||
 	GUEST_LEGACY_VMLINUX=/opt/ember/guest/legacy/vmlinux
 
-ember_cmd() { echo "$EMBER --kernel ${1:-$GUEST_VMLINUX} --initrd $GUEST_INITRD --vcpus 1 --mem-mib $MEM --boot-timer --cmdline"; }
+# The L1 kernel's per-VM KVM statistics live in debugfs.
+mountpoint -q /sys/kernel/debug 2>/dev/null || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+KVMSTATS=; [ -d /sys/kernel/debug/kvm ] && KVMSTATS=1
+[ -n "$KVMSTATS" ] || echo "bench: no KVM statistics in debugfs: exits from ember's metrics only"
+
+# ember_cmd [KERNEL [METRICS_FILE]]
+ember_cmd() {
+	cfg=
+	if [ -n "${2:-}" ]; then
+		: >"$2"
+		echo "{\"metrics\": {\"metrics_path\": \"$2\"}}" >"$2.cfg"
+		cfg="--config-file $2.cfg"
+	fi
+	echo "$EMBER $cfg --kernel ${1:-$GUEST_VMLINUX} --initrd $GUEST_INITRD --vcpus 1 --mem-mib $MEM --boot-timer --cmdline"
+}
 qemu_cmd() {
 	echo "$QEMU -M microvm,isa-serial=on,rtc=off -accel kvm -cpu host -smp 1 -m $MEM -nodefaults -no-user-config -nographic -serial stdio -kernel $GUEST_VMLINUX -initrd $GUEST_INITRD -no-reboot -append"
 }
@@ -31,12 +53,42 @@ stats() {
 	cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { printf "%d %d %d", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 
+# kstat FILE NAME: one KVM statistic from a bootwatch -k snapshot (0 if none)
+kstat() { [ -f "$1" ] || { echo 0; return; }; awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$1" 2>/dev/null || echo 0; }
+# mstat FILE OBJ KEY: a counter of ember's last metrics line; OBJ is vcpu
+# (to exit) or boot (to the boot-timer write)
+mstat() {
+	case $2 in
+	vcpu) sed -n 's/.*"vcpu":{\([^}]*\)}.*/\1/p' "$1" ;;
+	boot) sed -n 's/.*"boot_timer":{[^}]*"exits":{\([^}]*\)}.*/\1/p' "$1" ;;
+	esac | tail -n1 | tr ',' '\n' | sed -n "s/^\"$3\":\([0-9]*\)\$/\1/p" | awk '{ v = $1 } END { print v + 0 }'
+}
+KSTATS="exits io_exits mmio_exits halt_exits irq_exits irq_window_exits"
+MKEYS="exits exit_io_in exit_io_out exit_mmio_read exit_mmio_write exit_hlt exit_other"
+# boot NAME KERNEL|qemu RUN: one timed boot, its exits appended to $D/NAME.x
+# (for each KVM statistic: to init, to exit; then ember's, to init, to exit)
+boot() {
+	k=$D/k.$1.$3 x= kopt=
+	[ -z "$KVMSTATS" ] || kopt="-k $k"
+	if [ "$2" = qemu ]; then
+		set -- "$1" $BW $kopt "$MARK" $(qemu_cmd) "$ARGS"
+	else
+		set -- "$1" $BW $kopt "$MARK" $(ember_cmd "$2" "$D/m.$1.$3") "$ARGS"
+	fi
+	name=$1; shift
+	"$@" >>"$D/$name" 2>>"$D/bw.err" || exit 1
+	for st in $KSTATS; do x="$x $(kstat "$k.init" $st) $(kstat "$k.exit" $st)"; done
+	[ -f "$D/m.$name.$i" ] && for key in $MKEYS; do
+		x="$x $(mstat "$D/m.$name.$i" boot $key) $(mstat "$D/m.$name.$i" vcpu $key)"
+	done
+	echo $x >>"$D/$name.x"
+}
+
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	$BW "$MARK" $(ember_cmd) "$ARGS" >>"$D/ember" || exit 1
-	$BW "$MARK" $(qemu_cmd) "$ARGS" >>"$D/qemu" || exit 1
-	[ -z "${GUEST_LEGACY_VMLINUX:-}" ] ||
-		$BW "$MARK" $(ember_cmd "$GUEST_LEGACY_VMLINUX") "$ARGS" >>"$D/legacy" || exit 1
+	boot ember "$GUEST_VMLINUX" $i
+	boot qemu qemu $i
+	[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || boot legacy "$GUEST_LEGACY_VMLINUX" $i
 	i=$((i + 1))
 done
 for v in ember qemu ${GUEST_LEGACY_VMLINUX:+legacy}; do
@@ -66,6 +118,69 @@ if [ -n "${GUEST_LEGACY_VMLINUX:-}" ]; then
 	echo "bench:   ember legacy kernel boot timer $lt_min / $lt_med / $lt_max"
 	awk -v e="$e_med" -v l="$l_med" 'BEGIN {
 		printf "bench: ratio ACPI/legacy kernel under ember, boot-to-init (median) %.3f\n", e / l }'
+fi
+
+# exits_report NAME LABEL: medians (min-max) of each exit counter, to init / to exit
+exits_report() {
+	n=$1 col=1 line=
+	for st in $KSTATS; do
+		set -- $(stats "$D/$n.x" $col); a="$2"; r1="$1-$3"
+		set -- $(stats "$D/$n.x" $((col + 1))); line="$line $st $a/$2 ($r1/$1-$3)"
+		col=$((col + 2))
+	done
+	[ -z "$KVMSTATS" ] || echo "bench:   kvm $LABEL:$line"
+	[ "$n" != qemu ] || return 0
+	line=
+	for key in $MKEYS; do
+		set -- $(stats "$D/$n.x" $col); a="$2"; r1="$1-$3"
+		set -- $(stats "$D/$n.x" $((col + 1))); line="$line $key $a/$2 ($r1/$1-$3)"
+		col=$((col + 2))
+	done
+	echo "bench:   ember's own $LABEL:$line"
+}
+grep -v ' KVM statistics in ' "$D/bw.err" | sort | uniq -c | sed 's/^ */bench: bootwatch: /' | head -n 5
+echo "bench: VM exits per boot over $RUNS runs, to init / to exit, median (min-max / min-max)"
+echo "bench:   kvm = the L1 kernel's KVM statistics of the VM (same counters for both VMMs)"
+echo "bench:   ember's own = KVM_RUN returns by reason, to the boot-timer write / to exit"
+LABEL="ember ACPI kernel"; exits_report ember
+LABEL="qemu microvm ACPI kernel"; exits_report qemu
+[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || { LABEL="ember legacy kernel"; exits_report legacy; }
+
+# One traced boot of each kind: hardware exit reasons, ports, MMIO, MSRs.
+T=/sys/kernel/tracing
+mountpoint -q $T 2>/dev/null || mount -t tracefs tracefs $T 2>/dev/null
+if [ "${EXIT_TRACE:-1}" = 1 ] && [ -f $T/events/kvm/kvm_exit/trigger ]; then
+	HISTS="kvm_exit:exit_reason kvm_pio:port.hex,rw kvm_mmio:type,gpa.hex kvm_msr:ecx.hex,write"
+	hist_on() { for h in $HISTS; do echo "$1hist:keys=${h#*:}:size=2048" >$T/events/kvm/${h%%:*}/trigger; done; }
+	# SVM exit codes (arch/x86/include/uapi/asm/svm.h), the ones a boot shows
+	names='0:cr0_read 3:cr3_read 4:cr4_read 16:cr0_write 19:cr3_write 20:cr4_write 24:cr8_write
+35:dr3_read 48:dr0_write 65:db 70:ud 78:pf 96:intr 97:nmi 100:vintr 101:cr0_sel_write 114:cpuid 110:rdtsc 117:swint
+119:pause 120:hlt 121:invlpg 123:ioio 124:msr 127:shutdown 129:vmmcall 135:rdtscp
+137:wbinvd 138:monitor 139:mwait 141:xsetbv 143:efer_write_trap 1024:npf
+1025:avic_incomplete_ipi 1026:avic_unaccelerated_access'
+	# hist_print FILE.init FILE.exit: "key... to-init to-exit", by exit count
+	hist_print() {
+		awk -v names="$names" '
+			BEGIN { n = split(names, a, /[ \n]+/); for (i = 1; i <= n; i++) { split(a[i], kv, ":"); nm[kv[1]] = kv[2] } }
+			/^\{/ { sub(/^\{ */, ""); split($0, p, / *\} *hitcount: */); k = p[1]; gsub(/ +/, " ", k)
+				if (k ~ /^exit_reason: [0-9]+$/) { split(k, e, " "); k = "reason " (e[2] in nm ? nm[e[2]] : e[2]) }
+				if (FILENAME ~ /init$/) ini[k] = p[2]; else { ex[k] = p[2]; ord[k] = p[2] } }
+			END { for (k in ord) printf "%s\t%d\t%d\n", k, ini[k], ex[k] }' "$1" "$2" | sort -t'	' -k3,3nr |
+			head -n "${3:-25}" | awk -F'\t' -v t="$4" '{ printf "bench:   trace %s: %s  init %d  exit %d\n", t, $1, $2, $3 }'
+	}
+	traced() { # NAME KERNEL|qemu
+		hist_on ""
+		for h in $HISTS; do set -- "$@" -s "$T/events/kvm/${h%%:*}/hist:$D/h.$1.${h%%:*}"; done
+		n=$1 kern=$2; shift 2
+		if [ "$kern" = qemu ]; then $BW "$@" "$MARK" $(qemu_cmd) "$ARGS" >/dev/null
+		else $BW "$@" "$MARK" $(ember_cmd "$kern") "$ARGS" >/dev/null; fi
+		hist_on "!"
+		for h in $HISTS; do hist_print "$D/h.$n.${h%%:*}.init" "$D/h.$n.${h%%:*}.exit" 25 "$n ${h%%:*}"; done
+	}
+	echo "bench: one traced boot each: KVM exits by hardware reason, port, MMIO address, MSR (to init, to exit)"
+	traced ember "$GUEST_VMLINUX"
+	traced qemu qemu
+	[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || traced legacy "$GUEST_LEGACY_VMLINUX"
 fi
 
 # Memory overhead: the guest waits at a prompt (ember.test=echo) while we look.

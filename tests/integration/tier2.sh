@@ -185,7 +185,7 @@ run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --initrd "$T/initrd"
 expect boot_params_initrd_at_top 0 "out:ramdisk 0x3ffc000 size 0x3039"
 
 run 10 --kernel "$G/boot_params.elf" --mem-mib 16
-expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules'" \
+expect default_cmdline 0 "out:cmdline 'console=ttyS0 reboot=k panic=1 pci=off nomodules i8042.noaux i8042.nomux i8042.dumbkbd'" \
 	"out:e820 0x100000 0xf00000 0x1"
 
 # ACPI: the guest finds the RSDP through boot_params and the BIOS-area scan,
@@ -200,6 +200,22 @@ expect acpi_tables_reset_above_4g 0 "out:RSDP ok XSDT ok FACP ok APIC ok DSDT ok
 
 run 10 --kernel "$G/boot_timer.elf" --boot-timer
 expect boot_timer_mmio_write 0 "out:boot timer written" "err:Guest-boot-time = "
+# Exits by reason in the metrics, and those up to the boot-timer write ("to
+# init"): this guest's first exit is that MMIO write, then the console's port
+# writes (one per byte of its line) and the reset.
+echo "{\"metrics\": {\"metrics_path\": \"$T/bt-metrics.json\"}}" >"$T/bt-config.json"
+: >"$T/bt-metrics.json"
+run 10 --config-file "$T/bt-config.json" --kernel "$G/boot_timer.elf" --boot-timer
+python3 -c '
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1])][-1]
+v, b = m["vcpu"], m["boot_timer"]["exits"]
+kinds = ["exit_io_in", "exit_io_out", "exit_mmio_read", "exit_mmio_write", "exit_hlt", "exit_other"]
+assert sum(v[k] for k in kinds) == v["exits"], v
+assert v["exit_mmio_write"] == 1 and v["exit_io_out"] >= len("tiny: boot timer written\n"), v
+assert b["exits"] == 1 and b["exit_mmio_write"] == 1 and sum(b[k] for k in kinds) == 1, b
+' "$T/bt-metrics.json" && [ "$rc" -eq 0 ] && ok exits_by_reason_metrics ||
+	bad exits_by_reason_metrics "status $rc: $(tail -c 600 "$T/bt-metrics.json")"
 run 10 --kernel "$G/boot_timer.elf"
 if [ "$rc" -eq 0 ] && ! has err "Guest-boot-time"; then ok boot_timer_off_by_default
 else bad boot_timer_off_by_default "status $rc or unexpected boot time line"; fi

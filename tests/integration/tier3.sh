@@ -399,6 +399,14 @@ scenario_acpi_ctrl_alt_del() {
 	ctrl_alt_del ctrl-alt-del-acpi "reboot=a" "$CMDLINE" 'guest requested a reset (ACPI)'
 }
 
+# The same with the i8042 flags of ember's default command line: atkbd binds
+# without probing the keyboard (i8042.dumbkbd) and still turns the injected
+# scancodes into a reboot.
+scenario_acpi_ctrl_alt_del_dumbkbd() {
+	ctrl_alt_del ctrl-alt-del-acpi-dumbkbd "reboot=a i8042.noaux i8042.nomux i8042.dumbkbd" "$CMDLINE" \
+		'guest requested a reset (ACPI)'
+}
+
 # Debian's stock cloud kernel (ACPI only: no MP table parsing, no command-line
 # virtio-mmio devices), 2 vCPUs: the guest sees 2 CPUs and the drive, loads
 # virtio-mmio and virtio-blk from its own package, mounts the ext4 root drive
@@ -435,6 +443,7 @@ JSON
 acpi_scenarios() {
 	t0=$(now)
 	scenario_acpi_ctrl_alt_del
+	scenario_acpi_ctrl_alt_del_dumbkbd
 	r=$(net_setup)
 	if [ -n "$r" ]; then
 		echo "$r" >"$logs/net-setup.log"

@@ -32,6 +32,8 @@ static void boot_timer_write(void *dev, uint64_t off, const uint8_t *data, unsig
 	log_info("Guest-boot-time = %6llu us %llu ms, %6llu CPU us %llu CPU ms",
 		 (unsigned long long)bt->boot_us, (unsigned long long)bt->boot_us / 1000,
 		 (unsigned long long)bt->boot_cpu_us, (unsigned long long)bt->boot_cpu_us / 1000);
+	if (bt->on_measured)
+		bt->on_measured(bt->opaque);
 }
 
 const struct bus_ops boot_timer_ops = {

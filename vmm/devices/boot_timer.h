@@ -21,6 +21,11 @@ struct boot_timer {
 	uint64_t boot_us;      /* the first measurement, 0 until the guest writes */
 	uint64_t boot_cpu_us;
 	bool measured;         /* the guest has written 123 */
+	/* Optional, set before the vCPUs start: called once, on the writing
+	 * vCPU's thread, right after the first measurement (the orchestrator
+	 * snapshots the VM exit counters "to init" there). */
+	void (*on_measured)(void *opaque);
+	void *opaque;
 };
 
 extern const struct bus_ops boot_timer_ops;

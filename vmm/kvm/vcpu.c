@@ -311,6 +311,54 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+static enum vcpu_exit_kind vcpu_exit_kind(const struct kvm_run *run)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return run->io.direction == KVM_EXIT_IO_OUT ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN;
+	case KVM_EXIT_MMIO:
+		return run->mmio.is_write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ;
+	case KVM_EXIT_HLT:
+		return VCPU_EXIT_HLT;
+	default:
+		return VCPU_EXIT_OTHER;
+	}
+}
+
+/* Relaxed atomic stores: the vmm thread reads the counters while this
+ * thread runs (metrics), and the boot timer from another vCPU. */
+static void vcpu_count_exit(struct vcpu *vcpu)
+{
+	uint64_t *kind = &vcpu->exits_by_kind[vcpu_exit_kind(vcpu->run)];
+
+	__atomic_store_n(&vcpu->exits, vcpu->exits + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(kind, *kind + 1, __ATOMIC_RELAXED);
+}
+
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind kind)
+{
+	static const char *const names[VCPU_EXIT_KINDS] = {
+		[VCPU_EXIT_IO_IN] = "exit_io_in",
+		[VCPU_EXIT_IO_OUT] = "exit_io_out",
+		[VCPU_EXIT_MMIO_READ] = "exit_mmio_read",
+		[VCPU_EXIT_MMIO_WRITE] = "exit_mmio_write",
+		[VCPU_EXIT_HLT] = "exit_hlt",
+		[VCPU_EXIT_OTHER] = "exit_other",
+	};
+
+	return (unsigned int)kind < VCPU_EXIT_KINDS ? names[kind] : "exit_unknown";
+}
+
+void vcpu_count_exits(const struct vcpu *vcpus, unsigned int n, uint64_t *total,
+		      uint64_t by_kind[VCPU_EXIT_KINDS])
+{
+	for (unsigned int i = 0; i < n; i++) {
+		*total += __atomic_load_n(&vcpus[i].exits, __ATOMIC_RELAXED);
+		for (unsigned int k = 0; k < VCPU_EXIT_KINDS; k++)
+			by_kind[k] += __atomic_load_n(&vcpus[i].exits_by_kind[k], __ATOMIC_RELAXED);
+	}
+}
+
 /* Wait outside KVM_RUN while the VM is paused. */
 static void vcpu_park(struct vcpu *vcpu)
 {
@@ -366,7 +414,7 @@ static void *vcpu_thread(void *arg)
 			vcpu_request_exit(s, 1, "KVM_RUN failed");
 			break;
 		}
-		vcpu->exits++;
+		vcpu_count_exit(vcpu);
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}

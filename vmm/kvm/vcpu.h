@@ -52,6 +52,17 @@ struct vcpu_shared {
 	int exit_code;
 };
 
+/* What a KVM_RUN that returned to ember was for (metrics "vcpu.exit_*"). */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO_IN,
+	VCPU_EXIT_IO_OUT,
+	VCPU_EXIT_MMIO_READ,
+	VCPU_EXIT_MMIO_WRITE,
+	VCPU_EXIT_HLT,
+	VCPU_EXIT_OTHER,          /* interrupted by a kick, shutdown, system event, errors */
+	VCPU_EXIT_KINDS
+};
+
 struct vcpu {
 	struct vcpu_shared *shared;
 	unsigned int id;
@@ -59,7 +70,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	uint64_t exits;
+	uint64_t exits;               /* KVM_RUN returns; written by the vCPU thread only */
+	uint64_t exits_by_kind[VCPU_EXIT_KINDS];
 };
 
 /* vmm thread, from vm_create: zero `s`, make its exit eventfd and lock.
@@ -98,5 +110,11 @@ void vcpu_destroy(struct vcpu *vcpu);
 /* The vCPU's own thread, after an unexpected exit: print the register
  * state to stderr. */
 void vcpu_dump(struct vcpu *vcpu);
+/* The metrics key of an exit kind ("exit_io_in"...). */
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind kind);
+/* Any thread: add the exit counters of `n` vCPUs to `total` and `by_kind`
+ * (read atomically; the vCPUs may be running). */
+void vcpu_count_exits(const struct vcpu *vcpus, unsigned int n, uint64_t *total,
+		      uint64_t by_kind[VCPU_EXIT_KINDS]);
 
 #endif
