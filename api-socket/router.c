@@ -31,7 +31,8 @@ const char *const api_route_names[ROUTE_COUNT] = {
 	[ROUTE_MACHINE_CONFIG] = "machine_config", [ROUTE_DRIVES] = "drives",
 	[ROUTE_NETWORK] = "network_interfaces", [ROUTE_VSOCK] = "vsock",
 	[ROUTE_LOGGER] = "logger", [ROUTE_METRICS] = "metrics", [ROUTE_VM] = "vm",
-	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_SNAPSHOT_CREATE] = "snapshot_create",
+	[ROUTE_SNAPSHOT_LOAD] = "snapshot_load", [ROUTE_UNKNOWN] = "unknown",
 };
 
 /* What a handler sees; it returns the HTTP status and may set `out`. */
@@ -214,6 +215,16 @@ static int h_actions(struct call *c)
 		      action);
 }
 
+static int h_snapshot_create(struct call *c)
+{
+	return result(vmm_snapshot_create(c->vmm, c->body, c->err, sizeof(c->err)));
+}
+
+static int h_snapshot_load(struct call *c)
+{
+	return result(vmm_snapshot_load(c->vmm, c->body, c->err, sizeof(c->err)));
+}
+
 struct route {
 	const char *path;
 	bool takes_id;          /* path is a prefix followed by /{id} */
@@ -235,6 +246,8 @@ static const struct route routes[] = {
 	{ "/metrics", false, ROUTE_METRICS, NULL, h_metrics, NULL },
 	{ "/vm", false, ROUTE_VM, NULL, NULL, h_vm },
 	{ "/vm/config", false, ROUTE_VM_CONFIG, h_vm_config, NULL, NULL },
+	{ "/snapshot/create", false, ROUTE_SNAPSHOT_CREATE, NULL, h_snapshot_create, NULL },
+	{ "/snapshot/load", false, ROUTE_SNAPSHOT_LOAD, NULL, h_snapshot_load, NULL },
 };
 
 /* Match `path` against the table; *id points into path for /{id} routes. */

@@ -59,6 +59,42 @@ int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_s
 	return 0;
 }
 
+int gm_init_file(struct guest_mem *gm, uint64_t size, int fd, uint64_t hole_start,
+		 uint64_t hole_end)
+{
+	void *map;
+
+	if (!size || hole_end < hole_start || fd < 0)
+		return -EINVAL;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP)) {
+		int ret = -errno;
+
+		munmap(map, size);
+		return ret;
+	}
+	gm_layout(gm, map, size, hole_start, hole_end);
+	gm->map = map;
+	gm->map_len = size;
+	return 0;
+}
+
+int gm_layout_of(uint64_t size, uint64_t hole_start, uint64_t hole_end,
+		 struct gm_region out[GM_MAX_REGIONS])
+{
+	uint64_t low = size < hole_start ? size : hole_start;
+
+	memset(out, 0, GM_MAX_REGIONS * sizeof(out[0]));
+	out[0].size = low;
+	if (size <= low)
+		return 1;
+	out[1].gpa = hole_end;
+	out[1].size = size - low;
+	return 2;
+}
+
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size)
 {
 	gm_layout(gm, host, size, UINT64_MAX, UINT64_MAX);
