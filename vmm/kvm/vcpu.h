@@ -64,7 +64,7 @@ struct vcpu {
 struct vcpu_state {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
+	uint32_t xsave[1024];         /* struct kvm_xsave (its legacy 4 KiB form) */
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs debugregs;
 	struct kvm_lapic_state lapic;

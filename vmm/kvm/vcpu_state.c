@@ -11,6 +11,9 @@
 #include "kvm.h"
 #include "vcpu.h"
 
+_Static_assert(sizeof(((struct vcpu_state *)0)->xsave) == sizeof(struct kvm_xsave),
+	       "KVM_GET_XSAVE's 4 KiB");
+
 struct msrs_buf {
 	struct kvm_msrs hdr;
 	struct kvm_msr_entry e[VCPU_STATE_MAX_MSRS];
@@ -72,7 +75,7 @@ int vcpu_save(struct vcpu *vcpu, const struct kvm_msr_list *msr_list, struct vcp
 	if (!ret)
 		ret = get(vcpu, KVM_GET_SREGS, &st->sregs, "KVM_GET_SREGS");
 	if (!ret)
-		ret = get(vcpu, KVM_GET_XSAVE, &st->xsave, "KVM_GET_XSAVE");
+		ret = get(vcpu, KVM_GET_XSAVE, st->xsave, "KVM_GET_XSAVE");
 	if (!ret)
 		ret = get(vcpu, KVM_GET_XCRS, &st->xcrs, "KVM_GET_XCRS");
 	if (!ret)
@@ -150,7 +153,7 @@ int vcpu_restore(struct vcpu *vcpu, const struct vcpu_state *st, char *err, size
 	if (!ret)
 		ret = set(vcpu, KVM_SET_REGS, &st->regs, "KVM_SET_REGS", err, errlen);
 	if (!ret)
-		ret = set(vcpu, KVM_SET_XSAVE, &st->xsave, "KVM_SET_XSAVE", err, errlen);
+		ret = set(vcpu, KVM_SET_XSAVE, st->xsave, "KVM_SET_XSAVE", err, errlen);
 	if (!ret)
 		ret = set(vcpu, KVM_SET_XCRS, &st->xcrs, "KVM_SET_XCRS", err, errlen);
 	if (!ret)
