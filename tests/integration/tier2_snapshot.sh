@@ -1,5 +1,6 @@
 # Tier 2, snapshots (sourced by tier2.sh: uses EMBER, G, T, ok, bad).
-# The counter guest (tests/guests/tiny/counter.c) counts in memory and
+# The counter guest (tests/guests/tiny/counter.c, 2 vCPUs: the second waits
+# for a SIPI that never comes, its reset state saved and restored) counts in memory and
 # prints "count 0xN sum 0xS" lines: paused, snapshotted, killed, restored
 # (and cloned ten times), its output must go on with N+1 and the right sums.
 # Then bad snapshots and refused requests through the API, each a 400 that
@@ -54,7 +55,7 @@ PY
 # ---- a snapshot of the counting guest -----------------------------------------------
 snap_start src
 r1=$(snap_api src PUT /boot-source "{\"kernel_image_path\": \"$G/counter.elf\"}")
-r2=$(snap_api src PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}')
+r2=$(snap_api src PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 32}')
 r3=$(snap_api src PUT /actions '{"action_type": "InstanceStart"}')
 snap_wait_count src 3
 early=$(snap_api src PUT /snapshot/create "{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\"}")
@@ -78,7 +79,7 @@ case "$diff" in 400*'\"Diff\" snapshots are not supported yet'*) ok snapshot_cre
 "$EMBER" --describe-snapshot "$T/s.state" >"$T/out" 2>"$T/err"
 rc=$?
 expect snapshot_describe 0 "out:ember snapshot, version 1" \
-	"out:region 0: guest 0x0, 33554432 bytes, file offset 0x0" "out:vCPUs: 1"
+	"out:region 0: guest 0x0, 33554432 bytes, file offset 0x0" "out:vCPUs: 2"
 head -c 4000 "$T/s.state" >"$T/trunc.state"
 "$EMBER" --describe-snapshot "$T/trunc.state" >"$T/out" 2>"$T/err"
 rc=$?
