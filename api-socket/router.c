@@ -32,7 +32,8 @@ const char *const api_route_names[ROUTE_COUNT] = {
 	[ROUTE_NETWORK] = "network_interfaces", [ROUTE_VSOCK] = "vsock",
 	[ROUTE_LOGGER] = "logger", [ROUTE_METRICS] = "metrics", [ROUTE_VM] = "vm",
 	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_CPU_CONFIG] = "cpu_config",
-	[ROUTE_SERIAL] = "serial", [ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_SERIAL] = "serial", [ROUTE_SNAPSHOT_CREATE] = "snapshot_create",
+	[ROUTE_SNAPSHOT_LOAD] = "snapshot_load", [ROUTE_UNKNOWN] = "unknown",
 };
 
 /* What a handler sees; it returns the HTTP status and may set `out`. */
@@ -229,6 +230,16 @@ static int h_actions(struct call *c)
 		      action);
 }
 
+static int h_snapshot_create(struct call *c)
+{
+	return result(vmm_snapshot_create(c->vmm, c->body, c->err, sizeof(c->err)));
+}
+
+static int h_snapshot_load(struct call *c)
+{
+	return result(vmm_snapshot_load(c->vmm, c->body, c->err, sizeof(c->err)));
+}
+
 struct route {
 	const char *path;
 	bool takes_id;          /* path is a prefix followed by /{id} */
@@ -252,6 +263,8 @@ static const struct route routes[] = {
 	{ "/vm/config", false, ROUTE_VM_CONFIG, h_vm_config, NULL, NULL },
 	{ "/cpu-config", false, ROUTE_CPU_CONFIG, NULL, h_cpu_config, NULL },
 	{ "/serial", false, ROUTE_SERIAL, NULL, h_serial, NULL },
+	{ "/snapshot/create", false, ROUTE_SNAPSHOT_CREATE, NULL, h_snapshot_create, NULL },
+	{ "/snapshot/load", false, ROUTE_SNAPSHOT_LOAD, NULL, h_snapshot_load, NULL },
 };
 
 /*

@@ -169,6 +169,13 @@ $(BUILD)/fuzz/fuzz_serial: $(FUZZ_SERIAL_SRCS) $(VMM_HDRS)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SERIAL_SRCS) -lpthread
 
+FUZZ_SNAPFILE_SRCS := tests/fuzz/fuzz_snapfile.c vmm/snapfile.c vmm/core/memory.c vmm/devices/serial.c \
+		      vmm/devices/i8042.c vmm/core/ratelimit.c vmm/core/log.c
+$(BUILD)/fuzz/fuzz_snapfile: $(FUZZ_SNAPFILE_SRCS) $(VMM_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SNAPFILE_SRCS) -lpthread
+
 # Each fuzzer's libFuzzer flags (its input size); its seed corpus, when it
 # has one, is tests/fuzz/corpus-NAME.
 FUZZ_FLAGS_virtq  := -max_len=16500
@@ -176,11 +183,13 @@ FUZZ_FLAGS_blk    := -max_len=16500
 FUZZ_FLAGS_vsock  := -max_len=66000
 FUZZ_FLAGS_net    := -max_len=65600
 FUZZ_FLAGS_serial := -max_len=4096
+FUZZ_FLAGS_snapfile := -max_len=65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(BUILD)/fuzz/fuzz_blk \
-      $(BUILD)/fuzz/fuzz_vsock $(BUILD)/fuzz/fuzz_net $(BUILD)/fuzz/fuzz_serial
+      $(BUILD)/fuzz/fuzz_vsock $(BUILD)/fuzz/fuzz_net $(BUILD)/fuzz/fuzz_serial \
+      $(BUILD)/fuzz/fuzz_snapfile
 	$(call run-fuzzer,http,)
 	$(call run-fuzzer,api,tests/fuzz/corpus-api)
 	$(call run-fuzzer,virtq,tests/fuzz/corpus-virtq,$(FUZZ_FLAGS_virtq))
@@ -188,6 +197,7 @@ fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(
 	$(call run-fuzzer,vsock,tests/fuzz/corpus-vsock,$(FUZZ_FLAGS_vsock))
 	$(call run-fuzzer,net,tests/fuzz/corpus-net,$(FUZZ_FLAGS_net))
 	$(call run-fuzzer,serial,tests/fuzz/corpus-serial,$(FUZZ_FLAGS_serial))
+	$(call run-fuzzer,snapfile,tests/fuzz/corpus-snapfile,$(FUZZ_FLAGS_snapfile))
 
 # fuzz-long: every tests/fuzz/fuzz_*.c, one at a time, until 10 million
 # executions or 30 minutes, whichever comes first (3.5 hours at most for

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "snapfile.h"
 #include "vmm/core/log.h"
 #include "vmm/kvm/vcpu.h"
 
@@ -73,11 +74,13 @@ static int add_legacy(struct machine *m, const struct vm_config *cfg, struct con
 		ret = bus_add(&m->vm.pio, &(struct bus_dev){
 			.name = "acpi-pm", .base = PORT_ACPI_PM, .len = PORT_ACPI_PM_LEN,
 			.ops = &acpi_pm_ops, .dev = &m->acpi_pm });
-	if (!ret && cfg->boot_timer)
+	if (!ret && cfg->boot_timer) {
+		m->boot_timer_mapped = true;
 		ret = bus_add(&m->vm.mmio, &(struct bus_dev){
 			.name = "boot-timer", .base = MMIO_BOOT_TIMER_ADDR,
 			.len = MMIO_BOOT_TIMER_SIZE, .ops = &boot_timer_ops,
 			.dev = &m->boot_timer });
+	}
 	return ret;
 
 err_i8042:
@@ -283,6 +286,106 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 	if (!ret)
 		ret = load_kernel(m, cfg);
 	return ret;
+}
+
+/* ---- snapshots ----------------------------------------------------------------- */
+
+int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct snap_machine sm = { .nr_vcpus = m->vm.shared.nr_vcpus };
+	struct snap_boot_timer bt = {
+		.boot_us = m->boot_timer.boot_us, .boot_cpu_us = m->boot_timer.boot_cpu_us,
+		.measured = __atomic_load_n(&m->boot_timer.measured, __ATOMIC_ACQUIRE),
+	};
+	struct snap_acpi_pm pm = { .event = (uint32_t)m->acpi_pm.event };
+	struct serial_state ss;
+	struct i8042_state ks;
+	struct vcpu_state *vs;
+	struct vm_state vm;
+	int ret;
+
+	if (m->nr_devs) {
+		snprintf(err, errlen, "snapshots of a microVM with virtio devices (drives, network "
+			 "interfaces, vsock) are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	sm.flags = m->boot_timer_mapped ? SNAP_MACHINE_BOOT_TIMER : 0;
+	ret = kvm_msr_list(&m->vm.kvm);
+	vs = malloc(sizeof(*vs));
+	if (!ret && !vs)
+		ret = -ENOMEM;
+	snap_writer_section(w, SNAP_SEC_MACHINE, 0, &sm, sizeof(sm));
+	for (unsigned int i = 0; !ret && i < sm.nr_vcpus; i++) {
+		ret = vcpu_save(&m->vm.vcpus[i], m->vm.kvm.msr_list, vs);
+		if (!ret)
+			snap_writer_section(w, SNAP_SEC_VCPU, i, vs,
+					    VCPU_STATE_FIXED_LEN + vs->nr_msrs * sizeof(vs->msrs[0]));
+	}
+	free(vs);
+	if (!ret)
+		ret = vm_save_state(&m->vm, &vm);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the microVM's state from KVM: %s (see the log)",
+			 strerror(-ret));
+		return ret;
+	}
+	snap_writer_section(w, SNAP_SEC_VM, 0, &vm, sizeof(vm));
+	serial_save(&m->serial, &ss);
+	snap_writer_section(w, SNAP_SEC_SERIAL, 0, &ss, sizeof(ss));
+	i8042_save(&m->i8042, &ks);
+	snap_writer_section(w, SNAP_SEC_I8042, 0, &ks, sizeof(ks));
+	snap_writer_section(w, SNAP_SEC_BOOT_TIMER, 0, &bt, sizeof(bt));
+	snap_writer_section(w, SNAP_SEC_ACPI_PM, 0, &pm, sizeof(pm));
+	return 0;
+}
+
+/* The saved states into a machine whose parts exist, vCPUs not started. */
+static int restore_states(struct machine *m, const struct snap *s, char *err, size_t errlen)
+{
+	struct vcpu_state *vs = malloc(sizeof(*vs));
+	int ret = vs ? 0 : -ENOMEM;
+
+	if (!vs)
+		snprintf(err, errlen, "out of memory");
+	for (unsigned int i = 0; !ret && i < s->machine->nr_vcpus; i++) {
+		memcpy(vs, s->vcpu[i], VCPU_STATE_FIXED_LEN +
+		       s->vcpu[i]->nr_msrs * sizeof(vs->msrs[0]));
+		ret = vcpu_restore(&m->vm.vcpus[i], vs, err, errlen);
+	}
+	free(vs);
+	if (!ret)
+		ret = serial_restore(&m->serial, s->serial, err, errlen);
+	if (!ret)
+		ret = i8042_restore(&m->i8042, s->i8042, err, errlen);
+	if (ret)
+		return ret;
+	m->boot_timer.boot_us = s->boot_timer->boot_us;
+	m->boot_timer.boot_cpu_us = s->boot_timer->boot_cpu_us;
+	m->boot_timer.measured = s->boot_timer->measured;
+	m->acpi_pm.event = (int)s->acpi_pm->event;
+	/* Last: the interrupt controllers and the clock, as the vCPUs left them. */
+	return vm_restore_state(&m->vm, s->vm, err, errlen);
+}
+
+int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
+		    struct conout *console, const struct snap *s, int mem_fd, char *err,
+		    size_t errlen)
+{
+	struct vm_config c = *cfg;
+	int ret;
+
+	(void)loop;  /* the virtio devices' loop, once they are restored */
+	memset(m, 0, sizeof(*m));
+	c.vcpus = s->machine->nr_vcpus;
+	c.boot_timer = s->machine->flags & SNAP_MACHINE_BOOT_TIMER;
+	ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem_fd);
+	if (!ret)
+		ret = add_legacy(m, &c, console);
+	if (ret) {
+		snprintf(err, errlen, "cannot build the microVM: %s (see the log)", strerror(-ret));
+		return ret;
+	}
+	return restore_states(m, s, err, errlen);
 }
 
 /* Devices first: each reaps its I/O in flight before guest RAM goes. */

@@ -44,6 +44,7 @@ struct machine {
 	bool boot_exits_set;
 	struct acpi_pm acpi_pm;              /* FADT sleep and reset registers */
 	bool legacy_up;                      /* serial, i8042, acpi_pm initialised */
+	bool boot_timer_mapped;
 	struct vm_device devs[MACHINE_MAX_DEVICES];
 	unsigned int nr_devs;
 	unsigned int nr_virtio;              /* virtio-mmio slots used */
@@ -59,6 +60,21 @@ struct machine {
 int machine_build(struct machine *m, const struct vm_config *cfg,
 		  const struct cpu_template *tmpl, struct ev_loop *loop,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us);
+struct snap;
+/* PUT /snapshot/load: build the machine a checked snapshot `s` describes
+ * (its vCPU count, RAM from `mem_fd`, its legacy devices; `cfg` gives the
+ * rest: console budget) and put every saved state back.  The vCPUs are
+ * not started.  0 or -errno with the reason in err; machine_destroy
+ * releases what was made. */
+int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
+		    struct conout *console, const struct snap *s, int mem_fd, char *err,
+		    size_t errlen);
+/* PUT /snapshot/create, vCPUs parked: save the state of every part into
+ * a state file being written (`w`, started with the RAM layout).  0 or
+ * -errno with the reason in err. */
+struct snap_writer;
+int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t errlen);
+
 /* The device of `type` called `id`, or NULL. */
 struct vm_device *machine_find_device(struct machine *m, const struct device_type *type,
 				      const char *id);

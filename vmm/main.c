@@ -16,6 +16,7 @@
 
 #include "api-socket/router.h"
 #include "sandbox_policy.h"
+#include "snapshot.h"
 #include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
@@ -117,6 +118,10 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 	}
 	if (cfg->print_seccomp) {
 		*status = print_policy();
+		return 1;
+	}
+	if (cfg->describe_snapshot) {
+		*status = snapshot_describe_file(cfg->describe_snapshot);
 		return 1;
 	}
 	if (config_check_mode(cfg, err, sizeof(err)) ||

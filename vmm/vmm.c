@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "snapshot.h"
 #include "vmm.h"
 #include "vmm/core/log.h"
 #include "vmm/core/sandbox.h"
@@ -195,6 +196,11 @@ static void vmm_metrics(void *opaque, json_t *root)
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
 	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
 						      (json_int_t)log_missed_count()));
+	json_object_set_new(root, "latencies_us", json_pack("{sI sI sI sI}",
+		"full_create_snapshot", (json_int_t)vmm->latency.full_create_snapshot,
+		"load_snapshot", (json_int_t)vmm->latency.load_snapshot,
+		"pause_vm", (json_int_t)vmm->latency.pause_vm,
+		"resume_vm", (json_int_t)vmm->latency.resume_vm));
 	if (!vmm->vm_built)
 		return;
 	vcpu_count_exits(m->vm.vcpus, m->vm.shared.nr_vcpus, &exits, by_kind);
@@ -425,6 +431,8 @@ int vmm_send_ctrl_alt_del(struct vmm *vmm, char *err, size_t errlen)
 
 int vmm_pause(struct vmm *vmm, char *err, size_t errlen)
 {
+	uint64_t t0 = time_mono_us();
+
 	if (vmm->state == VMM_NOT_STARTED)
 		return fail(err, errlen, -EINVAL, "the microVM is not running");
 	if (vmm->state == VMM_PAUSED)
@@ -432,20 +440,117 @@ int vmm_pause(struct vmm *vmm, char *err, size_t errlen)
 	if (vm_pause(&vmm->m.vm))
 		return fail(err, errlen, -ESHUTDOWN, "the microVM is shutting down");
 	vmm->state = VMM_PAUSED;
+	vmm->latency.pause_vm = time_mono_us() - t0;
 	log_info("microVM paused");
 	return 0;
 }
 
 int vmm_resume(struct vmm *vmm, char *err, size_t errlen)
 {
+	uint64_t t0 = time_mono_us();
+
 	if (vmm->state == VMM_NOT_STARTED)
 		return fail(err, errlen, -EINVAL, "the microVM is not running");
 	if (vmm->state == VMM_RUNNING)
 		return 0;
 	vm_resume(&vmm->m.vm);
 	vmm->state = VMM_RUNNING;
+	vmm->latency.resume_vm = time_mono_us() - t0;
 	log_info("microVM resumed");
 	return 0;
+}
+
+/* ---- snapshots -------------------------------------------------------------- */
+
+int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	struct snapshot_create_params p;
+	uint64_t t0 = time_mono_us();
+	int ret;
+
+	if (vmm->state != VMM_PAUSED)
+		return fail(err, errlen, -EINVAL, "snapshot/create: the microVM must be paused "
+			    "(PATCH /vm {\"state\": \"Paused\"}) first");
+	/* The state file holds no CPUID: a restore gets ember's own. */
+	if (vmm->cfg->smt || vmm->cfg->cpu_custom || vmm->cfg->cpu_static != CPU_STATIC_NONE)
+		return fail(err, errlen, -EOPNOTSUPP, "snapshot/create: snapshots of a microVM with "
+			    "smt or a CPU template are not supported yet");
+	ret = snapshot_create_params(body, &p, err, errlen);
+	if (!ret)
+		ret = snapshot_write(&vmm->m, &p, err, errlen);
+	if (ret)
+		return ret;
+	vmm->latency.full_create_snapshot = time_mono_us() - t0;
+	log_info("snapshot written: %s (memory %s) in %llu us", p.state_path, p.mem_path,
+		 (unsigned long long)vmm->latency.full_create_snapshot);
+	return 0;
+}
+
+/* A load needs a fresh ember: nothing that builds a machine configured. */
+static int vmm_fresh(struct vmm *vmm, char *err, size_t errlen)
+{
+	if (vmm->state != VMM_NOT_STARTED || vmm->vm_built)
+		return fail(err, errlen, -EINVAL, "snapshot/load: the microVM has already started "
+			    "(a snapshot loads into a fresh ember)");
+	if (vmm->cfg->kernel_path)
+		return fail(err, errlen, -EINVAL, "snapshot/load: not allowed after the boot source "
+			    "is configured (a snapshot loads into a fresh ember)");
+	for (size_t k = 0; k < device_table_len; k++)
+		if (device_table[k]->count(vmm->cfg))
+			return fail(err, errlen, -EINVAL, "snapshot/load: not allowed after %s are "
+				    "configured (a snapshot loads into a fresh ember)",
+				    device_table[k]->section);
+	return 0;
+}
+
+int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	struct snapshot_load_params p;
+	struct snapshot_files f;
+	uint64_t t0 = time_mono_us();
+	int ret = vmm_fresh(vmm, err, errlen);
+
+	if (!ret)
+		ret = snapshot_load_params(body, &p, err, errlen);
+	if (ret)
+		return ret;
+	ret = snapshot_open(&f, p.state_path, p.mem_path, err, errlen);
+	if (ret)
+		goto err_files;
+	ret = machine_restore(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, &f.s, f.mem_fd,
+			      err, errlen);
+	if (!ret && vmm_watch_vm(vmm)) {
+		ret = -EIO;
+		snprintf(err, errlen, "snapshot/load: cannot watch the microVM's events");
+	}
+	if (ret)
+		goto err_machine;
+	/* The machine is what the snapshot says it is. */
+	vmm->cfg->vcpus = f.s.machine->nr_vcpus;
+	vmm->cfg->mem_mib = f.s.mem_size / MiB;
+	vmm->cfg->boot_timer = f.s.machine->flags & SNAP_MACHINE_BOOT_TIMER;
+	vmm->cfg->hugepages = false;
+	snapshot_files_close(&f);
+	term_raw(STDIN_FILENO);
+	vmm->vm_built = true;
+	/* Paused vCPUs park before their first KVM_RUN reaches guest code. */
+	atomic_store(&vmm->m.vm.shared.pause_requested, !p.resume);
+	vmm->state = p.resume ? VMM_RUNNING : VMM_PAUSED;
+	if (vm_start_vcpus(&vmm->m.vm))
+		vm_request_exit(&vmm->m.vm, 1, "cannot start the vCPUs");
+	if (vmm->looping && sandbox_enter(SANDBOX_VMM))
+		vm_request_exit(&vmm->m.vm, 1, "cannot confine the vmm thread");
+	vmm->latency.load_snapshot = time_mono_us() - t0;
+	log_info("snapshot loaded from %s (memory %s) in %llu us, microVM %s", p.state_path,
+		 p.mem_path, (unsigned long long)vmm->latency.load_snapshot,
+		 p.resume ? "running" : "paused");
+	return 0;
+
+err_machine:
+	machine_destroy(&vmm->m);
+err_files:
+	snapshot_files_close(&f);
+	return ret;
 }
 
 int vmm_run(struct vmm *vmm)

@@ -39,6 +39,10 @@ struct vmm {
 	bool looping;          /* vmm_run has confined the thread and serves events */
 	int exit_code;
 	uint64_t start_us, start_cpu_us;
+	/* Firecracker's latencies_us metrics: the last of each, microseconds. */
+	struct {
+		uint64_t full_create_snapshot, load_snapshot, pause_vm, resume_vm;
+	} latency;
 };
 
 /* Set up the loop, signal handling, the console output (non-blocking, see
@@ -67,6 +71,11 @@ int vmm_resume(struct vmm *vmm, char *err, size_t errlen);
 /* Confine the vmm thread (seccomp "vmm", or "vmm_boot" until the microVM
  * starts, then "vmm" on top), then serve events until the VM ends (or,
  * before a start, a signal); returns the process exit status. */
+/* PUT /snapshot/create (paused microVM) and PUT /snapshot/load (a fresh
+ * ember: nothing but the logger and metrics configured).  Refused: 400
+ * text in err, the VMM unchanged. */
+int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen);
+int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen);
 int vmm_run(struct vmm *vmm);
 void vmm_destroy(struct vmm *vmm);
 const char *vmm_state_name(enum vmm_state state);

@@ -90,6 +90,22 @@ int vmm_put_serial(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	return config_put_serial(vmm->cfg, body, err, errlen);
 }
 
+/* Snapshots touch KVM and files: refused here, after the state checks. */
+int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	(void)body;
+	snprintf(err, errlen, vmm->state == VMM_PAUSED ? "no snapshots in the fuzzer" : "not paused");
+	return -1;
+}
+
+int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
+{
+	(void)body;
+	snprintf(err, errlen, vmm->state == VMM_NOT_STARTED ? "no snapshots in the fuzzer" :
+		 "not fresh");
+	return -1;
+}
+
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
 	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);

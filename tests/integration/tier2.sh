@@ -681,6 +681,9 @@ expect bad_seccomp_filter_missing_file 1 "err:missing.json"
 run 5 --no-seccomp --seccomp-filter "$T/policy.json" --kernel "$G/hello.elf"
 expect bad_seccomp_both_flags 1 "err:--no-seccomp and --seccomp-filter exclude each other"
 
+# ---- snapshots ------------------------------------------------------------------
+. "$(dirname "$0")/tier2_snapshot.sh"
+
 echo "tier2: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

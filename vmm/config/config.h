@@ -140,6 +140,7 @@ struct vm_config {
 	bool no_seccomp;       /* --no-seccomp: no filters at all */
 	char *seccomp_filter;  /* --seccomp-filter: a seccompiler JSON policy */
 	bool print_seccomp;    /* --print-seccomp-policy */
+	char *describe_snapshot;  /* --describe-snapshot: a state file to describe */
 	bool show_help;
 	bool show_version;
 };

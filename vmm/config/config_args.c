@@ -55,7 +55,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_VCPUS, OPT_MEM, OPT_HUGE,
 	OPT_BOOT_TIMER, OPT_CONFIG, OPT_ID, OPT_LEVEL, OPT_HELP, OPT_VERSION,
 	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_CONSOLE_BUDGET, OPT_NO_SECCOMP,
-	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP,
+	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP, OPT_DESCRIBE_SNAPSHOT,
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "print-seccomp-policy", no_argument, NULL, OPT_PRINT_SECCOMP },
+	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -89,8 +90,9 @@ void config_usage(const char *prog)
 		"          [--console-budget BYTES,REFILL_MS | --console-budget 0]\n"
 		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
 		"          [--no-seccomp | --seccomp-filter FILE] [--print-seccomp-policy]\n"
-		"          [--id NAME] [--level Off|Error|Warning|Info|Debug|Trace] [--help] [--version]\n",
-		prog);
+		"          [--id NAME] [--level Off|Error|Warning|Info|Debug|Trace] [--help] [--version]\n"
+		"       %s --describe-snapshot STATE_FILE\n",
+		prog, prog);
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -186,6 +188,7 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 	case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 	case OPT_SECCOMP_FILTER: set_str(&cfg->seccomp_filter, arg); break;
 	case OPT_PRINT_SECCOMP: cfg->print_seccomp = true; break;
+	case OPT_DESCRIBE_SNAPSHOT: set_str(&cfg->describe_snapshot, arg); break;
 	case OPT_HELP: cfg->show_help = true; break;
 	case OPT_VERSION: cfg->show_version = true; break;
 	default:

@@ -31,6 +31,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->serial.out_path);
 	free(cfg->api_sock);
 	free(cfg->seccomp_filter);
+	free(cfg->describe_snapshot);
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);

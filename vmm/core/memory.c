@@ -30,18 +30,13 @@ static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size, uint64
 	}
 }
 
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
-	    uint64_t hole_end)
+/* Map guest RAM (anonymous with fd -1, else a private mapping of fd) and
+ * lay the regions out over it. */
+static int gm_map(struct guest_mem *gm, uint64_t size, int flags, int fd, uint64_t hole_start,
+		  uint64_t hole_end)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-	void *map;
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
 
-	if (!size || hole_end < hole_start || (hugepages && size % GM_HUGE_PAGE))
-		return -EINVAL;
-	/* Huge pages are reserved up front, so a short pool fails here with a
-	 * clear error rather than as a fault in the middle of the guest's run. */
-	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;
 	/* Guest RAM must never be shared with a forked child, nor end up in a
@@ -55,8 +50,45 @@ int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_s
 	gm_layout(gm, map, size, hole_start, hole_end);
 	gm->map = map;
 	gm->map_len = size;
-	gm->hugepages = hugepages;
 	return 0;
+}
+
+int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+	    uint64_t hole_end)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, ret;
+
+	if (!size || hole_end < hole_start || (hugepages && size % GM_HUGE_PAGE))
+		return -EINVAL;
+	/* Huge pages are reserved up front, so a short pool fails here with a
+	 * clear error rather than as a fault in the middle of the guest's run. */
+	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
+	ret = gm_map(gm, size, flags, -1, hole_start, hole_end);
+	if (!ret)
+		gm->hugepages = hugepages;
+	return ret;
+}
+
+int gm_init_file(struct guest_mem *gm, uint64_t size, int fd, uint64_t hole_start,
+		 uint64_t hole_end)
+{
+	if (!size || hole_end < hole_start || fd < 0)
+		return -EINVAL;
+	return gm_map(gm, size, MAP_PRIVATE | MAP_NORESERVE, fd, hole_start, hole_end);
+}
+
+int gm_layout_of(uint64_t size, uint64_t hole_start, uint64_t hole_end,
+		 struct gm_region out[GM_MAX_REGIONS])
+{
+	uint64_t low = size < hole_start ? size : hole_start;
+
+	memset(out, 0, GM_MAX_REGIONS * sizeof(out[0]));
+	out[0].size = low;
+	if (size <= low)
+		return 1;
+	out[1].gpa = hole_end;
+	out[1].size = size - low;
+	return 2;
 }
 
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size)

@@ -38,6 +38,16 @@ struct guest_mem {
  * thread, before vCPUs exist.  0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
 	    uint64_t hole_end);
+/* The same layout over a MAP_PRIVATE mapping of `fd` from offset 0 (a
+ * snapshot's memory file, at least `size` bytes: the caller checks).  The
+ * mapping holds the regions back to back, as the file does.  0 or -errno. */
+int gm_init_file(struct guest_mem *gm, uint64_t size, int fd, uint64_t hole_start,
+		 uint64_t hole_end);
+/* The file offset (= offset in the host mapping) of each region gm_init
+ * would make for `size`: fills out[] (gpa, size; host NULL) and returns
+ * how many. */
+int gm_layout_of(uint64_t size, uint64_t hole_start, uint64_t hole_end,
+		 struct gm_region out[GM_MAX_REGIONS]);
 /* One region [0, size) over caller-provided host memory (unit tests, fuzzers). */
 void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size);
 /* vm_destroy (vmm thread), once no vCPU or device uses the memory. */

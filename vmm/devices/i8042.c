@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* i8042.c - see i8042.h.  Registered at port 0x60, length 5 (0x60..0x64). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -208,4 +209,54 @@ int i8042_send_ctrl_alt_del(struct i8042 *kbd)
 	}
 	pthread_mutex_unlock(&kbd->lock);
 	return ret;
+}
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+void i8042_save(struct i8042 *kbd, struct i8042_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&kbd->lock);
+	st->ctr = kbd->ctr;
+	st->outport = kbd->outport;
+	st->status_flags = kbd->status_flags;
+	st->pending_cmd = kbd->pending_cmd;
+	st->kbd_pending = kbd->kbd_pending;
+	memcpy(st->queue, kbd->queue, sizeof(st->queue));
+	st->head = kbd->head;
+	st->len = kbd->len;
+	pthread_mutex_unlock(&kbd->lock);
+}
+
+int i8042_state_check(const struct i8042_state *st, char *err, size_t errlen)
+{
+	if (st->head >= I8042_QUEUE_SIZE || st->len > I8042_QUEUE_SIZE) {
+		snprintf(err, errlen, "i8042: queue head %u / length %u out of range (%d)",
+			 st->head, st->len, I8042_QUEUE_SIZE);
+		return -EINVAL;
+	}
+	if (st->status_flags & ~(STATUS_SYS | STATUS_CMD)) {
+		snprintf(err, errlen, "i8042: invalid status flags 0x%x", st->status_flags);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int i8042_restore(struct i8042 *kbd, const struct i8042_state *st, char *err, size_t errlen)
+{
+	int ret = i8042_state_check(st, err, errlen);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&kbd->lock);
+	kbd->ctr = st->ctr;
+	kbd->outport = st->outport;
+	kbd->status_flags = st->status_flags;
+	kbd->pending_cmd = st->pending_cmd;
+	kbd->kbd_pending = st->kbd_pending;
+	memcpy(kbd->queue, st->queue, sizeof(kbd->queue));
+	kbd->head = st->head;
+	kbd->len = st->len;
+	pthread_mutex_unlock(&kbd->lock);
+	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/core/bus.h"
@@ -32,6 +33,13 @@ struct i8042 {
 	unsigned int head, len;
 };
 
+/* The controller state a snapshot carries (fixed layout, 8-byte multiple). */
+struct i8042_state {
+	uint8_t ctr, outport, status_flags, pending_cmd, kbd_pending, pad[3];
+	uint8_t queue[I8042_QUEUE_SIZE];
+	uint32_t head, len;
+};
+
 extern const struct bus_ops i8042_ops;
 
 /* vmm thread, before vCPUs run: create the IRQ eventfd (to be bound to
@@ -43,5 +51,9 @@ void i8042_destroy(struct i8042 *kbd);
 /* vmm thread: queue Ctrl+Alt+Del press and release; -ENOSPC if the guest
  * has not read earlier keys. */
 int i8042_send_ctrl_alt_del(struct i8042 *kbd);
+/* Snapshots (vmm thread, vCPUs paused or not yet started), as serial.h. */
+void i8042_save(struct i8042 *kbd, struct i8042_state *st);
+int i8042_state_check(const struct i8042_state *st, char *err, size_t errlen);
+int i8042_restore(struct i8042 *kbd, const struct i8042_state *st, char *err, size_t errlen);
 
 #endif

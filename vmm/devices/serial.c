@@ -2,6 +2,7 @@
 /* serial.c - see serial.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -307,4 +308,61 @@ size_t serial_rx_space(struct serial *s)
 		s->rx_blocked = true;
 	pthread_mutex_unlock(&s->lock);
 	return space;
+}
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->scr = s->scr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->fcr = s->fcr;
+	st->thre_pending = s->thre_pending;
+	memcpy(st->rx, s->rx, sizeof(st->rx));
+	st->rx_head = s->rx_head;
+	st->rx_len = s->rx_len;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_state_check(const struct serial_state *st, char *err, size_t errlen)
+{
+	if (st->rx_head >= SERIAL_FIFO_SIZE || st->rx_len > SERIAL_FIFO_SIZE) {
+		snprintf(err, errlen, "serial: receive FIFO head %u / length %u out of range (%d)",
+			 st->rx_head, st->rx_len, SERIAL_FIFO_SIZE);
+		return -EINVAL;
+	}
+	if ((st->ier & ~IER_MASK) || (st->mcr & ~MCR_MASK) || st->thre_pending > 1) {
+		snprintf(err, errlen, "serial: invalid register values (IER 0x%x, MCR 0x%x)",
+			 st->ier, st->mcr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int serial_restore(struct serial *s, const struct serial_state *st, char *err, size_t errlen)
+{
+	int ret = serial_state_check(st, err, errlen);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr;
+	s->thre_pending = st->thre_pending;
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	s->rx_head = st->rx_head;
+	s->rx_len = st->rx_len;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

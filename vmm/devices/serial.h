@@ -64,6 +64,16 @@ struct serial {
 	struct serial_stats stats;
 };
 
+/* The guest-visible UART state a snapshot carries (fixed layout, 8-byte
+ * multiple).  Only the registers and the receive FIFO: the output, budget,
+ * counters and eventfds belong to the host side. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	uint8_t thre_pending;
+	uint8_t rx[SERIAL_FIFO_SIZE];
+	uint32_t rx_head, rx_len;
+};
+
 extern const struct bus_ops serial_ops;
 
 /* Builder (vmm thread, before vCPUs start): create the eventfds, send
@@ -78,6 +88,13 @@ void serial_set_budget(struct serial *s, const struct token_bucket_cfg *cfg);
 void serial_get_stats(struct serial *s, struct serial_stats *out);
 /* Builder (vmm thread, vCPUs stopped): close the eventfds. */
 void serial_destroy(struct serial *s);
+/* Snapshots (vmm thread, vCPUs paused or not yet started): copy the state
+ * out; check a state from a file (0, or -EINVAL with the reason in err);
+ * put a checked state back (-EINVAL as the check; the interrupt lines'
+ * state travels with the irqchip's). */
+void serial_save(struct serial *s, struct serial_state *st);
+int serial_state_check(const struct serial_state *st, char *err, size_t errlen);
+int serial_restore(struct serial *s, const struct serial_state *st, char *err, size_t errlen);
 /* Queue host input for the guest; returns the bytes taken (the rest must be
  * offered again after rx_ready_efd fires).  vmm thread. */
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);

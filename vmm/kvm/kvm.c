@@ -183,6 +183,35 @@ int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, uint32_t len, uint64_
 	return kvm_vm_ioctl(kvm, KVM_IOEVENTFD, (unsigned long)&io, "KVM_IOEVENTFD");
 }
 
+int kvm_msr_list(struct kvm *kvm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	struct kvm_msr_list *l;
+
+	if (kvm->msr_list)
+		return 0;
+	/* The first call fails with E2BIG and says how many there are. */
+	if (ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		goto err;
+	if (probe.nmsrs > 4096) {
+		errno = E2BIG;
+		goto err;
+	}
+	l = calloc(1, sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
+	if (!l)
+		return -ENOMEM;
+	l->nmsrs = probe.nmsrs;
+	if (ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+		free(l);
+		goto err;
+	}
+	kvm->msr_list = l;
+	return 0;
+err:
+	log_error("KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+	return -errno;
+}
+
 void kvm_close(struct kvm *kvm)
 {
 	if (kvm->vm_fd >= 0)
@@ -190,6 +219,8 @@ void kvm_close(struct kvm *kvm)
 	if (kvm->sys_fd >= 0)
 		close(kvm->sys_fd);
 	free(kvm->cpuid);
+	free(kvm->msr_list);
 	kvm->cpuid = NULL;
+	kvm->msr_list = NULL;
 	kvm->vm_fd = kvm->sys_fd = -1;
 }

@@ -25,6 +25,7 @@ struct kvm {
 	int run_size;                     /* mmap size of struct kvm_run */
 	struct kvm_cpuid2 *cpuid;         /* KVM_GET_SUPPORTED_CPUID */
 	bool tsc_deadline;                /* KVM_CAP_TSC_DEADLINE_TIMER */
+	struct kvm_msr_list *msr_list;    /* kvm_msr_list, or NULL */
 };
 
 /* vm_create: open `dev_path` and create the VM as above.  A CPU template
@@ -42,6 +43,9 @@ int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi);
  * to userspace) when a vCPU writes the `len`-byte value `datamatch` at MMIO
  * address `addr`. */
 int kvm_ioeventfd(struct kvm *kvm, int efd, uint64_t addr, uint32_t len, uint64_t datamatch);
+/* vmm thread (snapshot create): the MSRs KVM saves and restores
+ * (KVM_GET_MSR_INDEX_LIST), read once and kept in kvm->msr_list.  0 or -errno. */
+int kvm_msr_list(struct kvm *kvm);
 /* vm_destroy, after the vCPUs are gone: close the fds, free the CPUID. */
 void kvm_close(struct kvm *kvm);
 

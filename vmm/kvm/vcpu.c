@@ -359,11 +359,20 @@ void vcpu_count_exits(const struct vcpu *vcpus, unsigned int n, uint64_t *total,
 	}
 }
 
-/* Wait outside KVM_RUN while the VM is paused. */
+/* Wait outside KVM_RUN while the VM is paused.  First one KVM_RUN with
+ * immediate_exit set: KVM completes the exit just handled (the value of a
+ * port or MMIO read lands in the guest's register, the instruction is
+ * retired) and returns without running guest code, so the state a snapshot
+ * reads while the vCPU is parked is whole. */
 static void vcpu_park(struct vcpu *vcpu)
 {
 	struct vcpu_shared *s = vcpu->shared;
 
+	vcpu->run->immediate_exit = 1;
+	if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
+		log_warn("vcpu %u: completing the last exit before a pause: %s", vcpu->id,
+			 strerror(errno));
+	vcpu->run->immediate_exit = 0;
 	pthread_mutex_lock(&s->pause_lock);
 	s->parked++;
 	pthread_cond_broadcast(&s->parked_cond);

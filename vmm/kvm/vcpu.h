@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -73,6 +74,34 @@ struct vcpu {
 	uint64_t exits;               /* KVM_RUN returns; written by the vCPU thread only */
 	uint64_t exits_by_kind[VCPU_EXIT_KINDS];
 };
+
+/* Everything KVM holds of one vCPU that a snapshot carries.  Its layout is
+ * the snapshot file's vCPU section (vmm/snapfile.h): the fixed part, then
+ * nr_msrs entries of msrs[] (a multiple of 8 bytes throughout). */
+#define VCPU_STATE_MAX_MSRS 512
+struct vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint32_t xsave[1024];         /* struct kvm_xsave (its legacy 4 KiB form) */
+	struct kvm_xcrs xcrs;
+	struct kvm_debugregs debugregs;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp_state;
+	uint32_t tsc_khz;             /* 0: KVM could not say */
+	uint32_t nr_msrs;
+	uint32_t reserved;            /* 0 */
+	struct kvm_msr_entry msrs[VCPU_STATE_MAX_MSRS];
+};
+#define VCPU_STATE_FIXED_LEN offsetof(struct vcpu_state, msrs)
+
+/* vmm thread, vCPUs parked (vm_pause): read every piece of the state above;
+ * `msr_list` is the MSRs to try (kvm_msr_list), those KVM cannot read are
+ * left out.  0 or -errno (logged). */
+int vcpu_save(struct vcpu *vcpu, const struct kvm_msr_list *msr_list, struct vcpu_state *st);
+/* vmm thread, restoring a snapshot before the vCPU threads start: set it
+ * all back (after vcpu_init).  0 or -errno with the reason in err. */
+int vcpu_restore(struct vcpu *vcpu, const struct vcpu_state *st, char *err, size_t errlen);
 
 /* vmm thread, from vm_create: zero `s`, make its exit eventfd and lock.
  * 0 or -errno; vcpu_shared_destroy releases what was made either way. */

@@ -2,8 +2,10 @@
 /* vm.c - see vm.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vmm/x86/layout.h"
@@ -11,8 +13,8 @@
 #include "vcpu.h"
 #include "vm.h"
 
-int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      bool hugepages, const struct cpu_template *tmpl)
+static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
+			    bool hugepages, const struct cpu_template *tmpl, int mem_fd)
 {
 	int ret;
 
@@ -28,11 +30,14 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes
 	ret = kvm_init(&vm->kvm, "/dev/kvm", tmpl, vm->shared.why, sizeof(vm->shared.why));
 	if (ret)
 		return ret;
-	ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
+	if (mem_fd >= 0)
+		ret = gm_init_file(&vm->mem, mem_bytes, mem_fd, MMIO_GAP_START, MMIO_GAP_END);
+	else
+		ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret) {
 		log_error("cannot map %llu MiB of guest memory%s: %s",
-			  (unsigned long long)(mem_bytes / MiB), hugepages ? " in huge pages" : "",
-			  strerror(-ret));
+			  (unsigned long long)(mem_bytes / MiB), hugepages ? " in huge pages" :
+			  mem_fd >= 0 ? " from the snapshot's memory file" : "", strerror(-ret));
 		return ret;
 	}
 	ret = kvm_set_memory(&vm->kvm, &vm->mem);
@@ -49,6 +54,81 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes
 			return ret;
 	}
 	return 0;
+}
+
+int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
+	      bool hugepages, const struct cpu_template *tmpl)
+{
+	return vm_create_common(vm, nr_vcpus, smt, mem_bytes, hugepages, tmpl, -1);
+}
+
+int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd)
+{
+	return vm_create_common(vm, nr_vcpus, false, mem_bytes, false, NULL, mem_fd);
+}
+
+/* ---- snapshots (vmm thread) ------------------------------------------------ */
+
+static int vm_ioctl(struct vm *vm, unsigned long req, void *arg, const char *name)
+{
+	if (ioctl(vm->kvm.vm_fd, req, arg) < 0) {
+		int err = errno;
+
+		log_error("%s: %s", name, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+int vm_save_state(struct vm *vm, struct vm_state *st)
+{
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (uint32_t i = 0; !ret && i < 3; i++) {
+		st->irqchip[i].chip_id = i;
+		ret = vm_ioctl(vm, KVM_GET_IRQCHIP, &st->irqchip[i], "KVM_GET_IRQCHIP");
+	}
+	if (!ret)
+		ret = vm_ioctl(vm, KVM_GET_PIT2, &st->pit, "KVM_GET_PIT2");
+	if (!ret)
+		ret = vm_ioctl(vm, KVM_GET_CLOCK, &st->clock, "KVM_GET_CLOCK");
+	return ret;
+}
+
+static int vm_set(struct vm *vm, unsigned long req, void *arg, const char *name, char *err,
+		  size_t errlen)
+{
+	if (ioctl(vm->kvm.vm_fd, req, arg) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "KVM refused the snapshot's state (%s: %s)", name, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int vm_restore_state(struct vm *vm, const struct vm_state *st, char *err, size_t errlen)
+{
+	struct vm_state s = *st;
+	int ret = 0;
+
+	for (uint32_t i = 0; !ret && i < 3; i++) {
+		if (s.irqchip[i].chip_id != i) {
+			snprintf(err, errlen, "irqchip %u: chip id %u", i, s.irqchip[i].chip_id);
+			return -EINVAL;
+		}
+		ret = vm_set(vm, KVM_SET_IRQCHIP, &s.irqchip[i], "KVM_SET_IRQCHIP", err, errlen);
+	}
+	if (!ret)
+		ret = vm_set(vm, KVM_SET_PIT2, &s.pit, "KVM_SET_PIT2", err, errlen);
+	/* The guest's clock goes on from where it stopped: only the value. */
+	s.clock.flags = 0;
+	memset(s.clock.pad, 0, sizeof(s.clock.pad));
+	s.clock.realtime = s.clock.host_tsc = 0;
+	if (!ret)
+		ret = vm_set(vm, KVM_SET_CLOCK, &s.clock, "KVM_SET_CLOCK", err, errlen);
+	return ret;
 }
 
 void vm_request_exit(struct vm *vm, int code, const char *why)

@@ -15,6 +15,7 @@
 #define EMBER_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kvm.h"
@@ -39,6 +40,11 @@ struct vm {
  * host, shared.why says why.  0 or -errno. */
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
 	      bool hugepages, const struct cpu_template *tmpl);
+/* The same with guest RAM a private mapping of `mem_fd` (a snapshot's memory
+ * file: pages come in from the page cache on first touch and stay shared
+ * with every other mapping of the file until written), ember's own CPUID
+ * (no SMT, no template). */
+int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd);
 /* vmm thread (vmm.c): start every vCPU thread (0 or -errno); stop, kick
  * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);
@@ -48,6 +54,20 @@ void vm_stop_vcpus(struct vm *vm);
  * again. */
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
+/* What KVM holds of the VM itself that a snapshot carries: the PIC master
+ * and slave and the IOAPIC (KVM_IRQCHIP_* order), the PIT, the kvmclock. */
+struct vm_state {
+	struct kvm_irqchip irqchip[3];
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+};
+
+/* vmm thread, vCPUs parked: read it.  0 or -errno (logged). */
+int vm_save_state(struct vm *vm, struct vm_state *st);
+/* vmm thread, restoring a snapshot, after every vCPU's state and before the
+ * vCPUs start.  0 or -errno with the reason in err. */
+int vm_restore_state(struct vm *vm, const struct vm_state *st, char *err, size_t errlen);
+
 /* vmm thread, after vm_stop_vcpus: release vCPUs, RAM and KVM fds. */
 void vm_destroy(struct vm *vm);
 

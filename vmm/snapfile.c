@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: Apache-2.0
+/* snapfile.c - see snapfile.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapfile.h"
+#include "vmm/devices/acpi_pm.h"
+
+/* Every part of the file is a multiple of 8 bytes: payloads stay aligned. */
+_Static_assert(sizeof(struct snap_header) % 8 == 0, "header");
+_Static_assert(sizeof(struct snap_region) % 8 == 0, "region");
+_Static_assert(VCPU_STATE_FIXED_LEN % 8 == 0, "vcpu state");
+_Static_assert(sizeof(struct vm_state) % 8 == 0, "vm state");
+_Static_assert(sizeof(struct serial_state) % 8 == 0, "serial state");
+_Static_assert(sizeof(struct i8042_state) % 8 == 0, "i8042 state");
+
+/* ---- CRC-64 (ECMA-182 polynomial, reflected; init and final xor all ones) */
+
+#define CRC64_POLY 0xc96c5795d7870f42ULL
+
+uint64_t snap_crc64(const void *data, size_t len)
+{
+	static uint64_t table[256];
+	static bool ready;
+	const uint8_t *p = data;
+	uint64_t crc = ~0ULL;
+
+	if (!ready) {  /* first call is on the vmm thread; the values never change */
+		for (unsigned int i = 0; i < 256; i++) {
+			uint64_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = (c & 1) ? (c >> 1) ^ CRC64_POLY : c >> 1;
+			table[i] = c;
+		}
+		ready = true;
+	}
+	for (size_t i = 0; i < len; i++)
+		crc = table[(uint8_t)(crc ^ p[i])] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static void put(struct snap_writer *w, const void *data, size_t len)
+{
+	if (w->error)
+		return;
+	if (len > w->cap - w->len) {
+		size_t cap = w->cap ? w->cap : 16384;
+		uint8_t *buf;
+
+		while (len > cap - w->len)
+			cap *= 2;
+		buf = realloc(w->buf, cap);
+		if (!buf) {
+			w->error = -ENOMEM;
+			return;
+		}
+		w->buf = buf;
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, data, len);
+	w->len += len;
+}
+
+void snap_writer_init(struct snap_writer *w, uint64_t mem_size,
+		      const struct snap_region *regions, uint32_t nr_regions)
+{
+	struct snap_header h = { .version = SNAP_VERSION, .nr_regions = nr_regions,
+				 .mem_size = mem_size };
+
+	memset(w, 0, sizeof(*w));
+	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
+	put(w, &h, sizeof(h));
+	put(w, regions, nr_regions * sizeof(*regions));
+}
+
+void snap_writer_section(struct snap_writer *w, uint32_t type, uint32_t index,
+			 const void *data, size_t len)
+{
+	struct snap_section_hdr sh = { .type = type, .index = index, .len = len };
+	static const uint8_t zeros[8];
+
+	put(w, &sh, sizeof(sh));
+	put(w, data, len);
+	put(w, zeros, (8 - len % 8) % 8);  /* every type's length is a multiple of 8 */
+	w->nr_sections++;
+}
+
+int snap_writer_finish(struct snap_writer *w)
+{
+	uint64_t crc;
+
+	if (w->error)
+		return w->error;
+	((struct snap_header *)w->buf)->nr_sections = w->nr_sections;
+	crc = snap_crc64(w->buf, w->len);
+	put(w, &crc, sizeof(crc));
+	return w->error;
+}
+
+void snap_writer_free(struct snap_writer *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static const char *const section_names[SNAP_SEC_COUNT] = {
+	[SNAP_SEC_MACHINE] = "machine", [SNAP_SEC_VCPU] = "vcpu", [SNAP_SEC_VM] = "vm",
+	[SNAP_SEC_SERIAL] = "serial", [SNAP_SEC_I8042] = "i8042",
+	[SNAP_SEC_BOOT_TIMER] = "boot-timer", [SNAP_SEC_ACPI_PM] = "acpi-pm",
+};
+
+static const size_t section_lens[SNAP_SEC_COUNT] = {
+	[SNAP_SEC_MACHINE] = sizeof(struct snap_machine),
+	[SNAP_SEC_VCPU] = VCPU_STATE_FIXED_LEN,   /* plus its MSRs */
+	[SNAP_SEC_VM] = sizeof(struct vm_state),
+	[SNAP_SEC_SERIAL] = sizeof(struct serial_state),
+	[SNAP_SEC_I8042] = sizeof(struct i8042_state),
+	[SNAP_SEC_BOOT_TIMER] = sizeof(struct snap_boot_timer),
+	[SNAP_SEC_ACPI_PM] = sizeof(struct snap_acpi_pm),
+};
+
+/* The regions must be exactly those ember lays out for mem_size. */
+static int check_regions(struct snap *s, const struct snap_region *r, char *err, size_t errlen)
+{
+	struct gm_region want[GM_MAX_REGIONS];
+	uint64_t off = 0;
+	int n;
+
+	if (!s->mem_size || s->mem_size % MiB || s->mem_size / MiB < EMBER_MIN_MEM_MIB ||
+	    s->mem_size / MiB > EMBER_MAX_MEM_MIB)
+		return bad(err, errlen, "guest RAM of %llu bytes: not a whole number of MiB in "
+			   "[%llu, %llu] MiB", (unsigned long long)s->mem_size,
+			   EMBER_MIN_MEM_MIB, EMBER_MAX_MEM_MIB);
+	n = gm_layout_of(s->mem_size, MMIO_GAP_START, MMIO_GAP_END, want);
+	if (s->nr_regions != (uint32_t)n)
+		return bad(err, errlen, "%u memory regions, but %llu MiB of RAM is laid out in %d",
+			   s->nr_regions, (unsigned long long)(s->mem_size / MiB), n);
+	for (uint32_t i = 0; i < s->nr_regions; i++) {
+		const struct snap_region *a = &r[i];
+
+		if (a->size > UINT64_MAX - a->gpa)
+			return bad(err, errlen, "memory region %u leaves the address space", i);
+		for (uint32_t j = 0; j < i; j++)
+			if (a->gpa < r[j].gpa + r[j].size && r[j].gpa < a->gpa + a->size)
+				return bad(err, errlen, "memory region %u overlaps region %u", i, j);
+		if (a->gpa != want[i].gpa || a->size != want[i].size)
+			return bad(err, errlen, "memory region %u [0x%llx, +0x%llx) is not guest RAM "
+				   "(want [0x%llx, +0x%llx))", i, (unsigned long long)a->gpa,
+				   (unsigned long long)a->size, (unsigned long long)want[i].gpa,
+				   (unsigned long long)want[i].size);
+		if (a->file_offset != off)
+			return bad(err, errlen, "memory region %u at file offset 0x%llx (want 0x%llx)",
+				   i, (unsigned long long)a->file_offset, (unsigned long long)off);
+		s->regions[i] = *a;
+		off += a->size;
+	}
+	s->mem_file_min = off;
+	return 0;
+}
+
+/* One section's payload, its length already checked against the buffer. */
+static int take_section(struct snap *s, const struct snap_section_hdr *h, const void *p,
+			char *err, size_t errlen)
+{
+	const char *name = h->type && h->type < SNAP_SEC_COUNT ? section_names[h->type] : NULL;
+	size_t want;
+	const void **slot;
+
+	if (!name)
+		return bad(err, errlen, "unknown section type %u", h->type);
+	want = section_lens[h->type];
+	if (h->type == SNAP_SEC_VCPU && h->len >= want) {
+		const struct vcpu_state *v = p;
+
+		if (v->nr_msrs > VCPU_STATE_MAX_MSRS)
+			return bad(err, errlen, "vcpu %u: %u MSRs (at most %d)", h->index,
+				   v->nr_msrs, VCPU_STATE_MAX_MSRS);
+		want += v->nr_msrs * sizeof(v->msrs[0]);
+	}
+	if (h->len != want)
+		return bad(err, errlen, "%s section of %llu bytes (want %zu)", name,
+			   (unsigned long long)h->len, want);
+	if (h->type == SNAP_SEC_VCPU) {
+		if (h->index >= EMBER_MAX_VCPUS)
+			return bad(err, errlen, "vcpu section index %u (at most %d vCPUs)", h->index,
+				   EMBER_MAX_VCPUS);
+		slot = (const void **)&s->vcpu[h->index];
+	} else if (h->index) {
+		return bad(err, errlen, "%s section with index %u", name, h->index);
+	} else {
+		const void **slots[SNAP_SEC_COUNT] = {
+			[SNAP_SEC_MACHINE] = (const void **)&s->machine,
+			[SNAP_SEC_VM] = (const void **)&s->vm,
+			[SNAP_SEC_SERIAL] = (const void **)&s->serial,
+			[SNAP_SEC_I8042] = (const void **)&s->i8042,
+			[SNAP_SEC_BOOT_TIMER] = (const void **)&s->boot_timer,
+			[SNAP_SEC_ACPI_PM] = (const void **)&s->acpi_pm,
+		};
+		slot = slots[h->type];
+	}
+	if (*slot)
+		return bad(err, errlen, "%s section %u appears twice", name, h->index);
+	*slot = p;
+	return 0;
+}
+
+/* What each section says, once all are found. */
+static int check_states(const struct snap *s, char *err, size_t errlen)
+{
+	const struct snap_machine *m = s->machine;
+	int ret;
+
+	if (!m)
+		return bad(err, errlen, "no machine section");
+	if (m->nr_vcpus < 1 || m->nr_vcpus > EMBER_MAX_VCPUS)
+		return bad(err, errlen, "%u vCPUs (1 to %d)", m->nr_vcpus, EMBER_MAX_VCPUS);
+	if (m->nr_devices)
+		return bad(err, errlen, "the snapshot has %u virtio devices: this ember restores "
+			   "none yet", m->nr_devices);
+	if (m->flags & ~SNAP_MACHINE_BOOT_TIMER || m->reserved)
+		return bad(err, errlen, "machine section: unknown flags 0x%x", m->flags);
+	for (uint32_t i = 0; i < EMBER_MAX_VCPUS; i++) {
+		if (i < m->nr_vcpus && !s->vcpu[i])
+			return bad(err, errlen, "vcpu %u of %u has no section", i, m->nr_vcpus);
+		if (i >= m->nr_vcpus && s->vcpu[i])
+			return bad(err, errlen, "a section for vcpu %u, but the machine has %u vCPUs",
+				   i, m->nr_vcpus);
+		if (s->vcpu[i] && (s->vcpu[i]->reserved ||
+				   s->vcpu[i]->mp_state.mp_state > KVM_MP_STATE_AP_RESET_HOLD))
+			return bad(err, errlen, "vcpu %u: invalid MP state %u", i,
+				   s->vcpu[i]->mp_state.mp_state);
+	}
+	if (!s->vm || !s->serial || !s->i8042 || !s->boot_timer || !s->acpi_pm)
+		return bad(err, errlen, "missing the %s section", !s->vm ? "vm" : !s->serial ?
+			   "serial" : !s->i8042 ? "i8042" : !s->boot_timer ? "boot-timer" : "acpi-pm");
+	for (uint32_t i = 0; i < 3; i++)
+		if (s->vm->irqchip[i].chip_id != i)
+			return bad(err, errlen, "irqchip %u has chip id %u", i,
+				   s->vm->irqchip[i].chip_id);
+	ret = serial_state_check(s->serial, err, errlen);
+	if (!ret)
+		ret = i8042_state_check(s->i8042, err, errlen);
+	if (ret)
+		return ret;
+	if (s->boot_timer->measured > 1 || s->boot_timer->reserved)
+		return bad(err, errlen, "boot-timer section: invalid values");
+	if (s->acpi_pm->event > ACPI_PM_REBOOT || s->acpi_pm->reserved)
+		return bad(err, errlen, "acpi-pm section: invalid event %u", s->acpi_pm->event);
+	return 0;
+}
+
+int snap_parse(const void *buf, size_t len, struct snap *s, char *err, size_t errlen)
+{
+	const uint8_t *p = buf;
+	const struct snap_header *h = buf;
+	size_t off, end;
+	uint64_t crc;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if (len < sizeof(*h) + sizeof(crc) || memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)))
+		return bad(err, errlen, "not an ember snapshot state file (no \"%s\" magic)",
+			   SNAP_MAGIC);
+	if (h->version != SNAP_VERSION)
+		return bad(err, errlen, "snapshot version %u is not supported (this ember reads "
+			   "version %d)", h->version, SNAP_VERSION);
+	if (len > SNAP_MAX_FILE || len % 8)
+		return bad(err, errlen, "a state file of %zu bytes is not a version %d snapshot",
+			   len, SNAP_VERSION);
+	end = len - sizeof(crc);
+	memcpy(&crc, p + end, sizeof(crc));
+	if (snap_crc64(p, end) != crc)
+		return bad(err, errlen, "checksum mismatch: the state file is damaged or truncated");
+	s->version = h->version;
+	s->mem_size = h->mem_size;
+	s->nr_regions = h->nr_regions;
+	s->nr_sections = h->nr_sections;
+	if (h->reserved || !h->nr_regions || h->nr_regions > GM_MAX_REGIONS)
+		return bad(err, errlen, "%u memory regions (1 to %d)", h->nr_regions, GM_MAX_REGIONS);
+	if (h->nr_sections > SNAP_MAX_SECTIONS)
+		return bad(err, errlen, "%u sections (at most %d)", h->nr_sections, SNAP_MAX_SECTIONS);
+	off = sizeof(*h) + h->nr_regions * sizeof(struct snap_region);
+	if (off > end)
+		return bad(err, errlen, "the state file ends inside its region list");
+	ret = check_regions(s, (const struct snap_region *)(p + sizeof(*h)), err, errlen);
+	for (uint32_t i = 0; !ret && i < h->nr_sections; i++) {
+		const struct snap_section_hdr *sh = (const void *)(p + off);
+
+		if (end - off < sizeof(*sh))
+			return bad(err, errlen, "the state file ends before section %u of %u", i,
+				   h->nr_sections);
+		off += sizeof(*sh);
+		if (sh->len > end - off || sh->len % 8)
+			return bad(err, errlen, "section %u (type %u) of %llu bytes runs past the end",
+				   i, sh->type, (unsigned long long)sh->len);
+		ret = take_section(s, sh, p + off, err, errlen);
+		off += sh->len;
+	}
+	if (ret)
+		return ret;
+	if (off != end)
+		return bad(err, errlen, "%zu bytes after the last section", end - off);
+	return check_states(s, err, errlen);
+}
+
+/* ---- describing ------------------------------------------------------------------ */
+
+void snap_describe(const struct snap *s, FILE *out)
+{
+	fprintf(out, "ember snapshot, version %u\n", s->version);
+	fprintf(out, "guest RAM: %llu MiB in %u region(s); memory file at least %llu bytes\n",
+		(unsigned long long)(s->mem_size / MiB), s->nr_regions,
+		(unsigned long long)s->mem_file_min);
+	for (uint32_t i = 0; i < s->nr_regions; i++)
+		fprintf(out, "  region %u: guest 0x%llx, %llu bytes, file offset 0x%llx\n", i,
+			(unsigned long long)s->regions[i].gpa,
+			(unsigned long long)s->regions[i].size,
+			(unsigned long long)s->regions[i].file_offset);
+	fprintf(out, "vCPUs: %u; virtio devices: %u; boot timer: %s; sections: %u\n",
+		s->machine->nr_vcpus, s->machine->nr_devices,
+		s->machine->flags & SNAP_MACHINE_BOOT_TIMER ? "yes" : "no", s->nr_sections);
+	for (uint32_t i = 0; i < s->machine->nr_vcpus; i++)
+		fprintf(out, "  vcpu %u: rip 0x%llx, %u MSRs, TSC %u kHz\n", i,
+			(unsigned long long)s->vcpu[i]->regs.rip, s->vcpu[i]->nr_msrs,
+			s->vcpu[i]->tsc_khz);
+}
