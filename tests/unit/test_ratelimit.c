@@ -151,6 +151,20 @@ static void test_huge_refill_time_is_a_very_slow_bucket(void **state)
 	}
 }
 
+/* A bucket of 2^63 - 1 tokens, partly spent, then half refilled: the
+ * budget plus what was earned once overflowed an int64_t (UBSan, found
+ * by fuzz_api with a drive's rate limiter). */
+static void test_refill_near_int64_max_does_not_overflow(void **state)
+{
+	struct rate_limiter rl = limiter(INT64_MAX, 0, 0, 2);
+
+	(void)state;
+	assert_int_equal(rate_limiter_consume(&rl, 10, 0), 0);
+	assert_int_equal(rate_limiter_consume(&rl, 10, 1 * MS), 0);   /* earns 2^62 */
+	assert_int_equal(rate_limiter_consume(&rl, (uint64_t)INT64_MAX, 2 * MS), 0);
+	assert_true(rate_limiter_consume(&rl, 1, 2 * MS) > 0);
+}
+
 /* An operation of 2^64 - 1 bytes once wrapped the debt into credit. */
 static void test_huge_operation_leaves_debt_not_credit(void **state)
 {
@@ -186,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_long_run_rate),
 		cmocka_unit_test(test_huge_refill_time_is_a_very_slow_bucket),
 		cmocka_unit_test(test_huge_operation_leaves_debt_not_credit),
+		cmocka_unit_test(test_refill_near_int64_max_does_not_overflow),
 	};
 
 	unit_init();

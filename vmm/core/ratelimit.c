@@ -62,15 +62,14 @@ static void bucket_refill(struct token_bucket *b, uint64_t now_ns)
 		b->last_ns = now_ns;  /* full: nothing to earn */
 		return;
 	}
-	/* budget >= -BUCKET_MAX: size + debt < 2^64. */
-	if (earned >= (unsigned __int128)b->size + (uint64_t)(b->budget < 0 ? -b->budget : 0)) {
+	/* What fills the bucket: size - budget, below 2^64 as budget >=
+	 * -BUCKET_MAX; whatever is earned short of that keeps budget < size. */
+	if ((__int128)earned >= (__int128)b->size - b->budget) {
 		b->budget = (int64_t)b->size;
 		b->last_ns = now_ns;
 		return;
 	}
 	b->budget += (int64_t)earned;
-	if (b->budget > (int64_t)b->size)
-		b->budget = (int64_t)b->size;
 	b->last_ns += (uint64_t)(earned * b->refill_ns / b->size);
 }
 
