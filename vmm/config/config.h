@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "vmm/core/log.h"
+#include "vmm/core/memory.h"  /* enum gm_pages */
 #include "vmm/core/ratelimit.h"  /* struct rate_limiter_cfg */
 
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1 pci=off nomodules"
@@ -93,7 +94,7 @@ struct vm_config {
 	char *cmdline;         /* NULL: CONFIG_DEFAULT_CMDLINE */
 	unsigned int vcpus;
 	uint64_t mem_mib;
-	bool hugepages;
+	enum gm_pages hugepages;  /* machine-config "huge_pages" */
 	bool smt;
 	bool boot_timer;
 	struct token_bucket_cfg console_budget;  /* guest console output cap */

@@ -9,6 +9,22 @@
 #include "vmm/core/json.h"
 #include "vmm/x86/layout.h"
 
+/* machine-config "huge_pages" values, indexed by enum gm_pages. */
+static const char *const huge_pages_names[] = {
+	[GM_PAGES_NORMAL] = "None",
+	[GM_PAGES_HUGETLB] = "2M",
+	[GM_PAGES_THP] = "Transparent",
+};
+
+/* The enum gm_pages named `name`, or -1. */
+static int huge_pages_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(huge_pages_names) / sizeof(huge_pages_names[0]); i++)
+		if (!strcmp(name, huge_pages_names[i]))
+			return (int)i;
+	return -1;
+}
+
 /* An integer field if present: *out keeps its value when absent. */
 static void get_int(json_t *obj, const char *key, json_int_t *out)
 {
@@ -31,7 +47,7 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 	};
 	json_int_t vcpus = cfg->vcpus, mem = (json_int_t)cfg->mem_mib;
 	const char *huge, *tmpl;
-	bool hugepages = cfg->hugepages;
+	enum gm_pages pages = cfg->hugepages;
 	int ret = json_check_fields("machine-config", obj, fields, 6, partial, err, errlen);
 
 	if (ret)
@@ -48,17 +64,18 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 			    EMBER_MIN_MEM_MIB, EMBER_MAX_MEM_MIB);
 	if (json_is_true(json_object_get(obj, "smt")))
 		return fail(err, errlen, "machine-config: 'smt' is not supported (must be false)");
-	if (huge && strcmp(huge, "None") && strcmp(huge, "2M"))
-		return fail(err, errlen, "machine-config: 'huge_pages' must be \"None\" or \"2M\"");
+	if (huge && huge_pages_parse(huge) < 0)
+		return fail(err, errlen,
+			    "machine-config: 'huge_pages' must be \"None\", \"Transparent\" or \"2M\"");
 	if (huge)
-		hugepages = !strcmp(huge, "2M");
-	if (hugepages && mem % 2)
+		pages = (enum gm_pages)huge_pages_parse(huge);
+	if (pages == GM_PAGES_HUGETLB && mem % 2)
 		return fail(err, errlen, "machine-config: 'mem_size_mib' must be a multiple of 2 with 2M huge pages");
 	if (tmpl && strcmp(tmpl, "None"))
 		return fail(err, errlen, "machine-config: 'cpu_template' \"%s\" is not supported", tmpl);
 	cfg->vcpus = (unsigned int)vcpus;
 	cfg->mem_mib = (uint64_t)mem;
-	cfg->hugepages = hugepages;
+	cfg->hugepages = pages;
 	return 0;
 }
 
@@ -66,5 +83,5 @@ json_t *config_machine_to_json(const struct vm_config *cfg)
 {
 	return json_pack("{si sI sb sb ss}", "vcpu_count", (int)cfg->vcpus,
 			 "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", 0,
-			 "track_dirty_pages", 0, "huge_pages", cfg->hugepages ? "2M" : "None");
+			 "track_dirty_pages", 0, "huge_pages", huge_pages_names[cfg->hugepages]);
 }

@@ -30,32 +30,57 @@ static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size, uint64
 	}
 }
 
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+/* An anonymous mapping of `size` bytes that starts on a 2 MiB boundary:
+ * map 2 MiB more than asked and give back the head and tail around the
+ * aligned middle (mmap only promises 4 KiB alignment). */
+static void *gm_map_aligned(uint64_t size)
+{
+	uint64_t len = size + GM_HUGE_PAGE, head;
+	uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (map == MAP_FAILED)
+		return MAP_FAILED;
+	head = (GM_HUGE_PAGE - ((uintptr_t)map & (GM_HUGE_PAGE - 1))) & (GM_HUGE_PAGE - 1);
+	if (head)
+		munmap(map, head);
+	if (len - head > size)
+		munmap(map + head + size, len - head - size);
+	return map + head;
+}
+
+int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t hole_start,
 	    uint64_t hole_end)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	bool hugetlb = pages == GM_PAGES_HUGETLB;
 	void *map;
+	int ret;
 
-	if (!size || hole_end < hole_start || (hugepages && size % GM_HUGE_PAGE))
+	if (!size || hole_end < hole_start || (hugetlb && size % GM_HUGE_PAGE) ||
+	    size > UINT64_MAX - GM_HUGE_PAGE)
 		return -EINVAL;
 	/* Huge pages are reserved up front, so a short pool fails here with a
-	 * clear error rather than as a fault in the middle of the guest's run. */
-	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	 * clear error rather than as a fault in the middle of the guest's run
+	 * (hugetlbfs mappings are 2 MiB-aligned by the kernel). */
+	if (hugetlb)
+		map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	else
+		map = gm_map_aligned(size);
 	if (map == MAP_FAILED)
 		return -errno;
 	/* Guest RAM must never be shared with a forked child, nor end up in a
 	 * core dump of ember (it is the tenant's data, and can be huge). */
-	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP)) {
-		int ret = -errno;
-
+	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP) ||
+	    (pages == GM_PAGES_THP && madvise(map, size, MADV_HUGEPAGE))) {
+		ret = -errno;
 		munmap(map, size);
 		return ret;
 	}
 	gm_layout(gm, map, size, hole_start, hole_end);
 	gm->map = map;
 	gm->map_len = size;
-	gm->hugepages = hugepages;
+	gm->pages = pages;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include "vcpu.h"
 #include "vm.h"
 
-int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hugepages)
+int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, enum gm_pages pages)
 {
 	int ret;
 
@@ -25,10 +25,12 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hug
 	ret = kvm_init(&vm->kvm, "/dev/kvm");
 	if (ret)
 		return ret;
-	ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
+	ret = gm_init(&vm->mem, mem_bytes, pages, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret) {
 		log_error("cannot map %llu MiB of guest memory%s: %s",
-			  (unsigned long long)(mem_bytes / MiB), hugepages ? " in huge pages" : "",
+			  (unsigned long long)(mem_bytes / MiB),
+			  pages == GM_PAGES_HUGETLB ? " in huge pages" :
+			  pages == GM_PAGES_THP ? " for transparent huge pages" : "",
 			  strerror(-ret));
 		return ret;
 	}

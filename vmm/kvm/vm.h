@@ -34,7 +34,7 @@ struct vm {
 /* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (in 2 MiB
  * huge pages with `hugepages`) and create `nr_vcpus` vCPUs (not yet
  * running).  On failure vm_destroy releases what was made.  0 or -errno. */
-int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, bool hugepages);
+int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, enum gm_pages pages);
 /* vmm thread (vmm.c): start every vCPU thread (0 or -errno); stop, kick
  * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);
