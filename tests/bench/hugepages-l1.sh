@@ -6,6 +6,7 @@
 #   unaligned  EMBER_UNALIGNED (an older ember whose RAM mapping is not
 #              2 MiB-aligned), huge_pages "None"   [only when given]
 #   none       ember, huge_pages "None" (2 MiB-aligned, no madvise)
+#   default    ember, huge_pages not given (ember's default: as thp)
 #   thp        ember, huge_pages "Transparent" (aligned + MADV_HUGEPAGE)
 #   2m         ember, huge_pages "2M" (hugetlbfs pool reserved here)
 # Per boot: boot-to-init (bootwatch, exec to the init's greeting) and ember's
@@ -15,7 +16,7 @@
 # 2 MiB entries in the nested page tables); then again after the guest
 # wrote every page of a tenth of its RAM.
 # env: EMBER GUEST_VMLINUX GUEST_INITRD BOOTWATCH [RUNS=5] [MEM=128]
-#      [THP_MODES="always madvise"] [EMBER_UNALIGNED]
+#      [THP_MODES="always madvise"] [EMBER_UNALIGNED] [VARIANTS]
 RUNS=${RUNS:-5}
 MEM=${MEM:-128}
 THP_MODES=${THP_MODES:-always madvise}
@@ -35,15 +36,18 @@ echo $((MEM / 2 + 8)) >/proc/sys/vm/nr_hugepages
 echo "bench: hugepages: host $(uname -r), THP $(cat $THP/enabled), defrag $(cat $THP/defrag)," \
 	"hugetlb pool $(cat /proc/sys/vm/nr_hugepages) x 2 MiB"
 
-VARIANTS="${EMBER_UNALIGNED:+unaligned} none thp 2m"
+VARIANTS=${VARIANTS:-${EMBER_UNALIGNED:+unaligned} none default thp 2m}
 variant_bin() { if [ "$1" = unaligned ]; then echo "$EMBER_UNALIGNED"; else echo "$EMBER"; fi; }
 variant_pages() { case $1 in thp) echo Transparent ;; 2m) echo 2M ;; *) echo None ;; esac; }
+variant_machine() { # VARIANT -> the machine-config fields after the size
+	[ "$1" = default ] || echo ", \"huge_pages\": \"$(variant_pages "$1")\""
+}
 config() { # VARIANT BOOT_ARGS -> config file path
 	f=$D/$1.json
 	cat >"$f" <<JSON
 { "boot-source": { "kernel_image_path": "$GUEST_VMLINUX", "initrd_path": "$GUEST_INITRD",
                    "boot_args": "$2" },
-  "machine-config": { "vcpu_count": 1, "mem_size_mib": $MEM, "huge_pages": "$(variant_pages "$1")" } }
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": $MEM$(variant_machine "$1") } }
 JSON
 	echo "$f"
 }

@@ -356,19 +356,22 @@ fi
 # ---- guest RAM on a 2 MiB boundary (issue 18) ------------------------------
 # 63 MiB, a size the kernel never aligns by itself: ember's guest-RAM mapping
 # (its largest) must start on a 2 MiB boundary, or neither THP nor KVM can map
-# the guest in 2 MiB pages.  With huge_pages "Transparent" (MADV_HUGEPAGE) the
-# RAM ember and the guest wrote is in transparent huge pages, unless the host
-# has THP "never".
+# the guest in 2 MiB pages.  With huge_pages "Transparent" (MADV_HUGEPAGE), and
+# with nothing said (ember's default), the RAM ember and the guest wrote is in
+# transparent huge pages unless the host has THP "never"; an explicit "None"
+# on a host whose THP is "madvise" leaves it in 4 KiB pages.
 guest_ram() { # PID -> "start_address_hex anon_huge_kib" of the largest mapping
 	awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); addr = r[1]; size = ahp = 0 }
 		/^Size:/ { size = $2 } /^AnonHugePages:/ { ahp = $2 }
 		/^VmFlags:/ { if (size > best) { best = size; a = addr; h = ahp } }
 		END { print a, h }' "/proc/$1/smaps"
 }
-ram_run() { # HUGE_PAGES: boot halt.elf, sample the mapping into $ram_start $ram_ahp
+ram_run() { # HUGE_PAGES|default: boot halt.elf, sample the mapping into $ram_start $ram_ahp
+	local huge=", \"huge_pages\": \"$1\""
+	[ "$1" = default ] && huge=
 	cat >"$T/ram.json" <<JSON
 { "boot-source": { "kernel_image_path": "$G/halt.elf" },
-  "machine-config": { "vcpu_count": 1, "mem_size_mib": 63, "huge_pages": "$1" } }
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 63$huge } }
 JSON
 	"$EMBER" --no-api --config-file "$T/ram.json" >"$T/out" 2>"$T/err" </dev/null &
 	pid=$!  # ember itself (not under timeout): its smaps are read
@@ -379,19 +382,24 @@ JSON
 	rc=$?
 }
 thp_mode=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
-for pages in None Transparent; do
+for pages in None Transparent default; do
 	ram_run "$pages"
 	name=guest_ram_2m_aligned_$pages
 	if [ "$rc" -ne 0 ] || ! has out "tiny: halting"; then bad "$name" "exit status $rc"
 	elif [ -z "$ram_start" ] || (( 0x$ram_start % 0x200000 )); then
 		bad "$name" "guest RAM mapping starts at 0x$ram_start"
 	else ok "$name"; fi
+	name=guest_ram_thp_$pages
+	if [ -z "$thp_mode" ] || [ "$thp_mode" = never ]; then
+		echo "SKIP $name: host THP is '${thp_mode:-absent}'"
+	elif [ "$pages" = None ]; then
+		if [ "$thp_mode" != madvise ]; then echo "SKIP $name: host THP is '$thp_mode', not madvise"
+		elif [ "${ram_ahp:-x}" = 0 ]; then ok "$name"
+		else bad "$name" "AnonHugePages ${ram_ahp:-?} kB with \"None\" (THP madvise)"; fi
+	elif [ "${ram_ahp:-0}" -gt 0 ]; then ok "$name"
+	else bad "$name" "AnonHugePages ${ram_ahp:-?} kB in the guest RAM mapping (THP $thp_mode)"
+	fi
 done
-if [ -z "$thp_mode" ] || [ "$thp_mode" = never ]; then
-	echo "SKIP guest_ram_transparent_huge_pages: host THP is '${thp_mode:-absent}'"
-elif [ "${ram_ahp:-0}" -gt 0 ]; then ok guest_ram_transparent_huge_pages
-else bad guest_ram_transparent_huge_pages "AnonHugePages ${ram_ahp:-?} kB in the guest RAM mapping (THP $thp_mode)"
-fi
 
 cat >"$T/vm.json" <<JSON
 {

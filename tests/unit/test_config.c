@@ -137,7 +137,7 @@ static void test_json_defaults(void **state)
 	assert_string_equal(config_cmdline(&f->cfg), CONFIG_DEFAULT_CMDLINE);
 	assert_int_equal(f->cfg.vcpus, CONFIG_DEFAULT_VCPUS);
 	assert_int_equal(f->cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
-	assert_false(f->cfg.hugepages);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_DEFAULT);
 	assert_false(f->cfg.boot_timer);
 	assert_ret(config_validate(&f->cfg, f->err, sizeof(f->err)), 0);
 
@@ -173,9 +173,10 @@ static void test_json_machine_config_only(void **state)
 		uint64_t mem;
 		enum gm_pages huge;
 	} cases[] = {
-		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 16}}", 1, 16, false },
+		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 16}}", 1, 16,
+		  GM_PAGES_DEFAULT },
 		{ "{\"machine-config\": {\"vcpu_count\": 32, \"mem_size_mib\": 1048576}}",
-		  32, 1048576, false },
+		  32, 1048576, GM_PAGES_DEFAULT },
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 130,"
 		  " \"huge_pages\": \"None\", \"smt\": false}}", 2, 130, GM_PAGES_NORMAL },
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 130,"

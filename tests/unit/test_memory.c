@@ -326,8 +326,8 @@ static void test_init_small_and_bad(void **state)
 static void test_init_aligned_2m(void **state)
 {
 	static const uint64_t sizes[] = { 63 * MiB, 16 * MiB + 4096, 17 * MiB, 33 * MiB - 4096 };
-	const enum gm_pages kinds[] = { GM_PAGES_NORMAL, GM_PAGES_THP };
-	struct guest_mem gm[2][ARRAY_SIZE(sizes)];
+	const enum gm_pages kinds[] = { GM_PAGES_NORMAL, GM_PAGES_THP, GM_PAGES_DEFAULT };
+	struct guest_mem gm[3][ARRAY_SIZE(sizes)];
 
 	(void)state;
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {

@@ -125,12 +125,18 @@ static void test_machine_config_put_get_patch(void **state)
 }
 
 /* huge_pages "Transparent" (Firecracker's THP option): accepted with any
- * memory size, read back, changed by PATCH; the names are case-sensitive. */
+ * memory size, read back, changed by PATCH; the names are case-sensitive;
+ * "None" said is not ember's default. */
 static void test_machine_config_huge_pages_transparent(void **state)
 {
 	struct fixture *f = *state;
 	char out[512];
 
+	/* Nothing asked: Firecracker's "None" reads back, ember's own default
+	 * (transparent huge pages asked for) stays distinct from an explicit "None". */
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_DEFAULT);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"huge_pages\":\"None\""));
 	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 129,"
 			     " \"huge_pages\": \"Transparent\"}", out), 204);
 	assert_int_equal(f->cfg.hugepages, GM_PAGES_THP);

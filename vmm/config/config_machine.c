@@ -9,17 +9,20 @@
 #include "vmm/core/json.h"
 #include "vmm/x86/layout.h"
 
-/* machine-config "huge_pages" values, indexed by enum gm_pages. */
+/* machine-config "huge_pages" values, indexed by enum gm_pages.  Nothing
+ * asked reads back as "None", Firecracker's default, although ember then
+ * asks for transparent huge pages (docs/api.md). */
 static const char *const huge_pages_names[] = {
+	[GM_PAGES_DEFAULT] = "None",
 	[GM_PAGES_NORMAL] = "None",
 	[GM_PAGES_HUGETLB] = "2M",
 	[GM_PAGES_THP] = "Transparent",
 };
 
-/* The enum gm_pages named `name`, or -1. */
+/* The enum gm_pages named `name` ("None" is GM_PAGES_NORMAL), or -1. */
 static int huge_pages_parse(const char *name)
 {
-	for (size_t i = 0; i < sizeof(huge_pages_names) / sizeof(huge_pages_names[0]); i++)
+	for (size_t i = GM_PAGES_NORMAL; i < sizeof(huge_pages_names) / sizeof(huge_pages_names[0]); i++)
 		if (!strcmp(name, huge_pages_names[i]))
 			return (int)i;
 	return -1;

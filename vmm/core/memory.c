@@ -49,6 +49,21 @@ static void *gm_map_aligned(uint64_t size)
 	return map + head;
 }
 
+static int gm_advise(void *map, uint64_t size, enum gm_pages pages)
+{
+	/* Guest RAM must never be shared with a forked child, nor end up in a
+	 * core dump of ember (it is the tenant's data, and can be huge). */
+	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP))
+		return -errno;
+	if (pages != GM_PAGES_THP && pages != GM_PAGES_DEFAULT)
+		return 0;
+	/* A kernel without THP refuses the advice (EINVAL): an error only when
+	 * "Transparent" was asked for, ember's default then runs in 4 KiB pages. */
+	if (madvise(map, size, MADV_HUGEPAGE) && pages == GM_PAGES_THP)
+		return -errno;
+	return 0;
+}
+
 int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t hole_start,
 	    uint64_t hole_end)
 {
@@ -69,11 +84,8 @@ int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t h
 		map = gm_map_aligned(size);
 	if (map == MAP_FAILED)
 		return -errno;
-	/* Guest RAM must never be shared with a forked child, nor end up in a
-	 * core dump of ember (it is the tenant's data, and can be huge). */
-	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP) ||
-	    (pages == GM_PAGES_THP && madvise(map, size, MADV_HUGEPAGE))) {
-		ret = -errno;
+	ret = gm_advise(map, size, pages);
+	if (ret) {
 		munmap(map, size);
 		return ret;
 	}

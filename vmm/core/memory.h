@@ -29,6 +29,8 @@ struct gm_region {
 
 /* What backs guest RAM (machine-config "huge_pages"). */
 enum gm_pages {
+	GM_PAGES_DEFAULT,  /* nothing asked: as GM_PAGES_THP, but a host without THP is no
+			    * error (ember's default, measured in docs/benchmarks.md) */
 	GM_PAGES_NORMAL,   /* "None": anonymous memory, huge only as the host's THP policy allows */
 	GM_PAGES_HUGETLB,  /* "2M": hugetlbfs 2 MiB pages, reserved when mapped */
 	GM_PAGES_THP,      /* "Transparent": anonymous, madvise(MADV_HUGEPAGE) */
@@ -45,7 +47,8 @@ struct guest_mem {
 
 /* Map `size` bytes of guest RAM backed as `pages` says (GM_PAGES_HUGETLB:
  * `size` a multiple of 2 MiB, the pages reserved now; otherwise
- * MAP_NORESERVE), starting on a 2 MiB boundary, with no RAM in
+ * MAP_NORESERVE, and MADV_HUGEPAGE unless GM_PAGES_NORMAL), starting on a
+ * 2 MiB boundary, with no RAM in
  * [hole_start, hole_end).  Called once by vm_create on the vmm thread,
  * before vCPUs exist.  0 or -errno. */
 int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t hole_start,
