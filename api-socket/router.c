@@ -31,7 +31,8 @@ const char *const api_route_names[ROUTE_COUNT] = {
 	[ROUTE_MACHINE_CONFIG] = "machine_config", [ROUTE_DRIVES] = "drives",
 	[ROUTE_NETWORK] = "network_interfaces", [ROUTE_VSOCK] = "vsock",
 	[ROUTE_LOGGER] = "logger", [ROUTE_METRICS] = "metrics", [ROUTE_VM] = "vm",
-	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_VM_CONFIG] = "vm_config", [ROUTE_CPU_CONFIG] = "cpu_config",
+	[ROUTE_UNKNOWN] = "unknown",
 };
 
 /* What a handler sees; it returns the HTTP status and may set `out`. */
@@ -110,6 +111,13 @@ static int h_machine_config(struct call *c)
 		return 400;
 	return result(config_put_machine(c->vmm->cfg, c->body, c->method == API_PATCH,
 					    c->err, sizeof(c->err)));
+}
+
+static int h_cpu_config(struct call *c)
+{
+	if (pre_boot(c, "cpu-config"))
+		return 400;
+	return result(config_put_cpu_config(c->vmm->cfg, c->body, c->err, sizeof(c->err)));
 }
 
 static int h_boot_source(struct call *c)
@@ -235,7 +243,34 @@ static const struct route routes[] = {
 	{ "/metrics", false, ROUTE_METRICS, NULL, h_metrics, NULL },
 	{ "/vm", false, ROUTE_VM, NULL, NULL, h_vm },
 	{ "/vm/config", false, ROUTE_VM_CONFIG, h_vm_config, NULL, NULL },
+	{ "/cpu-config", false, ROUTE_CPU_CONFIG, NULL, h_cpu_config, NULL },
 };
+
+/*
+ * Firecracker endpoints outside ember's scope: whatever the method, they
+ * answer 400 saying so, never the "invalid path" of a typo.
+ */
+static const struct {
+	const char *prefix;   /* the path, or a parent of its sub-paths */
+	const char *what;
+} out_of_scope[] = {
+	{ "/balloon", "the balloon device" },
+	{ "/entropy", "the entropy device" },
+	{ "/pmem", "virtio-pmem devices" },
+	{ "/hotplug/memory", "memory hot-plug (virtio-mem)" },
+	{ "/mmds", "the microVM metadata service (MMDS)" },
+};
+
+static const char *out_of_scope_find(const char *path)
+{
+	for (size_t i = 0; i < sizeof(out_of_scope) / sizeof(out_of_scope[0]); i++) {
+		size_t n = strlen(out_of_scope[i].prefix);
+
+		if (!strncmp(path, out_of_scope[i].prefix, n) && (!path[n] || path[n] == '/'))
+			return out_of_scope[i].what;
+	}
+	return NULL;
+}
 
 /* Match `path` against the table; *id points into path for /{id} routes. */
 static const struct route *route_find(const char *path, const char **id)
@@ -304,8 +339,13 @@ void api_route(struct api_router *rt, struct api_request *req)
 	handler_fn h = r ? route_handler(r, req->method) : NULL;
 	int status;
 
+	const char *unoffered = r ? NULL : out_of_scope_find(req->path);
+
 	rt->stats.requests[rid]++;
-	if (!h)
+	if (unoffered)
+		status = refuse(&c, "%s %s: ember does not offer this Firecracker endpoint (%s is "
+				"outside its scope)", req->method_name, req->path, unoffered);
+	else if (!h)
 		status = refuse(&c, "invalid request method and/or path: %s %s",
 				req->method_name, req->path);
 	else

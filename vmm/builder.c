@@ -252,7 +252,8 @@ static int load_kernel(struct machine *m, const struct vm_config *cfg)
 
 /* ---- the whole machine ---------------------------------------------------- */
 
-int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
+int machine_build(struct machine *m, const struct vm_config *cfg,
+		  const struct cpu_template *tmpl, struct ev_loop *loop,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us)
 {
 	int ret;
@@ -260,7 +261,7 @@ int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop
 	memset(m, 0, sizeof(*m));
 	m->boot_timer.start_us = start_us;
 	m->boot_timer.start_cpu_us = start_cpu_us;
-	ret = vm_create(&m->vm, cfg->vcpus, cfg->mem_mib * MiB, cfg->hugepages);
+	ret = vm_create(&m->vm, cfg->vcpus, cfg->smt, cfg->mem_mib * MiB, cfg->hugepages, tmpl);
 	if (!ret)
 		ret = add_legacy(m, cfg, console);
 	if (!ret)

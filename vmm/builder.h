@@ -46,11 +46,13 @@ struct machine {
 	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
 };
 
-/* Build everything `cfg` describes; device I/O is served by `loop`, the
- * guest console writes to `console` (opened at start-up, outlives the
+/* Build everything `cfg` describes, every vCPU with the CPU template
+ * `tmpl` (or NULL; config_cpu_template); device I/O is served by `loop`,
+ * the guest console writes to `console` (opened at start-up, outlives the
  * machine).  The boot timer measures from start_us/start_cpu_us.  0 or
- * -errno (logged). */
-int machine_build(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
+ * -errno (logged; m->vm.shared.why says why a template did not fit). */
+int machine_build(struct machine *m, const struct vm_config *cfg,
+		  const struct cpu_template *tmpl, struct ev_loop *loop,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us);
 /* The device of `type` called `id`, or NULL. */
 struct vm_device *machine_find_device(struct machine *m, const struct device_type *type,

@@ -234,7 +234,7 @@ static const struct stat_field vsock_fields[] = {
 	VSOCK_F(rx_bytes_count), VSOCK_F(tx_packets_count), VSOCK_F(tx_bytes_count),
 	VSOCK_F(conns_added), VSOCK_F(conns_killed), VSOCK_F(conns_removed), VSOCK_F(conns_refused),
 	VSOCK_F(handshake_fails), VSOCK_F(connect_fails), VSOCK_F(bad_packets),
-	VSOCK_F(credit_violations), VSOCK_F(rst_dropped), VSOCK_F(rx_read_fails),
+	VSOCK_F(credit_violations), VSOCK_F(credit_grants), VSOCK_F(rst_dropped), VSOCK_F(rx_read_fails),
 	VSOCK_F(tx_write_fails), VSOCK_F(ring_errors),
 };
 

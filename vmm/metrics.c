@@ -30,6 +30,12 @@ int metrics_add_source(struct metrics *m, metrics_emit_fn emit, void *opaque)
 	return 0;
 }
 
+void metrics_set_tags(struct metrics *m, json_t *tags)
+{
+	json_decref(m->tags);
+	m->tags = tags;
+}
+
 bool metrics_is_open(const struct metrics *m)
 {
 	return m->fd >= 0;
@@ -86,11 +92,13 @@ int metrics_flush(struct metrics *m, char *err, size_t errlen)
 	root = json_object();
 	if (!root)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < m->nr_sources; i++)
-		m->sources[i].emit(m->sources[i].opaque, root);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(root, "utc_timestamp_ms",
 			    json_integer((json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	if (m->tags)
+		json_object_update(root, m->tags);
+	for (unsigned int i = 0; i < m->nr_sources; i++)
+		m->sources[i].emit(m->sources[i].opaque, root);
 	json_object_set_new(root, "metrics", json_pack("{sI sI}", "lines_written",
 			    (json_int_t)m->lines_written, "lines_dropped", (json_int_t)m->lines_dropped));
 	line = json_dumps(root, JSON_COMPACT);
@@ -121,4 +129,5 @@ void metrics_close(struct metrics *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->timer.fd = m->fd = -1;
+	metrics_set_tags(m, NULL);
 }

@@ -38,6 +38,7 @@ struct metrics {
 	unsigned int nr_sources;
 	uint64_t lines_written;
 	uint64_t lines_dropped;
+	json_t *tags;             /* top-level keys every line starts with, or NULL */
 };
 
 void metrics_init(struct metrics *m);
@@ -47,6 +48,9 @@ int metrics_add_source(struct metrics *m, metrics_emit_fn emit, void *opaque);
 /* Open the metrics file and arm the periodic flush in `loop`. */
 int metrics_open(struct metrics *m, struct ev_loop *loop, const char *path, char *err,
 		 size_t errlen);
+/* PUT /metrics: keys every line carries right after "utc_timestamp_ms"
+ * (Firecracker's "id" and "properties"); takes the reference, NULL: none. */
+void metrics_set_tags(struct metrics *m, json_t *tags);
 /* True once metrics_open succeeded. */
 bool metrics_is_open(const struct metrics *m);
 /* Write one line now; 0 or -errno (err says why).  No file: nothing, 0. */

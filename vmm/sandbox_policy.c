@@ -61,7 +61,7 @@ static const struct sandbox_rule vmm_rules[] = {
 	ALLOW2("openat", EQ(2, O_RDWR | O_CLOEXEC, "O_RDWR|O_CLOEXEC"), EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"),
 	       "PATCH /drives: a writable drive's new image"),
 	ALLOW("access", "PATCH /drives: the new image's permissions are checked"),
-	ALLOW("newfstatat", "PATCH /drives: the new image's size; fstat of its fd"),
+	ALLOW("newfstatat", "PATCH /drives: the new image's size; fstat of its fd; PUT /boot-source: regular files"),
 	ALLOW("fstat", "fstat of a new image (older glibc)"),
 	ALLOW1("ioctl", EQ(1, BLKGETSIZE64, "BLKGETSIZE64"), "PATCH /drives: a block device's size"),
 	ALLOW("fallocate", "block DISCARD/WRITE_ZEROES (Sync engine), hole-punch probe of a new image"),
@@ -99,7 +99,7 @@ static const struct sandbox_rule vmm_rules[] = {
 
 static const struct sandbox_rule boot_rules[] = {
 	ALLOW2("openat", EQ(2, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, "O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC"),
-	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "the kernel and initrd"),
+	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "the kernel and initrd (checked at PUT /boot-source, loaded at InstanceStart)"),
 	ALLOW2("openat", EQ(2, O_RDWR | O_NONBLOCK | O_CLOEXEC, "O_RDWR|O_NONBLOCK|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "/dev/net/tun"),
 	ALLOW2("openat", EQ(2, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC,
@@ -120,6 +120,7 @@ static const struct sandbox_rule boot_rules[] = {
 	IOCTL(KVM_CREATE_VCPU, "the vCPUs"),
 	IOCTL(KVM_SET_CPUID2, "vCPU set-up"),
 	IOCTL(KVM_SET_MSRS, "vCPU set-up"),
+	IOCTL(KVM_GET_MSRS, "a CPU template's MSRs: the values KVM gives a vCPU"),
 	IOCTL(KVM_SET_FPU, "vCPU set-up"),
 	IOCTL(KVM_GET_LAPIC, "vCPU set-up"),
 	IOCTL(KVM_SET_LAPIC, "vCPU set-up"),

@@ -18,6 +18,7 @@
 #include "vmm/core/sandbox.h"
 #include "vmm/core/term.h"
 #include "vmm/kvm/vcpu.h"
+#include "vmm/x86/cpu_template.h"
 
 const char *vmm_state_name(enum vmm_state state)
 {
@@ -180,6 +181,8 @@ static void vmm_metrics(void *opaque, json_t *root)
 	uint64_t exits = 0;
 
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
+	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
+						      (json_int_t)log_missed_count()));
 	if (!vmm->vm_built)
 		return;
 	for (unsigned int i = 0; i < m->vm.shared.nr_vcpus; i++)
@@ -213,6 +216,11 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 		log_warn("console output: no private non-blocking stdout (%s): %s", strerror(-ret),
 			 vmm->console.fd >= 0 ? "stdout made non-blocking until exit"
 					      : "guest console output is discarded");
+	/* stderr as stdout: a reader that stops reading must not park the
+	 * thread that logs (the API thread, a vCPU).  Without /proc nothing
+	 * private can be had and stderr stays as it is. */
+	if (!conout_open_private(&vmm->log_err, STDERR_FILENO))
+		log_set_stderr_writer(conout_write, &vmm->log_err);
 	metrics_init(&vmm->metrics);
 	metrics_add_source(&vmm->metrics, vmm_metrics, vmm);
 	vmm->cfg = cfg;
@@ -240,11 +248,31 @@ int vmm_init(struct vmm *vmm, struct vm_config *cfg)
 	return ret;
 }
 
+/* What PUT /metrics asked every line to carry: "id", "properties". */
+static json_t *metrics_tags(const struct vm_config *cfg)
+{
+	json_t *tags;
+
+	if (!cfg->metrics_emit_id && !cfg->metrics_properties)
+		return NULL;
+	tags = json_object();
+	if (cfg->metrics_emit_id)
+		json_object_set_new(tags, "id", json_string(cfg->id ? cfg->id : "anonymous-instance"));
+	if (cfg->metrics_properties)
+		json_object_set_new(tags, "properties", json_deep_copy(cfg->metrics_properties));
+	return tags;
+}
+
 int vmm_open_metrics(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
+	int ret;
+
 	if (metrics_is_open(&vmm->metrics))
 		return fail(err, errlen, -EBUSY, "metrics: the metrics system is already initialised");
-	return metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	ret = metrics_open(&vmm->metrics, &vmm->loop, path, err, errlen);
+	if (!ret)
+		metrics_set_tags(&vmm->metrics, metrics_tags(vmm->cfg));
+	return ret;
 }
 
 /* Wire the running VM's fds into the loop. */
@@ -271,6 +299,9 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	 * from the process start. */
 	uint64_t start_us = vmm->cfg->api_sock ? time_mono_us() : vmm->start_us;
 	uint64_t start_cpu_us = vmm->cfg->api_sock ? time_cpu_us() : vmm->start_cpu_us;
+	const struct cpu_template *tmpl;
+	struct cpu_template *owned;
+	char why[VCPU_WHY_LEN];
 	int ret;
 
 	if (vmm->state != VMM_NOT_STARTED)
@@ -278,11 +309,25 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	ret = config_validate(vmm->cfg, err, errlen);
 	if (ret)
 		return ret;
-	ret = machine_build(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, start_us, start_cpu_us);
+	ret = config_cpu_template(vmm->cfg, &tmpl, &owned, why, sizeof(why));
+	if (ret)
+		return fail(err, errlen, ret, "cannot start the microVM: %s", why);
+	if (tmpl)
+		log_info("CPU template %s: %u CPUID leaves, %u MSRs, %u KVM capabilities",
+			 vmm->cfg->cpu_custom ? "(custom)" : cpu_static_name(vmm->cfg->cpu_static),
+			 tmpl->nr_leaves, tmpl->nr_msrs, tmpl->nr_caps);
+	ret = machine_build(&vmm->m, vmm->cfg, tmpl, &vmm->loop, &vmm->console, start_us,
+			    start_cpu_us);
+	/* The vCPUs have their CPUID and MSRs: the template is no longer read. */
+	vmm->m.vm.shared.tmpl = NULL;
+	cpu_template_free(owned);
 	if (!ret)
 		ret = vmm_watch_vm(vmm);
 	if (ret) {
+		snprintf(why, sizeof(why), "%s", vmm->m.vm.shared.why);
 		machine_destroy(&vmm->m);
+		if (why[0])
+			return fail(err, errlen, ret, "cannot start the microVM: %s", why);
 		return fail(err, errlen, ret, "cannot start the microVM: %s (see the log)",
 			    strerror(-ret));
 	}
@@ -381,4 +426,6 @@ void vmm_destroy(struct vmm *vmm)
 		close(vmm->signal_src.fd);
 	ev_close(&vmm->loop);
 	conout_close(&vmm->console);
+	log_set_stderr_writer(NULL, NULL);
+	conout_close(&vmm->log_err);
 }

@@ -33,6 +33,7 @@ struct vmm {
 	bool stdin_armed, stdin_is_file, stdin_done;
 	struct metrics metrics;
 	struct conout console;   /* the guest console's output (stdout) */
+	struct conout log_err;   /* ember's log on stderr, non-blocking when it can be */
 	bool done;
 	bool looping;          /* vmm_run has confined the thread and serves events */
 	int exit_code;

@@ -172,10 +172,12 @@ scenario_reboot_exit() {
 	result reboot-triple-fault "$t0" "$(why reboot-triple-fault 'ember: hello from the guest')"
 }
 
-# The line is written once the guest has greeted, so it is read by init's fgets.
-scenario_serial_input() {
-	t0=$(now)
-	log=$logs/serial-input.log
+# ember_feed NAME LINE ARGS...: run ember (log in $logs/NAME.log, status in
+# $rc) and write LINE on its console once the guest has greeted, so that
+# init's fgets (or its shell) reads it.
+ember_feed() {
+	log=$logs/$1.log line=$2
+	shift 2
 	: >"$log"
 	rc=0
 	# shellcheck disable=SC2094 # the writer waits for the greeting in ember's log
@@ -185,9 +187,14 @@ scenario_serial_input() {
 			sleep 0.1
 			i=$((i + 1))
 		done
-		echo "ping from the host 42"
-	} | timeout -s KILL "$T" "$EMBER" --kernel "$GUEST_VMLINUX" --initrd "$GUEST_INITRD" \
-		--cmdline "$CMDLINE ember.test=echo" >"$log" 2>&1 || rc=$?
+		echo "$line"
+	} | timeout -s KILL "$T" "$EMBER" "$@" >"$log" 2>&1 || rc=$?
+}
+
+scenario_serial_input() {
+	t0=$(now)
+	ember_feed serial-input "ping from the host 42" --kernel "$GUEST_VMLINUX" \
+		--initrd "$GUEST_INITRD" --cmdline "$CMDLINE ember.test=echo"
 	result serial-input "$t0" "$(why serial-input 'ember: got ping from the host 42')"
 }
 
@@ -212,6 +219,63 @@ scenario_config_file() {
 JSON
 	ember_run config-file --config-file "$logs/vm.json"
 	result config-file "$t0" "$(why config-file 'ember: hello from the guest')"
+}
+
+# A CPU template (the config file's "cpu-config", Firecracker's format)
+# clears AVX2 (leaf 7 EBX bit 5) and SSE4.2 (leaf 1 ECX bit 20) and sets EST
+# (leaf 1 ECX bit 7, which KVM never offers; Linux only shows it): the
+# guest's /proc/cpuinfo shows it, against the same guest without the
+# template.  AVX2 is checked gone when the guest had it (the TCG-emulated
+# EPYC of the L1 machine offers none; hardware does), SSE4.2 always.
+cpu_flags_run() { # NAME CONFIG: boot, run "grep flags /proc/cpuinfo" in the shell
+	ember_feed "$1" "grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo /'; exit" \
+		--no-api --config-file "$2"
+}
+cpu_flags() { # NAME: the flags line of that run, space-padded
+	tr -d '\r' <"$logs/$1.log" | sed -n 's/^cpuinfo flags[[:space:]]*: *\(.*\)/ \1 /p' | head -n1
+}
+scenario_cpu_template() {
+	t0=$(now)
+	cat >"$logs/cpu-mods.json" <<'JSON'
+{ "cpuid_modifiers": [
+    { "leaf": "0x7", "subleaf": "0x0", "flags": 1, "modifiers": [
+      { "register": "ebx", "bitmap": "0bxxxxxxxxxxxxxxxxxxxxxxxxxx0xxxxx" } ] },
+    { "leaf": "0x1", "subleaf": "0x0", "flags": 0, "modifiers": [
+      { "register": "ecx", "bitmap": "0b0xxxxxxxxxxxx1xxxxxxx" } ] } ] }
+JSON
+	for v in base tmpl; do
+		extra=
+		[ $v = tmpl ] && extra=", \"cpu-config\": \"$logs/cpu-mods.json\""
+		cat >"$logs/cpu-vm-$v.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$GUEST_VMLINUX", "initrd_path": "$GUEST_INITRD",
+                   "boot_args": "$CMDLINE ember.test=shell" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } $extra }
+JSON
+	done
+	cpu_flags_run cpu-template-base "$logs/cpu-vm-base.json"
+	base_rc=$rc base=$(cpu_flags cpu-template-base)
+	cpu_flags_run cpu-template "$logs/cpu-vm-tmpl.json"
+	tmpl=$(cpu_flags cpu-template)
+	reason=$(why cpu-template 'CPU template (custom): 2 CPUID leaves')
+	case "$base_rc:$base" in
+	0:*" sse4_2 "*) ;;
+	*) reason="without the template: status $base_rc, no sse4_2 in '$base'" ;;
+	esac
+	case "$base" in *" est "*) reason="without the template the guest has est: '$base'" ;; esac
+	if [ -z "$reason" ]; then
+		case "$tmpl" in
+		"") reason="no flags line with the template" ;;
+		*" avx2 "*) reason="avx2 still there: '$tmpl'" ;;
+		*" sse4_2 "*) reason="sse4_2 still there: '$tmpl'" ;;
+		*" est "*) ;;
+		*) reason="no est: '$tmpl'" ;;
+		esac
+	fi
+	result cpu-template "$t0" "$reason"
+	for v in base:"$base" template:"$tmpl"; do
+		echo "  cpu-template: ${v%%:*}: $(echo "${v#*:}" | tr ' ' '\n' | grep -xE 'avx|avx2|sse4_2|est|hypervisor' | tr '\n' ' ')"
+	done
+	echo "  cpu-template: base flags:$base"
 }
 
 # The Firecracker getting-started flow through the API socket, with curl.
@@ -698,6 +762,7 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = boot ]; then
 	scenario_serial_input
 	scenario_boot_timer
 	scenario_config_file
+	scenario_cpu_template
 	scenario_api_getting_started
 	scenario_ctrl_alt_del
 fi

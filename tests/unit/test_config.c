@@ -18,9 +18,9 @@
 /* ---- fixture: a config holding a known, previously parsed state ------ */
 
 #define BASE_JSON                                                               \
-	"{\"boot-source\": {\"kernel_image_path\": \"/old/vmlinux\","          \
+	"{\"boot-source\": {\"kernel_image_path\": \"old/vmlinux\","          \
 	"                   \"boot_args\": \"old args\","                     \
-	"                   \"initrd_path\": \"/old/initrd\"},"                \
+	"                   \"initrd_path\": \"old/initrd\"},"                \
 	" \"machine-config\": {\"vcpu_count\": 3, \"mem_size_mib\": 256}}"
 
 struct fx {
@@ -68,8 +68,8 @@ static void assert_base(const struct fx *f, const char *what, const char *kernel
 {
 	const struct vm_config *c = &f->cfg;
 
-	if (!c->kernel_path || c->kernel_path != kernel || strcmp(c->kernel_path, "/old/vmlinux") ||
-	    !c->initrd_path || c->initrd_path != initrd || strcmp(c->initrd_path, "/old/initrd") ||
+	if (!c->kernel_path || c->kernel_path != kernel || strcmp(c->kernel_path, "old/vmlinux") ||
+	    !c->initrd_path || c->initrd_path != initrd || strcmp(c->initrd_path, "old/initrd") ||
 	    !c->cmdline || c->cmdline != cmdline || strcmp(c->cmdline, "old args") ||
 	    c->vcpus != 3 || c->mem_mib != 256 || c->hugepages)
 		fail_msg("%s: the configuration changed", what);
@@ -97,9 +97,9 @@ static void test_json_full(void **state)
 	static const char json[] =
 		"{\n"
 		"  \"boot-source\": {\n"
-		"    \"kernel_image_path\": \"/srv/vmlinux\",\n"
+		"    \"kernel_image_path\": \"srv/vmlinux\",\n"
 		"    \"boot_args\": \"console=ttyS0 quiet\",\n"
-		"    \"initrd_path\": \"/srv/initrd.cpio\"\n"
+		"    \"initrd_path\": \"srv/initrd.cpio\"\n"
 		"  },\n"
 		"  \"machine-config\": {\n"
 		"    \"vcpu_count\": 2,\n"
@@ -114,8 +114,8 @@ static void test_json_full(void **state)
 		"}\n";
 
 	assert_ret(config_parse_json(&f->cfg, json, f->err, sizeof(f->err)), 0);
-	assert_string_equal(f->cfg.kernel_path, "/srv/vmlinux");
-	assert_string_equal(f->cfg.initrd_path, "/srv/initrd.cpio");
+	assert_string_equal(f->cfg.kernel_path, "srv/vmlinux");
+	assert_string_equal(f->cfg.initrd_path, "srv/initrd.cpio");
 	assert_string_equal(f->cfg.cmdline, "console=ttyS0 quiet");
 	assert_string_equal(config_cmdline(&f->cfg), "console=ttyS0 quiet");
 	assert_int_equal(f->cfg.vcpus, 2);
@@ -129,9 +129,9 @@ static void test_json_defaults(void **state)
 {
 	struct fx *f = *state;
 
-	assert_ret(config_parse_json(&f->cfg, "{\"boot-source\": {\"kernel_image_path\": \"/k\"}}",
+	assert_ret(config_parse_json(&f->cfg, "{\"boot-source\": {\"kernel_image_path\": \"k\"}}",
 				     f->err, sizeof(f->err)), 0);
-	assert_string_equal(f->cfg.kernel_path, "/k");
+	assert_string_equal(f->cfg.kernel_path, "k");
 	assert_null(f->cfg.initrd_path);
 	assert_null(f->cfg.cmdline);
 	assert_string_equal(config_cmdline(&f->cfg), CONFIG_DEFAULT_CMDLINE);
@@ -143,7 +143,7 @@ static void test_json_defaults(void **state)
 
 	/* An empty object changes nothing. */
 	assert_ret(config_parse_json(&f->cfg, "{}", f->err, sizeof(f->err)), 0);
-	assert_string_equal(f->cfg.kernel_path, "/k");
+	assert_string_equal(f->cfg.kernel_path, "k");
 }
 
 /* A new boot-source replaces the old one whole: fields it leaves out go
@@ -153,9 +153,9 @@ static void test_json_boot_source_replaces(void **state)
 	struct fx *f = *state;
 
 	assert_ret(config_parse_json(&f->cfg,
-				     "{\"boot-source\": {\"kernel_image_path\": \"/new\","
+				     "{\"boot-source\": {\"kernel_image_path\": \"new\","
 				     " \"initrd_path\": \"\"}}", f->err, sizeof(f->err)), 0);
-	assert_string_equal(f->cfg.kernel_path, "/new");
+	assert_string_equal(f->cfg.kernel_path, "new");
 	assert_null(f->cfg.initrd_path);  /* "" means none */
 	assert_null(f->cfg.cmdline);
 	assert_string_equal(config_cmdline(&f->cfg), CONFIG_DEFAULT_CMDLINE);
@@ -184,6 +184,10 @@ static void test_json_machine_config_only(void **state)
 		/* Transparent huge pages need no even size: the tail is in 4 KiB pages. */
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 131,"
 		  " \"huge_pages\": \"Transparent\"}}", 2, 131, GM_PAGES_THP },
+		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": true}}",
+		  2, 128, GM_PAGES_DEFAULT },
+		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": true}}",
+		  1, 128, GM_PAGES_DEFAULT },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -192,6 +196,9 @@ static void test_json_machine_config_only(void **state)
 		assert_int_equal(f->cfg.vcpus, cases[i].vcpus);
 		assert_int_equal(f->cfg.mem_mib, cases[i].mem);
 		assert_int_equal(f->cfg.hugepages, cases[i].huge);
+		assert_int_equal(f->cfg.smt, strstr(cases[i].json, "\"smt\": true") != NULL);
+		assert_int_equal(f->cfg.track_dirty_pages,
+				 strstr(cases[i].json, "\"track_dirty_pages\": true") != NULL);
 		assert_ptr_equal(f->cfg.kernel_path, kernel);
 		assert_string_equal(f->cfg.cmdline, "old args");
 	}
@@ -217,11 +224,11 @@ static void test_json_bad(void **state)
 		  " \"mem_size_mib\": 128}}", "duplicate" },
 		{ "unknown section", "{\"bogus-section\": {}}", "bogus-section" },
 		{ "unknown boot-source field",
-		  "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"kernel_path\": \"/k\"}}",
+		  "{\"boot-source\": {\"kernel_image_path\": \"k\", \"kernel_path\": \"k\"}}",
 		  "kernel_path" },
 		{ "unknown machine-config field",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mb\": 128}}", "mem_size_mb" },
-		{ "boot-source not an object", "{\"boot-source\": \"/k\"}", "boot-source" },
+		{ "boot-source not an object", "{\"boot-source\": \"k\"}", "boot-source" },
 		{ "machine-config not an object", "{\"machine-config\": [1]}", "machine-config" },
 		{ "vcpu_count as a string",
 		  "{\"machine-config\": {\"vcpu_count\": \"2\", \"mem_size_mib\": 128}}", "vcpu_count" },
@@ -234,9 +241,9 @@ static void test_json_bad(void **state)
 		{ "kernel_image_path as a number",
 		  "{\"boot-source\": {\"kernel_image_path\": 7}}", "kernel_image_path" },
 		{ "boot_args as a number",
-		  "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"boot_args\": 1}}", "boot_args" },
+		  "{\"boot-source\": {\"kernel_image_path\": \"k\", \"boot_args\": 1}}", "boot_args" },
 		{ "initrd_path as a bool",
-		  "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": false}}",
+		  "{\"boot-source\": {\"kernel_image_path\": \"k\", \"initrd_path\": false}}",
 		  "initrd_path" },
 		{ "smt as a string",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": \"true\"}}",
@@ -271,8 +278,12 @@ static void test_json_bad(void **state)
 		{ "mem_size_mib 2^64",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551616}}",
 		  "integer" },
-		{ "smt true",
-		  "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": true}}", "smt" },
+		{ "smt with 3 vCPUs",
+		  "{\"machine-config\": {\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}}",
+		  "1 or an even number" },
+		{ "smt with 31 vCPUs",
+		  "{\"machine-config\": {\"vcpu_count\": 31, \"mem_size_mib\": 128, \"smt\": true}}",
+		  "1 or an even number" },
 		{ "huge_pages 1G",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}}",
 		  "huge_pages" },
@@ -288,16 +299,31 @@ static void test_json_bad(void **state)
 		{ "2M pages with an odd size",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 129, \"huge_pages\": \"2M\"}}",
 		  "mem_size_mib" },
-		{ "cpu_template T2",
-		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}}",
+		{ "cpu_template V1N1 (aarch64 only)",
+		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"V1N1\"}}",
 		  "cpu_template" },
-		{ "cpu_template C3",
-		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"C3\"}}",
+		{ "cpu_template c3 (names are case-sensitive)",
+		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"c3\"}}",
 		  "cpu_template" },
+		{ "cpu-config not a path",
+		  "{\"cpu-config\": [\"0x1\"]}",
+		  "must be the path" },
 		{ "empty kernel path", "{\"boot-source\": {\"kernel_image_path\": \"\"}}",
 		  "kernel_image_path" },
 		{ "missing kernel_image_path", "{\"boot-source\": {\"boot_args\": \"quiet\"}}",
 		  "kernel_image_path" },
+		/* Opened when given, as Firecracker does at PUT /boot-source. */
+		{ "kernel that does not exist",
+		  "{\"boot-source\": {\"kernel_image_path\": \"no-such-vmlinux\"}}",
+		  "cannot open 'no-such-vmlinux' ('kernel_image_path'): No such file" },
+		{ "initrd that does not exist",
+		  "{\"boot-source\": {\"kernel_image_path\": \"k\", \"initrd_path\": \"gone\"}}",
+		  "cannot open 'gone' ('initrd_path')" },
+		{ "kernel that is a directory",
+		  "{\"boot-source\": {\"kernel_image_path\": \"srv\"}}", "not a regular file" },
+		{ "boot_args with a newline",
+		  "{\"boot-source\": {\"kernel_image_path\": \"k\", \"boot_args\": \"a\\nb\"}}",
+		  "printable ASCII" },
 		{ "missing vcpu_count", "{\"machine-config\": {\"mem_size_mib\": 128}}", "vcpu_count" },
 		{ "missing mem_size_mib", "{\"machine-config\": {\"vcpu_count\": 1}}", "mem_size_mib" },
 		/* Sections this ember cannot back yet (update when it can). */
@@ -307,13 +333,13 @@ static void test_json_bad(void **state)
 		{ "drives as an object", "{\"drives\": {}}", "drives" },
 		/* A failure in a later section must undo the earlier ones. */
 		{ "good boot-source, bad machine-config",
-		  "{\"boot-source\": {\"kernel_image_path\": \"/new\", \"boot_args\": \"new\"},"
+		  "{\"boot-source\": {\"kernel_image_path\": \"new\", \"boot_args\": \"new\"},"
 		  " \"machine-config\": {\"vcpu_count\": 0, \"mem_size_mib\": 128}}", "vcpu_count" },
 		{ "good machine-config, bad boot-source",
 		  "{\"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 512},"
 		  " \"boot-source\": {\"kernel_image_path\": \"\"}}", "kernel_image_path" },
 		{ "good sections, then an unknown one",
-		  "{\"boot-source\": {\"kernel_image_path\": \"/new\"},"
+		  "{\"boot-source\": {\"kernel_image_path\": \"new\"},"
 		  " \"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 512, \"huge_pages\": \"2M\"},"
 		  " \"no-such-section\": {}}", "no-such-section" },
 	};
@@ -391,14 +417,14 @@ static void test_json_boot_args_limit(void **state)
 
 	memset(args, 'x', max + 1);
 	args[max + 1] = '\0';
-	snprintf(json, max + 128, "{\"boot-source\": {\"kernel_image_path\": \"/k\", "
+	snprintf(json, max + 128, "{\"boot-source\": {\"kernel_image_path\": \"k\", "
 		 "\"boot_args\": \"%s\"}}", args);
 	assert_ret(config_parse_json(&f->cfg, json, f->err, sizeof(f->err)), -EINVAL);
 	assert_non_null(strstr(f->err, "boot_args"));
-	assert_string_equal(f->cfg.kernel_path, "/old/vmlinux");
+	assert_string_equal(f->cfg.kernel_path, "old/vmlinux");
 
 	args[max] = '\0';
-	snprintf(json, max + 128, "{\"boot-source\": {\"kernel_image_path\": \"/k\", "
+	snprintf(json, max + 128, "{\"boot-source\": {\"kernel_image_path\": \"k\", "
 		 "\"boot_args\": \"%s\"}}", args);
 	assert_ret(config_parse_json(&f->cfg, json, f->err, sizeof(f->err)), 0);
 	assert_int_equal(strlen(f->cfg.cmdline), max);
@@ -601,7 +627,7 @@ static void test_args_failure_leaves_config_unchanged(void **state)
 	const char *kernel = f->cfg.kernel_path, *initrd = f->cfg.initrd_path,
 		   *cmdline = f->cfg.cmdline;
 	static const char file[] =
-		"{\"boot-source\": {\"kernel_image_path\": \"/from/file\"},"
+		"{\"boot-source\": {\"kernel_image_path\": \"from/file\"},"
 		" \"machine-config\": {\"vcpu_count\": 8, \"mem_size_mib\": 1024}}";
 
 	assert_ret(PARSE(f, "--vcpus", "4", "--mem-mib", "abc"), -EINVAL);
@@ -617,7 +643,7 @@ static void test_args_config_file(void **state)
 {
 	struct fx *f = *state;
 	static const char file[] =
-		"{\"boot-source\": {\"kernel_image_path\": \"/from/file\","
+		"{\"boot-source\": {\"kernel_image_path\": \"from/file\","
 		"                  \"boot_args\": \"file args\"},"
 		" \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256}}";
 
@@ -625,7 +651,7 @@ static void test_args_config_file(void **state)
 	/* The file is loaded first; flags override it wherever they stand. */
 	assert_ret(PARSE(f, "--config-file", f->path, "--vcpus", "4"), 0);
 	assert_string_equal(f->cfg.config_file, f->path);
-	assert_string_equal(f->cfg.kernel_path, "/from/file");
+	assert_string_equal(f->cfg.kernel_path, "from/file");
 	assert_string_equal(config_cmdline(&f->cfg), "file args");
 	assert_int_equal(f->cfg.vcpus, 4);
 	assert_int_equal(f->cfg.mem_mib, 256);
@@ -696,6 +722,130 @@ static void test_validate(void **state)
 	assert_ret(config_validate(&f->cfg, f->err, sizeof(f->err)), 0);
 }
 
+/* PUT /machine-config (partial = false) resets the optional fields it
+ * leaves out to their defaults; PATCH changes only what it names, and an
+ * empty PATCH is refused. */
+static void test_machine_put_resets_patch_keeps(void **state)
+{
+	struct fx *f = *state;
+	json_t *full = json_loads("{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": true,"
+				  " \"track_dirty_pages\": true, \"huge_pages\": \"2M\"}", 0, NULL);
+	json_t *bare = json_loads("{\"vcpu_count\": 2, \"mem_size_mib\": 64}", 0, NULL);
+	json_t *dirty = json_loads("{\"track_dirty_pages\": true}", 0, NULL);
+	json_t *vcpus = json_loads("{\"vcpu_count\": 4}", 0, NULL);
+	json_t *empty = json_object();
+	json_t *odd = json_loads("{\"vcpu_count\": 3}", 0, NULL);
+
+	assert_ret(config_put_machine(&f->cfg, full, false, f->err, sizeof(f->err)), 0);
+	assert_true(f->cfg.smt && f->cfg.track_dirty_pages && f->cfg.hugepages);
+	assert_ret(config_put_machine(&f->cfg, bare, false, f->err, sizeof(f->err)), 0);
+	assert_false(f->cfg.smt || f->cfg.track_dirty_pages || f->cfg.hugepages);
+	assert_int_equal(f->cfg.mem_mib, 64);
+	assert_ret(config_put_machine(&f->cfg, dirty, true, f->err, sizeof(f->err)), 0);
+	assert_true(f->cfg.track_dirty_pages);
+	assert_int_equal(f->cfg.vcpus, 2);
+	assert_int_equal(f->cfg.mem_mib, 64);
+	assert_ret(config_put_machine(&f->cfg, full, false, f->err, sizeof(f->err)), 0);
+	assert_ret(config_put_machine(&f->cfg, vcpus, true, f->err, sizeof(f->err)), 0);
+	assert_true(f->cfg.smt && f->cfg.track_dirty_pages && f->cfg.hugepages);
+	assert_int_equal(f->cfg.vcpus, 4);
+	/* SMT is still on, so an odd count is refused and nothing changes. */
+	assert_ret(config_put_machine(&f->cfg, odd, true, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "even"));
+	assert_int_equal(f->cfg.vcpus, 4);
+	assert_ret(config_put_machine(&f->cfg, empty, true, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "at least one field"));
+	json_decref(full);
+	json_decref(bare);
+	json_decref(dirty);
+	json_decref(vcpus);
+	json_decref(empty);
+	json_decref(odd);
+}
+
+/* PUT /logger: "Off" (any case) is a level, and it silences everything. */
+static void test_logger_level_off(void **state)
+{
+	struct fx *f = *state;
+	json_t *off = json_loads("{\"level\": \"Off\"}", 0, NULL);
+	json_t *loud = json_loads("{\"level\": \"Loud\"}", 0, NULL);
+	enum log_level l = LOG_INFO;
+
+	assert_ret(config_put_logger(&f->cfg, off, f->err, sizeof(f->err)), 0);
+	assert_int_equal(f->cfg.log_level, LOG_OFF);
+	assert_ret(log_level_parse("oFF", &l), 0);
+	assert_int_equal(l, LOG_OFF);
+	assert_ret(config_put_logger(&f->cfg, loud, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "Off"));
+	assert_int_equal(f->cfg.log_level, LOG_OFF);
+	json_decref(off);
+	json_decref(loud);
+}
+
+/* PUT /metrics: emit_id and properties (at most 10 string values, keys
+ * 1-64 bytes, values up to 512 bytes); a refused body changes nothing. */
+static void test_metrics_properties(void **state)
+{
+	struct fx *f = *state;
+	char big[700], key[80];
+	json_t *ok = json_loads("{\"metrics_path\": \"m.json\", \"emit_id\": true,"
+				" \"properties\": {\"bundle\": \"fn-abc\", \"customer\": \"1234\"}}",
+				0, NULL);
+	json_t *bad;
+
+	assert_ret(config_put_metrics(&f->cfg, ok, f->err, sizeof(f->err)), 0);
+	assert_true(f->cfg.metrics_emit_id);
+	assert_string_equal(json_string_value(json_object_get(f->cfg.metrics_properties, "bundle")),
+			    "fn-abc");
+	json_decref(ok);
+
+	bad = json_loads("{\"metrics_path\": \"x\", \"properties\": {\"n\": 1}}", 0, NULL);
+	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "must be a string"));
+	json_decref(bad);
+
+	bad = json_loads("{\"metrics_path\": \"x\"}", 0, NULL);
+	json_object_set_new(bad, "properties", json_object());
+	for (int i = 0; i < 11; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(json_object_get(bad, "properties"), key, json_string("v"));
+	}
+	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "at most 10"));
+	json_decref(bad);
+
+	memset(key, 'k', 65);
+	key[65] = '\0';
+	bad = json_pack("{ss s{ss}}", "metrics_path", "x", "properties", key, "v");
+	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "1-64 bytes"));
+	json_decref(bad);
+
+	memset(big, 'v', 513);
+	big[513] = '\0';
+	bad = json_pack("{ss s{ss}}", "metrics_path", "x", "properties", "k", big);
+	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "512 bytes"));
+	json_decref(bad);
+
+	/* The limits themselves pass. */
+	key[64] = '\0';
+	big[512] = '\0';
+	bad = json_pack("{ss s{ss}}", "metrics_path", "y", "properties", key, big);
+	assert_ret(config_put_metrics(&f->cfg, bad, f->err, sizeof(f->err)), 0);
+	assert_false(f->cfg.metrics_emit_id);  /* left out: off */
+	json_decref(bad);
+
+	/* A config file's "metrics" section takes the same fields. */
+	assert_ret(config_parse_json(&f->cfg, "{\"metrics\": {\"metrics_path\": \"f.json\","
+				     " \"emit_id\": true, \"properties\": {\"a\": \"b\"}}}",
+				     f->err, sizeof(f->err)), 0);
+	assert_string_equal(f->cfg.metrics_path, "f.json");
+	assert_true(f->cfg.metrics_emit_id);
+	assert_string_equal(json_string_value(json_object_get(f->cfg.metrics_properties, "a")), "b");
+	assert_int_equal(json_object_size(f->cfg.metrics_properties), 1);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 #define TB(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_base, fx_teardown)
 
@@ -721,8 +871,18 @@ int main(void)
 		T(test_args_config_file_large),
 		T(test_args_config_file_bad),
 		T(test_validate),
+		T(test_machine_put_resets_patch_keeps),
+		T(test_logger_level_off),
+		T(test_metrics_properties),
 	};
+	/* PUT /boot-source opens the files it names: they exist here. */
+	static const char *const files[] = { "old/vmlinux", "old/initrd", "srv/vmlinux",
+					     "srv/initrd.cpio", "k", "new", "from/file" };
+	int ret;
 
 	unit_init();
-	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	unit_scratch_enter(files, ARRAY_SIZE(files));
+	ret = cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	unit_scratch_leave(files, ARRAY_SIZE(files));
+	return ret;
 }

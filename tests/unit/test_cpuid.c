@@ -306,6 +306,55 @@ static void test_amd_leaves(void **state)
 	}
 }
 
+/* machine-config "smt": vCPUs 2k and 2k+1 are the two threads of core k in
+ * every leaf that describes the topology (Firecracker's x86 rule: only with
+ * more than one vCPU; one vCPU stays a single thread). */
+static void test_smt_topology(void **state)
+{
+	static const struct topo smt_topos[] = {
+		{ 0, 1, 0 }, { 0, 2, 1 }, { 1, 2, 1 }, { 2, 4, 2 }, { 3, 4, 2 },
+		{ 5, 8, 3 }, { 31, 32, 5 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(smt_topos); i++) {
+		const struct topo *t = &smt_topos[i];
+		const struct cpuid_opts o = { .vcpu_id = t->vcpu_id, .nr_vcpus = t->nr_vcpus,
+					      .smt = true };
+		unsigned int tpc = t->nr_vcpus > 1 ? 2 : 1, fns[] = { 0xb, 0x1f };
+		static struct kvm_cpuid_entry2 e[N_HOST];
+		struct kvm_cpuid_entry2 *x1e;
+
+		memcpy(e, host_cpuid, sizeof(e));
+		cpuid_normalise(e, N_HOST, &o);
+		for (size_t f = 0; f < ARRAY_SIZE(fns); f++) {
+			struct kvm_cpuid_entry2 *thr = leaf(e, fns[f], 0), *core = leaf(e, fns[f], 1);
+
+			if (thr->ebx != tpc || thr->eax != (tpc == 2 ? 1U : 0U))
+				fail_msg("leaf 0x%x vcpu %u/%u: %u threads per core, shift %u",
+					 fns[f], t->vcpu_id, t->nr_vcpus, thr->ebx, thr->eax);
+			assert_int_equal(thr->ecx, (1 << 8) | 0);
+			assert_int_equal(core->ebx, t->nr_vcpus);
+			assert_true(core->eax >= thr->eax && (1U << core->eax) >= t->nr_vcpus);
+			assert_int_equal(thr->edx, t->vcpu_id);
+		}
+		for (unsigned int idx = 0; idx < 4; idx++) {
+			struct kvm_cpuid_entry2 *c = leaf(e, 4, idx);
+			unsigned int level = (host_leaf(4, idx)->eax >> 5) & 7;
+			unsigned int sharing = ((c->eax >> 14) & 0xfff) + 1;
+
+			if (sharing != (level == 3 ? t->nr_vcpus : tpc))
+				fail_msg("vcpu %u/%u: L%u shared by %u", t->vcpu_id, t->nr_vcpus,
+					 level, sharing);
+			assert_true(((c->eax >> 26) + 1) * tpc >= t->nr_vcpus);
+		}
+		x1e = leaf(e, 0x8000001e, 0);
+		assert_int_equal(x1e->eax, t->vcpu_id);
+		assert_int_equal(x1e->ebx & 0xff, t->vcpu_id / tpc);     /* core id */
+		assert_int_equal((x1e->ebx >> 8) & 0xff, tpc - 1);        /* threads - 1 */
+	}
+}
+
 /* Leaves ember has no opinion on pass through bit for bit. */
 static void test_other_leaves_untouched(void **state)
 {
@@ -370,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_signature),
 		cmocka_unit_test(test_brand_string),
 		cmocka_unit_test(test_amd_leaves),
+		cmocka_unit_test(test_smt_topology),
 		cmocka_unit_test(test_other_leaves_untouched),
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_find),

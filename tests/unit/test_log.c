@@ -3,9 +3,11 @@
  * test_log.c - log lines (vmm/core/log.c): control characters in a message
  * (a client's JSON key, a path) are escaped, so a message can neither end
  * its line early nor forge one (issue 12 item 4, log injection); long
- * messages are cut without a half escape.
+ * messages are cut without a half escape; stderr lines go through the
+ * writer ember sets (non-blocking), and a line it refuses is counted.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -51,6 +53,41 @@ static void test_escape_never_splits_an_escape(void **state)
 
 /* The issue's trigger: a message quoting a key with newlines becomes one
  * line in the log file, the injected text never at the start of a line. */
+struct fake_out {
+	int calls;
+	ssize_t answer;       /* what the writer returns: a count or -errno */
+	char last[512];
+};
+
+static ssize_t fake_write(void *opaque, const void *buf, size_t len)
+{
+	struct fake_out *o = opaque;
+
+	o->calls++;
+	snprintf(o->last, sizeof(o->last), "%.*s", (int)len, (const char *)buf);
+	return o->answer < 0 ? o->answer : (ssize_t)len;
+}
+
+/* Runs first: the log still goes to stderr (no log_configure yet). */
+static void test_stderr_writer_drops_are_counted(void **state)
+{
+	struct fake_out o = { .answer = 0 };
+	unsigned long missed = log_missed_count();
+
+	(void)state;
+	log_set_stderr_writer(fake_write, &o);
+	log_warn("first %d", 1);
+	assert_int_equal(o.calls, 1);
+	assert_non_null(strstr(o.last, "first 1\n"));
+	assert_int_equal(log_missed_count(), missed);
+	o.answer = -EAGAIN;  /* a full pipe */
+	log_warn("second");
+	log_error("third");
+	assert_int_equal(o.calls, 3);
+	assert_int_equal(log_missed_count(), missed + 2);
+	log_set_stderr_writer(NULL, NULL);
+}
+
 static void test_log_msg_one_line_per_message(void **state)
 {
 	char dir[] = "/tmp/ember-log-XXXXXX", path[64], buf[8192], err[128];
@@ -90,6 +127,7 @@ static void test_log_msg_one_line_per_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stderr_writer_drops_are_counted),
 		cmocka_unit_test(test_escape_control_bytes),
 		cmocka_unit_test(test_escape_never_splits_an_escape),
 		cmocka_unit_test(test_log_msg_one_line_per_message),

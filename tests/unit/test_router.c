@@ -162,12 +162,12 @@ static void test_boot_source(void **state)
 	struct fixture *f = *state;
 	char out[512];
 
-	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\", \"initrd_path\": null}", out), 204);
-	assert_string_equal(f->cfg.kernel_path, "/k");
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"k\", \"initrd_path\": null}", out), 204);
+	assert_string_equal(f->cfg.kernel_path, "k");
 	assert_null(f->cfg.initrd_path);
 	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": null}", out), 400);
 	assert_fault(out, "must not be null");
-	assert_string_equal(f->cfg.kernel_path, "/k");
+	assert_string_equal(f->cfg.kernel_path, "k");
 }
 
 static void test_drives(void **state)
@@ -225,7 +225,7 @@ static void test_vm_config(void **state)
 	struct fixture *f = *state;
 	char out[2048];
 
-	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"a=b\"}", out), 204);
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"k\", \"boot_args\": \"a=b\"}", out), 204);
 	assert_int_equal(GET(f, "/vm/config", out), 200);
 	assert_non_null(strstr(out, "\"boot_args\":\"a=b\""));
 	assert_non_null(strstr(out, "\"drives\":[]"));
@@ -246,7 +246,7 @@ static void test_actions_and_state_rules(void **state)
 	assert_int_equal(PATCH(f, "/vm", "{\"state\": \"Paused\"}", out), 400);
 	assert_fault(out, "not running");
 	f->vmm.state = VMM_RUNNING;
-	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"/k\"}", out), 400);
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"k\"}", out), 400);
 	assert_fault(out, "after the microVM has started");
 	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}", out), 400);
 	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"InstanceStart\"}", out), 400);
@@ -352,6 +352,167 @@ static void test_rate_limiter_out_of_range_refused(void **state)
 	assert_int_equal(f->cfg.devs.nr_nets, 0);
 }
 
+/* Firecracker endpoints ember does not offer answer a 400 that names the
+ * endpoint and says so, whatever the method; a typo stays an invalid path. */
+static void test_out_of_scope_endpoints(void **state)
+{
+	static const struct {
+		enum api_method m;
+		const char *mname, *path, *body;
+	} cases[] = {
+		{ API_GET, "GET", "/balloon", NULL },
+		{ API_PUT, "PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true}" },
+		{ API_PATCH, "PATCH", "/balloon", "{\"amount_mib\": 1}" },
+		{ API_GET, "GET", "/balloon/statistics", NULL },
+		{ API_PATCH, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}" },
+		{ API_PATCH, "PATCH", "/balloon/hinting/start", "{}" },
+		{ API_GET, "GET", "/balloon/hinting/status", NULL },
+		{ API_PATCH, "PATCH", "/balloon/hinting/stop", NULL },
+		{ API_PUT, "PUT", "/entropy", "{}" },
+		{ API_PUT, "PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"x\"}" },
+		{ API_PATCH, "PATCH", "/pmem/p0", "{\"id\": \"p0\"}" },
+		{ API_PUT, "PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}" },
+		{ API_PATCH, "PATCH", "/hotplug/memory", "{\"requested_size_mib\": 512}" },
+		{ API_GET, "GET", "/hotplug/memory", NULL },
+		{ API_PUT, "PUT", "/mmds", "{}" },
+		{ API_PATCH, "PATCH", "/mmds", "{}" },
+		{ API_GET, "GET", "/mmds", NULL },
+		{ API_PUT, "PUT", "/mmds/config", "{\"network_interfaces\": []}" },
+	};
+	struct fixture *f = *state;
+	char out[512], want[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int st = call(f, cases[i].m, cases[i].mname, cases[i].path, cases[i].body, out,
+			      sizeof(out));
+
+		if (st != 400)
+			fail_msg("%s %s: status %d", cases[i].mname, cases[i].path, st);
+		snprintf(want, sizeof(want), "%s %s: ember does not offer", cases[i].mname,
+			 cases[i].path);
+		assert_fault(out, want);
+	}
+	assert_int_equal(PUT(f, "/baloon", "{}", out), 400);
+	assert_fault(out, "invalid request method and/or path: PUT /baloon");
+	assert_int_equal(GET(f, "/balloonx", out), 400);
+	assert_fault(out, "invalid request method and/or path");
+	assert_int_equal(PUT(f, "/entropy2", "{}", out), 400);
+	assert_fault(out, "invalid request method and/or path");
+}
+
+/* PATCH /drives/{id} and /network-interfaces/{id}: the body must name the
+ * id (the swagger requires it) and name the path's. */
+static void test_patch_needs_body_id(void **state)
+{
+	struct fixture *f = *state;
+	char body[512], out[512];
+
+	snprintf(body, sizeof(body), "{\"drive_id\": \"d0\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": false}", f->disk);
+	assert_int_equal(PUT(f, "/drives/d0", body, out), 204);
+	assert_int_equal(PUT(f, "/network-interfaces/eth0", "{\"iface_id\": \"eth0\","
+			     " \"host_dev_name\": \"tap0\"}", out), 204);
+	f->vmm.state = VMM_RUNNING;
+	assert_int_equal(PATCH(f, "/drives/d0", "{\"rate_limiter\": {\"ops\": {\"size\": 5,"
+			       " \"refill_time\": 100}}}", out), 400);
+	assert_fault(out, "missing required field 'drive_id'");
+	assert_int_equal(PATCH(f, "/drives/d0", "{\"drive_id\": \"d1\"}", out), 400);
+	assert_fault(out, "differs from the path");
+	assert_int_equal(PATCH(f, "/drives/d0", "{\"drive_id\": \"d0\"}", out), 400);
+	assert_fault(out, "needs 'path_on_host' or 'rate_limiter'");
+	assert_false(f->cfg.devs.drives[0].rate_limiter.ops.set);
+	assert_int_equal(PATCH(f, "/network-interfaces/eth0", "{\"rx_rate_limiter\": {\"ops\":"
+			       " {\"size\": 5, \"refill_time\": 100}}}", out), 400);
+	assert_fault(out, "missing required field 'iface_id'");
+	assert_int_equal(PATCH(f, "/network-interfaces/eth0", "{\"iface_id\": \"eth1\"}", out), 400);
+	assert_fault(out, "differs from the path");
+	assert_false(f->cfg.devs.nets[0].rx.ops.set);
+	assert_int_equal(PATCH(f, "/network-interfaces/eth0", "{\"iface_id\": \"eth0\","
+			       " \"rx_rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": 100}}}",
+			       out), 204);
+	assert_true(f->cfg.devs.nets[0].rx.ops.set);
+	f->vmm.state = VMM_NOT_STARTED;
+}
+
+/* PUT /boot-source opens the kernel and initrd, as Firecracker does. */
+static void test_boot_source_files_opened(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"no-such-kernel\"}", out), 400);
+	assert_fault(out, "cannot open 'no-such-kernel'");
+	assert_null(f->cfg.kernel_path);
+	assert_int_equal(PUT(f, "/boot-source", "{\"kernel_image_path\": \"k\","
+			     " \"initrd_path\": \"no-such-initrd\"}", out), 400);
+	assert_fault(out, "initrd_path");
+	assert_null(f->cfg.kernel_path);
+}
+
+/* GET /machine-config and /vm/config read back smt and track_dirty_pages;
+ * PUT resets what it leaves out, PATCH changes only what it names; an
+ * empty PATCH is a 400.  Before any PUT /boot-source, kernel_image_path is
+ * "" (the swagger requires the field). */
+static void test_machine_config_read_back(void **state)
+{
+	struct fixture *f = *state;
+	char out[2048];
+
+	assert_int_equal(GET(f, "/vm/config", out), 200);
+	assert_non_null(strstr(out, "\"kernel_image_path\":\"\""));
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128,"
+			     " \"smt\": true, \"track_dirty_pages\": true, \"huge_pages\": \"2M\"}", out), 204);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"smt\":true"));
+	assert_non_null(strstr(out, "\"track_dirty_pages\":true"));
+	assert_non_null(strstr(out, "\"huge_pages\":\"2M\""));
+	assert_int_equal(GET(f, "/vm/config", out), 200);
+	assert_non_null(strstr(out, "\"smt\":true"));
+	assert_non_null(strstr(out, "\"track_dirty_pages\":true"));
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 3, \"mem_size_mib\": 128,"
+			     " \"smt\": true}", out), 400);
+	assert_fault(out, "1 or an even number");
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 3, \"mem_size_mib\": 128}", out), 204);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"smt\":false"));
+	assert_non_null(strstr(out, "\"track_dirty_pages\":false"));
+	assert_non_null(strstr(out, "\"huge_pages\":\"None\""));
+	assert_int_equal(PATCH(f, "/machine-config", "{\"track_dirty_pages\": true}", out), 204);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"track_dirty_pages\":true"));
+	assert_non_null(strstr(out, "\"vcpu_count\":3"));
+	assert_int_equal(PATCH(f, "/machine-config", "{}", out), 400);
+	assert_fault(out, "at least one field");
+}
+
+/* PUT /metrics with emit_id and properties: every line carries "id" and
+ * "properties" at its top level. */
+static void test_metrics_id_and_properties(void **state)
+{
+	struct fixture *f = *state;
+	char body[256], out[512], line[8192], path[128];
+	json_t *j;
+	FILE *fp;
+
+	f->cfg.id = strdup("vm_7");
+	snprintf(path, sizeof(path), "%s/metrics.json", f->dir);
+	snprintf(body, sizeof(body), "{\"metrics_path\": \"%s\", \"emit_id\": true,"
+		 " \"properties\": {\"bundle_id\": \"fn-abc\"}}", path);
+	assert_int_equal(PUT(f, "/metrics", body, out), 204);
+	assert_int_equal(PUT(f, "/actions", "{\"action_type\": \"FlushMetrics\"}", out), 204);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	j = json_loads(line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "vm_7");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "properties"),
+							      "bundle_id")), "fn-abc");
+	assert_non_null(json_object_get(j, "api_server"));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,8 +527,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_actions_and_state_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_scope_endpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patch_needs_body_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_source_files_opened, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_id_and_properties, setup, teardown),
 	};
+	static const char *const files[] = { "k" };  /* PUT /boot-source opens it */
+	int ret;
 
 	unit_init();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	unit_scratch_enter(files, ARRAY_SIZE(files));
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	unit_scratch_leave(files, ARRAY_SIZE(files));
+	return ret;
 }

@@ -1022,6 +1022,39 @@ static void test_guest_shutdown_send_then_both(void **state)
 	rx_expect(f, OP_RST, 12, lport, NULL);
 }
 
+/* The kernel runs a shutdown in its worker threads and looks the fixed
+ * file up by slot only then.  A closed connection keeps its socket in the
+ * slot until its shutdown has completed (the slot used to be emptied at
+ * once: the shutdown found nothing, EBADF, or whatever socket the next
+ * connection had put there), and the guest's SHUTDOWN(SEND) followed at
+ * once by RST queues one shutdown, not two. */
+static void test_closed_slot_kept_until_shutdown_ran(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	for (uint32_t port = 30; port < 34; port++) {
+		struct pkt shut = gpkt(f, OP_SHUTDOWN, port, 0), rst = gpkt(f, OP_RST, port, 0);
+		struct vsock_conn *c;
+		uint32_t lport;
+		int fd = host_conn(f, port, &lport);
+
+		c = vsock_conn_find(f->v, lport, port);
+		assert_non_null(c);
+		shut.dst_port = rst.dst_port = lport;
+		shut.flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
+		if (port & 1)  /* a SHUT_WR already queued when the RST closes */
+			tx_queue_at(f, &shut, NULL, 0, 0);
+		tx(f, &rst, NULL, 0);
+		if (c->io & VSOCK_IO_SHUT)  /* not yet run: the slot still holds it */
+			assert_true(c->has_file);
+		cli_expect_eof(f, fd);
+		wait_no_conns(f);
+		assert_false(c->has_file);
+	}
+	assert_int_equal(f->v->stats.ring_errors, 0);
+}
+
 static void test_guest_shutdown_both(void **state)
 {
 	struct fx *f = *state;
@@ -1775,6 +1808,126 @@ static void test_buf_alloc_is_64k(void **state)
 	(void)cli_read(f, fd, sink, sizeof(sink), &eof);
 }
 
+/* The guest streams `bytes` more to host port `lport` as a credit-obeying
+ * driver does: all the credit it knows of, then it waits for updates, while
+ * the unix client `fd` reads everything at once (checked byte by byte).
+ * *buf_alloc: the last grant the guest was told. */
+struct stream {
+	uint32_t gport, lport, sent, fwd, got, buf_alloc;
+	int fd;
+};
+
+static uint8_t stream_byte(uint32_t i)
+{
+	return (uint8_t)(i * 31 + 7);
+}
+
+static void stream_more(struct fx *f, struct stream *st, uint32_t bytes)
+{
+	static uint8_t data[VSOCK_MAX_PKT], sink[VSOCK_MAX_PKT];
+	uint32_t end = st->sent + bytes;
+	uint64_t deadline = time_mono_us() + WAIT_US;
+	struct pkt p;
+
+	while (st->got != end && time_mono_us() < deadline) {
+		uint32_t credit;
+
+		if (rx_poll(f, &p, sink, sizeof(sink))) {  /* updates first, as a driver does */
+			if (p.src_port == st->lport) {
+				st->fwd = p.fwd_cnt;
+				st->buf_alloc = p.buf_alloc;
+			} else if (p.op == OP_SHUTDOWN) {  /* a stream closed before */
+				tx_op(f, OP_RST, p.dst_port, p.src_port, 0);
+			}
+			continue;
+		}
+		credit = st->buf_alloc - (st->sent - st->fwd);
+		if (credit && st->sent != end) {
+			for (unsigned int i = 0; credit && st->sent != end && i < 16; i++) {
+				struct pkt q = gpkt(f, OP_RW, st->gport, st->lport);
+				uint32_t len = credit < VSOCK_MAX_PKT ? credit : VSOCK_MAX_PKT;
+
+				len = len < end - st->sent ? len : end - st->sent;
+				for (uint32_t k = 0; k < len; k++)
+					data[k] = stream_byte(st->sent + k);
+				q.len = len;
+				tx_queue_at(f, &q, data, len, BIG_GPA + (uint64_t)i * VSOCK_MAX_PKT);
+				st->sent += len;
+				credit -= len;
+			}
+			kick(f, VSOCK_TXQ);
+		} else if (cli_pending(st->fd) > 0) {
+			ssize_t n = recv(st->fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+			assert_true(n > 0);
+			for (ssize_t k = 0; k < n; k++)
+				assert_int_equal(sink[k], stream_byte(st->got + (uint32_t)k));
+			st->got += (uint32_t)n;
+		} else {
+			assert_true(ev_run_once(&f->loop, 2) >= 0);
+		}
+	}
+	assert_int_equal(st->got, end);
+}
+
+static void stream_open(struct fx *f, struct stream *st, uint32_t gport)
+{
+	*st = (struct stream){ .gport = gport, .buf_alloc = VSOCK_BUF_ALLOC };
+	st->fd = host_conn(f, gport, &st->lport);
+}
+
+/* A stream held back by its window (the guest keeps using up its credit
+ * while the unix side keeps up) gets more: the grant doubles up to 1 MiB,
+ * the guest never goes past what it was told, and the grant goes back to
+ * the device's budget with the connection. */
+static void test_grant_grows_with_demand(void **state)
+{
+	struct fx *f = *state;
+	struct stream st;
+	struct pkt p;
+
+	start(f);
+	stream_open(f, &st, 40);
+	stream_more(f, &st, 4 * 1024 * 1024);
+	assert_int_equal(st.buf_alloc, VSOCK_GRANT_MAX);
+	assert_int_equal(f->v->stats.credit_grants, 4);   /* 64 KiB → 1 MiB */
+	assert_int_equal(f->v->grant_extra, VSOCK_GRANT_MAX - VSOCK_BUF_ALLOC);
+	assert_int_equal(f->v->stats.credit_violations, 0);
+	drop_fd(f, st.fd);
+	do
+		rx_wait(f, &p, NULL, 0);   /* late credit updates, then the end */
+	while (p.op != OP_SHUTDOWN);
+	assert_int_equal(p.buf_alloc, VSOCK_GRANT_MAX);
+	tx_op(f, OP_RST, 40, st.lport, 0);
+	wait_no_conns(f);
+	assert_int_equal(f->v->grant_extra, 0);
+}
+
+/* Many busy connections share the budget: with room for 448 KiB above
+ * the starting grants, the first stream stops at 256 KiB (its next step
+ * would not fit), the second gets what is left, and what the first gives
+ * back when it closes lets the second grow on. */
+static void test_grants_share_the_budget(void **state)
+{
+	struct fx *f = *state;
+	struct stream a, b;
+
+	start(f);
+	f->v->grant_budget = 448 * 1024;
+	stream_open(f, &a, 41);
+	stream_open(f, &b, 42);
+	stream_more(f, &a, 2 * 1024 * 1024);
+	assert_int_equal(a.buf_alloc, 512 * 1024);        /* 64+64+128+256 = 448 KiB extra */
+	stream_more(f, &b, 1024 * 1024);
+	assert_int_equal(b.buf_alloc, VSOCK_BUF_ALLOC);   /* nothing left */
+	assert_true(f->v->grant_extra <= f->v->grant_budget);
+	drop_fd(f, a.fd);
+	run_until(f, f->v->nr_conns == 1);
+	stream_more(f, &b, 2 * 1024 * 1024);
+	assert_int_equal(b.buf_alloc, 512 * 1024);
+	assert_int_equal(f->v->stats.credit_violations, 0);
+}
+
 /* Connections whose `len` bytes are staged, or that wait for a staging
  * buffer, plus packets delivered to the guest and not yet taken. */
 static unsigned int settled(struct fx *f, uint32_t len)
@@ -1982,6 +2135,7 @@ int main(void)
 		T(test_unix_eof_is_shutdown),
 		T(test_unix_abrupt_close_is_rst),
 		T(test_guest_shutdown_send_then_both),
+		T(test_closed_slot_kept_until_shutdown_ran),
 		T(test_guest_shutdown_both),
 		T(test_guest_rst_closes),
 		T(test_credit_exhaustion_and_update),
@@ -2000,6 +2154,8 @@ int main(void)
 		T(test_tx_notify_work_is_bounded),
 		T(test_rx_notify_work_is_bounded),
 		T(test_buf_alloc_is_64k),
+		T(test_grant_grows_with_demand),
+		T(test_grants_share_the_budget),
 		T(test_staging_memory_is_budgeted),
 		T(test_freed_staging_buffer_resumes_waiter),
 		T(test_one_notify_fills_every_posted_buffer),

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -37,6 +39,58 @@
 			fail_msg("case '%s': %s returned %ld, expected %ld",  \
 				 (name), #expr, got__, want__);              \
 	} while (0)
+
+/* A scratch directory the test program works in: made under $TMPDIR (or
+ * /tmp), entered with chdir, and holding an empty regular file at each of
+ * `files` (relative paths, at most one directory level: "k", "old/vmlinux"),
+ * so parsers that open the files they are given (PUT /boot-source) find
+ * them.  unit_scratch_leave() removes it all.  Call from main(). */
+static char unit_scratch[256];
+
+static inline void unit_scratch_enter(const char *const *files, size_t n)
+{
+	const char *dir = getenv("TMPDIR");
+	char sub[256];
+
+	snprintf(unit_scratch, sizeof(unit_scratch), "%s/ember-unit-XXXXXX",
+		 dir && *dir ? dir : "/tmp");
+	if (!mkdtemp(unit_scratch) || chdir(unit_scratch)) {
+		perror("unit_scratch_enter");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *slash = strchr(files[i], '/');
+		FILE *fp;
+
+		if (slash) {
+			snprintf(sub, sizeof(sub), "%.*s", (int)(slash - files[i]), files[i]);
+			mkdir(sub, 0700);
+		}
+		fp = fopen(files[i], "w");
+		if (!fp) {
+			perror(files[i]);
+			exit(1);
+		}
+		fclose(fp);
+	}
+}
+
+static inline void unit_scratch_leave(const char *const *files, size_t n)
+{
+	char sub[256];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *slash = strchr(files[i], '/');
+
+		unlink(files[i]);
+		if (slash) {
+			snprintf(sub, sizeof(sub), "%.*s", (int)(slash - files[i]), files[i]);
+			rmdir(sub);
+		}
+	}
+	if (chdir("/") == 0)
+		rmdir(unit_scratch);
+}
 
 /* The runner sends stdout to a log file: keep cmocka's progress lines
  * line-buffered so they survive a sanitizer abort. */

@@ -75,10 +75,9 @@ static const char *pkt_invalid(const struct vsock_pkt *p, uint64_t payload_room)
 static void pkt_rw(struct vsock_dev *v, struct vsock_conn *c, const struct virtq_chain *ch,
 		   const struct vsock_pkt *p)
 {
-	const uint32_t cap = VSOCK_BUF_ALLOC + VSOCK_LINE_MAX;
-	uint32_t tail, first;
+	uint32_t cap, tail, first;
 
-	if (c->guest_shut_send || p->len > VSOCK_BUF_ALLOC - (c->rx_cnt - c->fwd_cnt)) {
+	if (c->guest_shut_send || p->len > c->grant - (c->rx_cnt - c->fwd_cnt)) {
 		v->stats.credit_violations += !c->guest_shut_send;
 		log_ratelimited(LOG_WARN, "%s: port %u: %s: connection reset", v->name,
 				c->host_port, c->guest_shut_send ? "data after SHUTDOWN"
@@ -86,10 +85,11 @@ static void pkt_rw(struct vsock_dev *v, struct vsock_conn *c, const struct virtq
 		vsock_conn_close(v, c, true);
 		return;
 	}
-	if (!c->sbuf && !(c->sbuf = malloc(cap))) {
+	if (vsock_conn_ring(c)) {
 		vsock_conn_close(v, c, true);
 		return;
 	}
+	cap = vsock_conn_ring_size(c);
 	tail = (c->s_head + c->s_len) % cap;
 	first = cap - tail < p->len ? cap - tail : p->len;
 	if (virtq_chain_copy(v->t.gm, ch, false, VSOCK_HDR_LEN, c->sbuf + tail, first) ||
@@ -99,6 +99,7 @@ static void pkt_rw(struct vsock_dev *v, struct vsock_conn *c, const struct virtq
 	}
 	c->s_len += p->len;
 	c->rx_cnt += p->len;
+	vsock_conn_credit_used(c);
 	v->stats.tx_bytes_count += p->len;
 	vsock_conn_pump(v, c);
 }
@@ -357,6 +358,7 @@ int vsock_create(struct vsock_dev *v, const struct vsock_cfg *cfg, const struct 
 	v->loop = loop;
 	v->handshake_ms = VSOCK_HANDSHAKE_MS;
 	v->connect_ms = VSOCK_CONNECT_MS;
+	v->grant_budget = VSOCK_GRANT_BUDGET;
 	v->next_port = VSOCK_LOCAL_PORT0;
 	TAILQ_INIT(&v->ready);
 	TAILQ_INIT(&v->rwait);
@@ -395,7 +397,7 @@ void vsock_destroy(struct vsock_dev *v)
 		virtio_mmio_destroy(&v->t);
 	v->t.ops = NULL;
 	for (unsigned int i = 0; i < v->max_conns; i++) {
-		free(v->conns[i].sbuf);
+		vsock_conn_ring_free(&v->conns[i]);
 		free(v->conns[i].rbuf);
 	}
 	free(v->conns);

@@ -24,11 +24,19 @@
  * asks for a device reset.
  *
  * Credit (§5.10.6.3): ember never sends a connection more payload than
- * peer_buf_alloc - (tx_cnt - peer_fwd_cnt), and advertises VSOCK_BUF_ALLOC
- * per connection with fwd_cnt = guest bytes written to the unix socket; a
- * guest writing past that credit gets its connection reset.  Guest data is
- * copied into a per-connection send ring (at most VSOCK_BUF_ALLOC: what the
- * credit promised) and written from there; unix-socket data is received
+ * peer_buf_alloc - (tx_cnt - peer_fwd_cnt), and advertises the connection's
+ * grant (VSOCK_BUF_ALLOC to start with) with fwd_cnt = guest bytes written
+ * to the unix socket; a guest writing past that credit gets its connection
+ * reset.  The grant follows demand: when the guest has nearly used up the
+ * credit it knows of while the unix side keeps up (the ring is mostly
+ * drained), the window is what limits the stream, and the grant doubles,
+ * up to VSOCK_GRANT_MAX, as long as the device's grants above the starting
+ * one stay within VSOCK_GRANT_BUDGET: a few busy connections get up to
+ * 1 MiB each, many busy ones share the budget and the rest keep 64 KiB.  A
+ * grant never shrinks (credit given cannot be taken back from data already
+ * in flight); it ends with its connection.  Guest data is copied into a
+ * per-connection send ring (the grant: what the credit promised) and
+ * written from there; unix-socket data is received
  * into a staging buffer (VSOCK_RBUF_SIZE, and never more than the guest's
  * credit allows) and copied into rx buffers as they come.  A connection
  * waits for data with a 1-byte MSG_PEEK receive and holds a staging buffer
@@ -37,8 +45,8 @@
  * device's staging buffers together stay within VSOCK_RBUF_BUDGET (a
  * connection over it waits on v->rwait until others drain).  So what a
  * hostile guest or unix client can make ember hold is bounded: max_conns
- * send rings (1024 x 64 KiB = 64 MiB) plus the staging budget (8 MiB),
- * ~72 MiB in the worst case.  A slow unix
+ * send rings (1024 x 64 KiB = 64 MiB), the grants above that (16 MiB) and
+ * the staging budget (8 MiB), ~88 MiB in the worst case.  A slow unix
  * peer or a guest without rx buffers only stops that traffic; the vmm
  * thread never blocks.  Control packets a connection owes the guest are
  * one flag each (VSOCK_PEND_*), never a list.
@@ -106,6 +114,7 @@ struct vsock_stats {
 	uint64_t connect_fails;        /* guest-initiated: nobody listening, timeout */
 	uint64_t bad_packets;          /* invalid headers, dropped or answered RST */
 	uint64_t credit_violations;    /* guest payload beyond ember's credit */
+	uint64_t credit_grants;        /* a connection's credit doubled (demand) */
 	uint64_t rst_dropped;          /* RSTs for unknown connections not sent (queue full) */
 	uint64_t rx_read_fails;        /* unix socket receive errors */
 	uint64_t tx_write_fails;       /* unix socket send errors */
@@ -130,6 +139,8 @@ struct vsock_dev {
 	unsigned int nr_conns, nr_host_pending, nr_guest_pending;
 	unsigned int nr_host_lines;     /* host connections still owing their CONNECT line */
 	size_t rbuf_used;               /* bytes of staging buffers held */
+	size_t grant_extra;             /* send-ring bytes granted above VSOCK_BUF_ALLOC */
+	size_t grant_budget;            /* ... at most: VSOCK_GRANT_BUDGET; tests lower it */
 	uint32_t next_port;
 	struct { uint32_t host_port, guest_port; } orphan[VSOCK_ORPHAN_RST];
 	unsigned int nr_orphan;

@@ -21,11 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vmm/core/log.h"
 #include "vsock_priv.h"
-
-#define SBUF_CAP (VSOCK_BUF_ALLOC + VSOCK_LINE_MAX)
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -111,6 +110,7 @@ struct vsock_conn *vsock_conn_alloc(struct vsock_dev *v, enum vsock_state state)
 	c->slot = slot;
 	c->gen = gen;
 	c->state = state;
+	c->grant = VSOCK_BUF_ALLOC;
 	c->from_host = state == VSOCK_HANDSHAKE;
 	v->nr_conns++;
 	conn_set_pending(v, c, true, state == VSOCK_HANDSHAKE ? v->handshake_ms : v->connect_ms);
@@ -142,8 +142,9 @@ static void conn_free(struct vsock_dev *v, struct vsock_conn *c)
 	rwait_remove(v, c);
 	c->r_len = 0;
 	rbuf_put(v, c);
-	free(c->sbuf);
-	c->sbuf = NULL;
+	vsock_conn_ring_free(c);
+	v->grant_extra -= c->grant - VSOCK_BUF_ALLOC;
+	c->grant = VSOCK_BUF_ALLOC;
 	c->listed = false;
 	c->state = VSOCK_FREE;
 	c->gen++;
@@ -297,7 +298,7 @@ void vsock_conn_accepted(struct vsock_dev *v, struct vsock_conn *c)
 {
 	int n;
 
-	if (!c->sbuf && !(c->sbuf = malloc(SBUF_CAP))) {
+	if (vsock_conn_ring(c)) {
 		vsock_conn_close(v, c, true);
 		return;
 	}
@@ -330,6 +331,54 @@ static void connect_done(struct vsock_dev *v, struct vsock_conn *c, int res)
 }
 
 /* ---- data and credit ---------------------------------------------------------- */
+
+uint32_t vsock_conn_ring_size(const struct vsock_conn *c)
+{
+	return c->grant + VSOCK_LINE_MAX;
+}
+
+/* The ring is mapped for the largest grant at once and only its first
+ * grant + VSOCK_LINE_MAX bytes are ever written: pages beyond stay
+ * untouched (no memory), and a grant grows without moving the bytes
+ * waiting in the ring, or a send in flight, elsewhere. */
+#define RING_MAP (VSOCK_GRANT_MAX + VSOCK_LINE_MAX)
+
+int vsock_conn_ring(struct vsock_conn *c)
+{
+	void *ring;
+
+	if (c->sbuf)
+		return 0;
+	ring = mmap(NULL, RING_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ring == MAP_FAILED)
+		return -ENOMEM;
+	c->sbuf = ring;
+	return 0;
+}
+
+void vsock_conn_ring_free(struct vsock_conn *c)
+{
+	if (c->sbuf)
+		munmap(c->sbuf, RING_MAP);
+	c->sbuf = NULL;
+}
+
+/* Double the connection's grant if the device's budget allows.  Only while
+ * the bytes in the ring do not wrap: they then sit at the same offsets in
+ * the larger ring. */
+static void conn_grow(struct vsock_dev *v, struct vsock_conn *c)
+{
+	uint32_t grant = c->grant * 2;
+
+	if (grant > VSOCK_GRANT_MAX || v->grant_extra + c->grant > v->grant_budget ||
+	    c->s_head + c->s_len > vsock_conn_ring_size(c))
+		return;
+	c->starved = false;
+	v->grant_extra += grant - c->grant;
+	c->grant = grant;
+	c->pend |= VSOCK_PEND_CREDIT;  /* tell the guest now */
+	v->stats.credit_grants++;
+}
 
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c)
 {
@@ -412,7 +461,7 @@ void vsock_conn_resume_recv(struct vsock_dev *v)
 
 static void conn_send(struct vsock_dev *v, struct vsock_conn *c)
 {
-	uint32_t n = SBUF_CAP - c->s_head;
+	uint32_t n = vsock_conn_ring_size(c) - c->s_head;
 
 	if ((c->io & VSOCK_IO_SEND) || !c->s_len)
 		return;
@@ -420,14 +469,28 @@ static void conn_send(struct vsock_dev *v, struct vsock_conn *c)
 		vsock_conn_close(v, c, true);
 }
 
+void vsock_conn_credit_used(struct vsock_conn *c)
+{
+	uint32_t seen_free = c->grant - (c->rx_cnt - c->fwd_adv);
+
+	/* ember's adverts are ahead of what the guest has read: it is even
+	 * shorter of credit than this says.  Cleared when the grant grows. */
+	if (seen_free < c->grant / 4)
+		c->starved = true;
+}
+
 /* Tell the guest about freed buffer space once it is worth a packet, or
- * when the guest may be about to stall on it. */
-static void conn_credit(struct vsock_conn *c)
+ * when the guest may be about to stall on it.  A guest that ran out of
+ * credit while the unix side drained the ring is held back by the window,
+ * not by its peer: its grant grows (conn_grow). */
+static void conn_credit(struct vsock_dev *v, struct vsock_conn *c)
 {
 	uint32_t freed = c->fwd_cnt - c->fwd_adv;
-	uint32_t seen_free = VSOCK_BUF_ALLOC - (c->rx_cnt - c->fwd_adv);
+	uint32_t seen_free = c->grant - (c->rx_cnt - c->fwd_adv);
 
-	if (freed && (freed >= VSOCK_BUF_ALLOC / 4 || seen_free < VSOCK_BUF_ALLOC / 4))
+	if (c->starved && c->s_len - c->s_extra <= c->grant / 4)
+		conn_grow(v, c);
+	if (freed && (freed >= c->grant / 4 || seen_free < c->grant / 4))
 		c->pend |= VSOCK_PEND_CREDIT;
 }
 
@@ -456,7 +519,7 @@ void vsock_conn_pump(struct vsock_dev *v, struct vsock_conn *c)
 	if (c->state == VSOCK_ESTABLISHED)
 		conn_send(v, c);
 	if (c->state == VSOCK_ESTABLISHED) {
-		conn_credit(c);
+		conn_credit(v, c);
 		conn_finish(v, c);
 	}
 }
@@ -497,7 +560,7 @@ static void send_done(struct vsock_dev *v, struct vsock_conn *c, int res)
 	ours = n < c->s_extra ? n : c->s_extra;
 	c->s_extra -= ours;
 	c->fwd_cnt += n - ours;
-	c->s_head = (c->s_head + n) % SBUF_CAP;
+	c->s_head = (c->s_head + n) % vsock_conn_ring_size(c);
 	c->s_len -= n;
 	vsock_conn_pump(v, c);
 }

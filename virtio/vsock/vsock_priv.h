@@ -18,7 +18,9 @@
 #define VSOCK_HOST_CID     2
 #define VSOCK_HDR_LEN      44
 #define VSOCK_MAX_PKT      (64 * 1024)      /* payload of one packet, either way */
-#define VSOCK_BUF_ALLOC    (64 * 1024)      /* ember's receive buffer (send ring) per connection */
+#define VSOCK_BUF_ALLOC    (64 * 1024)      /* the credit a connection starts with (its send ring) */
+#define VSOCK_GRANT_MAX    (1024 * 1024)    /* the most one connection is granted */
+#define VSOCK_GRANT_BUDGET (16 * 1024 * 1024) /* all grants above VSOCK_BUF_ALLOC, per device */
 #define VSOCK_RBUF_SIZE    (32 * 1024)      /* unix → guest staging per connection */
 #define VSOCK_RBUF_BUDGET  (8 * 1024 * 1024) /* all staging buffers of a device */
 #define VSOCK_MAX_CONNS    1024             /* connections, closing ones included (at most) */
@@ -65,6 +67,8 @@ struct vsock_conn {
 	uint32_t gen;                   /* incarnation of the slot (user_data) */
 	uint32_t host_port, guest_port;
 	bool hashed, listed, pending, has_file;
+	bool put_owed;                  /* closed: the slot is emptied when the
+					 * SHUTDOWN in flight completes */
 	bool line_wait;                 /* host-initiated, CONNECT line not yet read */
 	bool from_host;                 /* host-initiated: counts as a host pending */
 	bool readable;                  /* the peek saw data (or a receive filled all
@@ -75,8 +79,12 @@ struct vsock_conn {
 	bool host_eof;                  /* the unix side will send no more */
 	bool shut_sent;                 /* our SHUTDOWN(SEND) reached the guest */
 	bool wr_shut;                   /* SHUT_WR issued on the unix socket */
+	bool starved;                   /* the guest used up the credit it knew of */
 	uint64_t deadline_us;           /* HANDSHAKE, REQUEST, CONNECTING */
-	/* guest → unix: a ring of VSOCK_BUF_ALLOC + VSOCK_LINE_MAX bytes */
+	/* guest → unix: a ring of grant + VSOCK_LINE_MAX bytes; the credit
+	 * advertised (buf_alloc) is `grant`, which grows while the guest keeps
+	 * running out of it and the unix side keeps up (vsock_conn.c) */
+	uint32_t grant;
 	uint8_t *sbuf;
 	uint32_t s_head, s_len;
 	uint32_t s_extra;               /* bytes at the head that are ours ("OK n\n") */
@@ -129,6 +137,14 @@ void vsock_conn_update(struct vsock_dev *v, struct vsock_conn *c);
 /* Start host I/O the connection can do now (receive, send, shut down). */
 void vsock_conn_pump(struct vsock_dev *v, struct vsock_conn *c);
 /* Guest credit in bytes (what ember may still send). */
+/* The connection's send ring, allocated on first use: 0 or -ENOMEM; its
+ * size in bytes (the grant plus room for the "OK <port>\n" line). */
+int vsock_conn_ring(struct vsock_conn *c);
+/* After guest payload: note when the guest is (nearly) out of the credit
+ * it knows of, and so waits for ember. */
+void vsock_conn_credit_used(struct vsock_conn *c);
+uint32_t vsock_conn_ring_size(const struct vsock_conn *c);
+void vsock_conn_ring_free(struct vsock_conn *c);
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c);
 /* The guest connects to host_port (OP_REQUEST for no live connection). */
 void vsock_conn_guest_request(struct vsock_dev *v, uint32_t host_port, uint32_t guest_port,
@@ -166,7 +182,8 @@ int vsock_uds_connect(struct vsock_dev *v, struct vsock_conn *c);
 int vsock_uds_recv(struct vsock_dev *v, struct vsock_conn *c, void *buf, uint32_t len);
 int vsock_uds_send(struct vsock_dev *v, struct vsock_conn *c, const void *buf, uint32_t len);
 int vsock_uds_shut_wr(struct vsock_dev *v, struct vsock_conn *c);
-/* Cancel the connection's I/O in flight and remove its socket. */
+/* Cancel the connection's I/O in flight and remove its socket: at once, or
+ * when the shutdown still in flight has run (it finds the socket by slot). */
 void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c);
 /* Any thread: wake the vmm thread's completion handler (write(2) only). */
 void vsock_uds_wake(struct vsock_dev *v);

@@ -67,6 +67,7 @@ static uint32_t rx_conn(struct vsock_dev *v, struct vsock_conn *c, const struct 
 	uint16_t op = conn_next(c, ch->writable_len - VSOCK_HDR_LEN, &len);
 
 	hdr_fill(v, &h, c->host_port, c->guest_port, op);
+	h.buf_alloc = htole32(c->grant);
 	h.fwd_cnt = htole32(c->fwd_cnt);
 	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
 		h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_SEND);

@@ -227,32 +227,49 @@ static void conn_cancel(struct vsock_dev *v, struct vsock_conn *c)
 /* Let the unix peer see the end at once: a fixed file removed from the
  * table is put only once every request submitted before the removal has
  * completed — on any connection, so a receive parked elsewhere would keep
- * this socket open indefinitely.  A shutdown does not wait for that. */
+ * this socket open indefinitely.  A shutdown does not wait for that.
+ * The kernel runs a shutdown from its worker threads and looks the slot up
+ * only then, so the slot keeps the socket until the shutdown completes
+ * (vsock_uds_release), and one shutdown in flight is enough: a second one
+ * could outlive the connection and hit the next socket in the slot. */
 static void conn_shutdown_now(struct vsock_dev *v, struct vsock_conn *c)
 {
-	struct io_uring_sqe *sqe = conn_sqe(v, c, VSOCK_IO_SHUT);
+	struct io_uring_sqe *sqe;
 
+	if (c->io & VSOCK_IO_SHUT)
+		return;  /* the guest's SHUT_WR is on its way: EOF to the peer */
+	sqe = conn_sqe(v, c, VSOCK_IO_SHUT);
 	if (!sqe)
 		return;  /* then the end waits for the deferred put */
 	io_uring_prep_shutdown(sqe, c->slot, SHUT_RDWR);
 	sqe_finish(sqe, udata(c, VSOCK_IO_SHUT));
-	if (io_uring_submit(&v->uring->ring) < 0)  /* before the slot is emptied */
+	if (io_uring_submit(&v->uring->ring) < 0)
 		v->stats.ring_errors++;
+}
+
+/* Empty the connection's slot in the file table. */
+static void slot_put(struct vsock_dev *v, struct vsock_conn *c)
+{
+	int none = -1;
+
+	if (c->has_file && io_uring_register_files_update(&v->uring->ring, c->slot, &none, 1) < 0)
+		v->stats.ring_errors++;
+	c->has_file = false;
+	c->put_owed = false;
 }
 
 void vsock_uds_release(struct vsock_dev *v, struct vsock_conn *c)
 {
-	int none = -1;
-
 	if (!v->uring)
 		return;
 	if (c->has_file && c->state != VSOCK_CONNECTING)
 		conn_shutdown_now(v, c);
 	c->cancel_owed = c->io & (uint8_t)~VSOCK_IO_SHUT;
 	conn_cancel(v, c);
-	if (c->has_file && io_uring_register_files_update(&v->uring->ring, c->slot, &none, 1) < 0)
-		v->stats.ring_errors++;
-	c->has_file = false;
+	if (c->has_file && (c->io & VSOCK_IO_SHUT))
+		c->put_owed = true;  /* emptied by its completion (complete()) */
+	else
+		slot_put(v, c);
 }
 
 /* ---- the listener and the handshake -------------------------------------- */
@@ -327,6 +344,8 @@ static void complete(struct vsock_dev *v, uint64_t data, int res)
 		return;
 	c->io &= (uint8_t)~kind;
 	c->cancel_owed &= (uint8_t)~kind;
+	if (kind == VSOCK_IO_SHUT && c->put_owed)
+		slot_put(v, c);
 	if (kind == VSOCK_IO_RECV && c->state == VSOCK_HANDSHAKE) {
 		vsock_host_line(v, c, res);
 		vsock_conn_update(v, c);

@@ -41,6 +41,11 @@
 #define CONFIG_CONSOLE_BUDGET_BYTES     (1024 * 1024)
 #define CONFIG_CONSOLE_BUDGET_REFILL_MS 64000
 
+/* PUT /metrics "properties": Firecracker's bounds. */
+#define CONFIG_METRICS_MAX_PROPS     10
+#define CONFIG_METRICS_MAX_KEY_LEN   64
+#define CONFIG_METRICS_MAX_VALUE_LEN 512
+
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS   8
 
@@ -95,7 +100,10 @@ struct vm_config {
 	unsigned int vcpus;
 	uint64_t mem_mib;
 	enum gm_pages hugepages;  /* machine-config "huge_pages" */
-	bool smt;
+	bool smt;              /* two threads per core in the guest's CPUID */
+	bool track_dirty_pages; /* stored for diff snapshots (read back by GET) */
+	int cpu_static;        /* enum cpu_static_tmpl: machine-config cpu_template */
+	struct cpu_template *cpu_custom;  /* PUT /cpu-config, "cpu-config" file */
 	bool boot_timer;
 	struct token_bucket_cfg console_budget;  /* guest console output cap */
 	char *config_file;
@@ -104,6 +112,8 @@ struct vm_config {
 	struct devices_cfg devs;
 	struct logger_cfg logger;
 	char *metrics_path;
+	bool metrics_emit_id;  /* every metrics line carries "id" */
+	struct json_t *metrics_properties; /* object of strings, or NULL */
 	char *api_sock;        /* --api-sock: serve the HTTP API there */
 	size_t api_max_payload;
 	bool no_api;
@@ -137,6 +147,19 @@ int config_put_net(struct vm_config *cfg, const char *id, struct json_t *obj, bo
 int config_put_vsock(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_logger(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
 int config_put_metrics(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* PUT /cpu-config: a custom CPU template (vmm/x86/cpu_template.h) replaces
+ * the static or custom one set before (the last one set wins). */
+int config_put_cpu_config(struct vm_config *cfg, struct json_t *obj, char *err, size_t errlen);
+/* The config file's "cpu-config": the path of a custom template's JSON file. */
+int config_put_cpu_config_file(struct vm_config *cfg, struct json_t *val, char *err,
+			       size_t errlen);
+/* vmm_start: the template the vCPUs get, or NULL for none: the custom one,
+ * or the static one built for this host (refused on the wrong vendor or an
+ * older CPU than the template needs, as Firecracker does).  *owned is the
+ * template to free afterwards (NULL for the custom one).  0 or -EINVAL. */
+struct cpu_template;
+int config_cpu_template(const struct vm_config *cfg, const struct cpu_template **out,
+			struct cpu_template **owned, char *err, size_t errlen);
 /* config_free and config_parse_json: free every device entry. */
 void devices_cfg_free(struct devices_cfg *devs);
 /* The drive called `id`, or NULL (device table, PATCH /drives). */

@@ -89,7 +89,7 @@ void config_usage(const char *prog)
 		"          [--console-budget BYTES,REFILL_MS | --console-budget 0]\n"
 		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
 		"          [--no-seccomp | --seccomp-filter FILE] [--print-seccomp-policy]\n"
-		"          [--id NAME] [--level Error|Warning|Info|Debug] [--help] [--version]\n",
+		"          [--id NAME] [--level Off|Error|Warning|Info|Debug|Trace] [--help] [--version]\n",
 		prog);
 }
 

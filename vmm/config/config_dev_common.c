@@ -16,6 +16,9 @@ int config_resolve_id(const char *section, const char *key, const char *path_id,
 {
 	const char *body_id = json_string_value(json_object_get(obj, key));
 
+	/* The swagger requires the id in every body, PATCH bodies too. */
+	if (!body_id)
+		return fail(err, errlen, "%s: missing required field '%s'", section, key);
 	*id = path_id ? path_id : body_id;
 	if (!*id || !config_id_valid(*id))
 		return fail(err, errlen, "%s: invalid %s (1-64 characters of A-Z a-z 0-9 _)",

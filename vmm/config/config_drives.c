@@ -148,6 +148,9 @@ int config_put_drive(struct vm_config *cfg, const char *path_id, json_t *obj, bo
 		    json_object_get(obj, "partuuid") || json_object_get(obj, "cache_type") ||
 		    json_object_get(obj, "io_engine"))
 			return fail(err, errlen, "drives: PATCH may change only 'path_on_host' and 'rate_limiter'");
+		/* As Firecracker: a virtio-block PATCH must change something. */
+		if (!json_object_get(obj, "path_on_host") && !json_object_get(obj, "rate_limiter"))
+			return fail(err, errlen, "drives: a PATCH needs 'path_on_host' or 'rate_limiter'");
 		dr = *old;
 	}
 	ret = drive_from_json(&dr, obj, patch, err, errlen);

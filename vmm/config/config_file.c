@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "vmm/core/json.h"
+#include "vmm/x86/cpu_template.h"
 
 typedef int section_put_fn(struct vm_config *cfg, json_t *val, char *err, size_t errlen);
 
@@ -45,7 +46,9 @@ static const struct config_section {
 	{ "mmds-config", NULL, false, true },
 	{ "balloon", NULL, false, true },
 	{ "entropy", NULL, false, true },
-	{ "cpu-config", NULL, false, true },
+	{ "cpu-config", config_put_cpu_config_file, false, true },
+	{ "pmem", NULL, false, true },
+	{ "memory-hotplug", NULL, false, true },
 };
 
 static int put_array(struct vm_config *cfg, const struct config_section *s, json_t *val,
@@ -99,6 +102,11 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	dst->vcpus = src->vcpus;
 	dst->mem_mib = src->mem_mib;
 	dst->hugepages = src->hugepages;
+	dst->smt = src->smt;
+	dst->track_dirty_pages = src->track_dirty_pages;
+	cpu_template_free(dst->cpu_custom);
+	dst->cpu_custom = src->cpu_custom;
+	dst->cpu_static = src->cpu_static;
 	dst->log_level = src->log_level;
 	devices_cfg_free(&dst->devs);
 	dst->devs = src->devs;
@@ -108,7 +116,10 @@ static void config_take_file(struct vm_config *dst, struct vm_config *src)
 	}
 	if (src->metrics_path) {
 		free(dst->metrics_path);
+		json_decref(dst->metrics_properties);
 		dst->metrics_path = src->metrics_path;
+		dst->metrics_emit_id = src->metrics_emit_id;
+		dst->metrics_properties = src->metrics_properties;
 	}
 }
 
@@ -133,12 +144,19 @@ int config_parse_json(struct vm_config *cfg, const char *text, char *err, size_t
 	tmp.vcpus = cfg->vcpus;
 	tmp.mem_mib = cfg->mem_mib;
 	tmp.hugepages = cfg->hugepages;
+	tmp.smt = cfg->smt;
+	tmp.track_dirty_pages = cfg->track_dirty_pages;
 	tmp.log_level = cfg->log_level;
+	/* "cpu-config" last: a custom template wins over machine-config's
+	 * static one, whatever the order of the keys (Firecracker). */
 	json_object_foreach(root, key, val) {
-		ret = parse_section(&tmp, key, val, err, errlen);
+		ret = strcmp(key, "cpu-config") ? parse_section(&tmp, key, val, err, errlen) : 0;
 		if (ret)
 			break;
 	}
+	val = json_object_get(root, "cpu-config");
+	if (!ret && val)
+		ret = parse_section(&tmp, "cpu-config", val, err, errlen);
 	json_decref(root);
 	if (ret) {
 		config_free(&tmp);

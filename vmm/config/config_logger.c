@@ -21,7 +21,7 @@ int config_put_logger(struct vm_config *cfg, json_t *obj, char *err, size_t errl
 	path = json_string_value(json_object_get(obj, "log_path"));
 	lvl = json_string_value(json_object_get(obj, "level"));
 	if (lvl && log_level_parse(lvl, &level))
-		return fail(err, errlen, "logger: 'level' must be one of Error, Warning, Info, Debug, Trace");
+		return fail(err, errlen, "logger: 'level' must be one of Error, Warning, Info, Debug, Trace, Off (any case)");
 	if (path && !*path)
 		return fail(err, errlen, "logger: 'log_path' is empty");
 	if (path)

@@ -15,8 +15,9 @@
 #include "config.h"
 
 /* config_dev_common.c: what drives and network interfaces share. */
-/* The {id} of a PUT/PATCH: the path's, which must match the body's `key`
- * when the body names one (a config-file entry has only the body's). */
+/* The {id} of a PUT/PATCH: the body's `key`, which every body must hold
+ * and which must match the path's {id} (a config-file entry has only the
+ * body's). */
 int config_resolve_id(const char *section, const char *key, const char *path_id,
 		      json_t *obj, const char **id, char *err, size_t errlen);
 /* A Firecracker RateLimiter object ("bandwidth"/"ops" token buckets);

@@ -9,6 +9,7 @@
 
 #include "config_section.h"
 #include "vmm/core/json.h"
+#include "vmm/x86/cpu_template.h"
 
 void config_init(struct vm_config *cfg)
 {
@@ -26,6 +27,7 @@ void config_free(struct vm_config *cfg)
 	devices_cfg_free(&cfg->devs);
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
+	json_decref(cfg->metrics_properties);
 	free(cfg->api_sock);
 	free(cfg->seccomp_filter);
 	free(cfg->kernel_path);
@@ -33,6 +35,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->config_file);
 	free(cfg->id);
+	cpu_template_free(cfg->cpu_custom);
 	config_init(cfg);
 }
 

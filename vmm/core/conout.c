@@ -47,7 +47,7 @@ static int conout_share_nonblocking(struct conout *o, int fd)
 	return 0;
 }
 
-int conout_open(struct conout *o, int fd)
+static int conout_open_at(struct conout *o, int fd, bool may_share)
 {
 	struct stat st;
 	int ret;
@@ -70,11 +70,21 @@ int conout_open(struct conout *o, int fd)
 		return 0;
 	}
 	ret = -errno;
-	if (conout_share_nonblocking(o, fd))
+	if (!may_share || conout_share_nonblocking(o, fd))
 		return ret;  /* nothing non-blocking to write to: discard */
 	o->mode = CONOUT_WRITE;
 	o->fd = fd;
 	return ret;
+}
+
+int conout_open(struct conout *o, int fd)
+{
+	return conout_open_at(o, fd, true);
+}
+
+int conout_open_private(struct conout *o, int fd)
+{
+	return conout_open_at(o, fd, false);
 }
 
 ssize_t conout_write(void *opaque, const void *buf, size_t len)

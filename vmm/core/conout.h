@@ -48,6 +48,9 @@ struct conout {
  * `fd` as above.  Always leaves `o` usable (CONOUT_NONE at worst);
  * returns 0, or -errno when the output had to fall back. */
 int conout_open(struct conout *o, int fd);
+/* The same without the last resort: when no private description can be
+ * had, nothing is changed and o->mode is CONOUT_NONE (-errno returned). */
+int conout_open_private(struct conout *o, int fd);
 /* Any thread: write at most `len` bytes without blocking.  Bytes taken, or
  * -errno (-EAGAIN: the reader is not keeping up; try later or drop).
  * `opaque` is the struct conout (the UART's output callback). */

@@ -19,8 +19,10 @@ static int log_fd = 2;              /* stderr until PUT /logger */
 static bool log_show_level = true;
 static bool log_show_origin;
 static unsigned long log_dropped;
+static log_write_fn stderr_writer;
+static void *stderr_opaque;
 static const char *const level_names[] = {
-	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+	[LOG_OFF] = "OFF", [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
 	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG",
 };
 
@@ -37,7 +39,7 @@ void log_set_level(enum log_level level)
 int log_level_parse(const char *s, enum log_level *out)
 {
 	static const struct { const char *name; enum log_level level; } map[] = {
-		{ "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
+		{ "off", LOG_OFF }, { "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
 		{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { "trace", LOG_DEBUG },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -68,6 +70,17 @@ int log_configure(const char *path, enum log_level level, bool show_level,
 	log_show_level = show_level;
 	log_show_origin = show_origin;
 	return 0;
+}
+
+void log_set_stderr_writer(log_write_fn fn, void *opaque)
+{
+	stderr_writer = fn;
+	stderr_opaque = opaque;
+}
+
+unsigned long log_missed_count(void)
+{
+	return __atomic_load_n(&log_dropped, __ATOMIC_RELAXED);
 }
 
 size_t log_escape(char *dst, size_t size, const char *src, size_t len)
@@ -111,6 +124,7 @@ void log_msg(enum log_level level, const char *file, int line_no, const char *fm
 	va_list ap;
 	int n;
 	size_t len;
+	ssize_t written;
 
 	if (level > log_level)
 		return;
@@ -136,8 +150,12 @@ void log_msg(enum log_level level, const char *file, int line_no, const char *fm
 	len = log_escape(line, sizeof(line) - 1, raw, len);
 	line[len++] = '\n';
 	/* One write per line so lines from different threads never interleave. */
-	if (write(log_fd, line, len) < 0)
-		log_dropped++;
+	if (log_fd == 2 && stderr_writer)
+		written = stderr_writer(stderr_opaque, line, len);
+	else
+		written = write(log_fd, line, len);
+	if (written < 0 || (size_t)written != len)
+		__atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t clock_us(clockid_t id)

@@ -10,13 +10,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* LOG_OFF as the configured level writes nothing at all. */
+enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Set the VM id shown in every line (default "anonymous-instance"). */
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
-/* Parse "Error", "Warning", "Info", "Debug" (any case); -EINVAL if unknown. */
+/* Parse "Off", "Error", "Warning", "Info", "Debug", "Trace" (any case; Trace
+ * is Debug); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
 /* A line's text before escaping is cut at LOG_LINE_MAX - 1 bytes. */
@@ -27,6 +30,14 @@ int log_level_parse(const char *s, enum log_level *out);
  * style (backslash n, t, r, else backslash xNN), so no byte of the text can
  * end or forge a line (or drive a terminal).  Stops before an escape that
  * does not fit.  Returns the bytes written, without the NUL.  Any thread. */
+/* Lines for stderr (no PUT /logger file) go through `fn` instead of a plain
+ * write(2, ...): ember gives it a non-blocking stderr (conout.h), so a
+ * stalled reader costs dropped lines, never a parked thread.  NULL: write. */
+typedef ssize_t (*log_write_fn)(void *opaque, const void *buf, size_t len);
+void log_set_stderr_writer(log_write_fn fn, void *opaque);
+/* Lines lost so far (the output refused them: full, closed). */
+unsigned long log_missed_count(void);
+
 size_t log_escape(char *dst, size_t size, const char *src, size_t len);
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

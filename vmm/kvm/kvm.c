@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,7 +31,7 @@ static const struct {
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
 };
 
-static int kvm_check_caps(int fd)
+static int kvm_check_caps(int fd, const struct cpu_template *tmpl, char *why, size_t whylen)
 {
 	int version = ioctl(fd, KVM_GET_API_VERSION, 0);
 
@@ -39,10 +40,23 @@ static int kvm_check_caps(int fd)
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]); i++) {
+		if (cpu_template_cap_removed(tmpl, (uint32_t)kvm_required_caps[i].cap))
+			continue;
 		if (ioctl(fd, KVM_CHECK_EXTENSION, kvm_required_caps[i].cap) <= 0) {
 			log_error("kvm: missing capability %s", kvm_required_caps[i].name);
 			return -ENOTSUP;
 		}
+	}
+	for (unsigned int i = 0; tmpl && i < tmpl->nr_caps; i++) {
+		uint32_t cap = tmpl->caps[i].cap;
+
+		if (cpu_template_cap_removed(tmpl, cap) ||
+		    ioctl(fd, KVM_CHECK_EXTENSION, (unsigned long)cap) > 0)
+			continue;
+		snprintf(why, whylen, "the CPU template needs KVM capability %u, which this host's KVM does not offer",
+			 cap);
+		log_error("kvm: %s", why);
+		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -97,7 +111,8 @@ static int kvm_create_vm(struct kvm *kvm)
 	return ret;
 }
 
-int kvm_init(struct kvm *kvm, const char *dev_path)
+int kvm_init(struct kvm *kvm, const char *dev_path, const struct cpu_template *tmpl,
+	     char *why, size_t whylen)
 {
 	int ret;
 
@@ -109,7 +124,7 @@ int kvm_init(struct kvm *kvm, const char *dev_path)
 		log_error("kvm: cannot open %s: %s", dev_path, strerror(errno));
 		return ret;
 	}
-	ret = kvm_check_caps(kvm->sys_fd);
+	ret = kvm_check_caps(kvm->sys_fd, tmpl, why, whylen);
 	if (ret)
 		goto err_close;
 	kvm->run_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

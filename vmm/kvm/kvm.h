@@ -17,6 +17,7 @@
 #include <linux/kvm.h>
 
 #include "vmm/core/memory.h"
+#include "vmm/x86/cpu_template.h"
 
 struct kvm {
 	int sys_fd;
@@ -26,9 +27,12 @@ struct kvm {
 	bool tsc_deadline;                /* KVM_CAP_TSC_DEADLINE_TIMER */
 };
 
-/* vm_create: open `dev_path` and create the VM as above.  0 or -errno (the
- * reason logged); kvm_close releases what was made. */
-int kvm_init(struct kvm *kvm, const char *dev_path);
+/* vm_create: open `dev_path` and create the VM as above.  A CPU template
+ * `tmpl` (or NULL) drops capabilities from the checks ("!N") or adds its
+ * own ("N"); a missing one of those is described in `why`.  0 or -errno
+ * (the reason logged); kvm_close releases what was made. */
+int kvm_init(struct kvm *kvm, const char *dev_path, const struct cpu_template *tmpl,
+	     char *why, size_t whylen);
 /* vm_create: register every RAM region of `gm` as a KVM memory slot. */
 int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm);
 /* Builder, for each device: route eventfd `efd` to GSI `gsi` (edge: one

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "vmm/x86/cpu_template.h"
 #include "vmm/x86/cpuid.h"
 #include "vmm/x86/regs.h"
 #include "vmm/core/log.h"
@@ -81,6 +82,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	struct cpuid_opts opts = {
 		.vcpu_id = vcpu->id, .nr_vcpus = vcpu->shared->nr_vcpus,
+		.smt = vcpu->shared->smt,
 		.tsc_deadline = vcpu->shared->kvm->tsc_deadline,
 	};
 	struct kvm_cpuid2 *c = malloc(sz);
@@ -90,8 +92,53 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		return -ENOMEM;
 	memcpy(c, sup, sz);
 	cpuid_normalise(c->entries, c->nent, &opts);
-	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, c, "KVM_SET_CPUID2");
+	ret = vcpu->shared->tmpl ? cpu_template_apply_cpuid(vcpu->shared->tmpl, c->entries, c->nent,
+							    vcpu->shared->why,
+							    sizeof(vcpu->shared->why)) : 0;
+	if (ret)
+		log_error("vcpu %u: %s", vcpu->id, vcpu->shared->why);
+	else
+		ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, c, "KVM_SET_CPUID2");
 	free(c);
+	return ret;
+}
+
+/* The template's MSRs: read what KVM gives this vCPU (with its CPUID set),
+ * apply the modifiers, write them back.  An MSR KVM cannot read or will
+ * not take that value is refused, with the reason in shared->why. */
+static int vcpu_set_template_msrs(struct vcpu *vcpu)
+{
+	const struct cpu_template *t = vcpu->shared->tmpl;
+	struct kvm_msrs *m;
+	int n, got = 0, ret = 0;
+
+	if (!t || !t->nr_msrs)
+		return 0;
+	m = cpu_template_msr_list(t);
+	if (!m)
+		return -ENOMEM;
+	n = (int)m->nmsrs;
+	got = ioctl(vcpu->fd, KVM_GET_MSRS, m);
+	if (got != n) {
+		snprintf(vcpu->shared->why, sizeof(vcpu->shared->why),
+			 "the CPU template changes MSR 0x%x, which KVM does not support",
+			 got >= 0 && got < n ? m->entries[got].index : m->entries[0].index);
+		ret = -EINVAL;
+		goto out;
+	}
+	cpu_template_apply_msrs(t, m);
+	got = ioctl(vcpu->fd, KVM_SET_MSRS, m);
+	if (got != n) {
+		snprintf(vcpu->shared->why, sizeof(vcpu->shared->why),
+			 "KVM refused the CPU template's value 0x%llx for MSR 0x%x",
+			 got >= 0 && got < n ? (unsigned long long)m->entries[got].data : 0ULL,
+			 got >= 0 && got < n ? m->entries[got].index : m->entries[0].index);
+		ret = -EINVAL;
+	}
+out:
+	if (ret)
+		log_error("vcpu %u: %s", vcpu->id, vcpu->shared->why);
+	free(m);
 	return ret;
 }
 
@@ -151,6 +198,8 @@ int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id)
 		goto err_close;
 	}
 	ret = vcpu_set_cpuid(vcpu);
+	if (!ret)
+		ret = vcpu_set_template_msrs(vcpu);
 	if (!ret)
 		ret = vcpu_set_msrs(vcpu);
 	if (!ret)

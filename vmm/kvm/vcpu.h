@@ -23,6 +23,9 @@
 struct boot_image;
 struct bus;
 struct kvm;
+struct cpu_template;
+
+#define VCPU_WHY_LEN 256
 
 /* What every vCPU of one VM shares.  The pause protocol: the vmm thread sets
  * pause_requested and kicks; each vCPU counts itself in `parked` (under
@@ -33,6 +36,9 @@ struct vcpu_shared {
 	const struct bus *pio;        /* port I/O exits go here */
 	const struct bus *mmio;       /* MMIO exits go here */
 	unsigned int nr_vcpus;
+	bool smt;                     /* two threads per core (CPUID topology) */
+	const struct cpu_template *tmpl;  /* applied by vcpu_init, or NULL */
+	char why[VCPU_WHY_LEN];       /* why the template did not fit (vmm thread) */
 
 	atomic_bool stopping;         /* vCPUs leave KVM_RUN when set */
 	atomic_bool pause_requested;
@@ -68,7 +74,11 @@ void vcpu_shared_destroy(struct vcpu_shared *s);
 void vcpu_request_exit(struct vcpu_shared *s, int code, const char *why);
 
 /* vmm thread, from vm_create: create vCPU `id` (KVM_CREATE_VCPU, map its
- * kvm_run) and give it CPUID, boot MSRs, FPU and LAPIC state.  0 or -errno,
+ * kvm_run) and give it CPUID, boot MSRs, FPU and LAPIC state; the shared
+ * CPU template's CPUID modifiers go on top of the normalised CPUID, its
+ * MSR modifiers on the values KVM_GET_MSRS reads once that CPUID is set
+ * (then the boot MSRs, which win); a leaf or MSR KVM does not offer fails
+ * with the reason in shared->why.  0 or -errno,
  * with nothing left open on failure. */
 int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id);
 /* vmm thread, from the builder before the vCPUs start: registers for the

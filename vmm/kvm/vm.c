@@ -11,7 +11,8 @@
 #include "vcpu.h"
 #include "vm.h"
 
-int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, enum gm_pages pages)
+int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
+	      enum gm_pages pages, const struct cpu_template *tmpl)
 {
 	int ret;
 
@@ -22,7 +23,9 @@ int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, enum gm_
 	ret = vcpu_shared_init(&vm->shared, &vm->kvm, &vm->pio, &vm->mmio, nr_vcpus);
 	if (ret)
 		return ret;
-	ret = kvm_init(&vm->kvm, "/dev/kvm");
+	vm->shared.smt = smt;
+	vm->shared.tmpl = tmpl;
+	ret = kvm_init(&vm->kvm, "/dev/kvm", tmpl, vm->shared.why, sizeof(vm->shared.why));
 	if (ret)
 		return ret;
 	ret = gm_init(&vm->mem, mem_bytes, pages, MMIO_GAP_START, MMIO_GAP_END);

@@ -31,10 +31,14 @@ struct vm {
 	struct vcpu_shared shared;    /* points at kvm, pio and mmio above */
 };
 
-/* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (in 2 MiB
- * huge pages with `hugepages`) and create `nr_vcpus` vCPUs (not yet
- * running).  On failure vm_destroy releases what was made.  0 or -errno. */
-int vm_create(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, enum gm_pages pages);
+/* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (backed as
+ * `pages` says, gm_init) and create `nr_vcpus` vCPUs (not yet
+ * running; with `smt` their CPUID pairs them as two threads per core) with
+ * the CPU template `tmpl` (or NULL; it must outlive the build).  On failure
+ * vm_destroy releases what was made and, when a template does not fit this
+ * host, shared.why says why.  0 or -errno. */
+int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
+	      enum gm_pages pages, const struct cpu_template *tmpl);
 /* vmm thread (vmm.c): start every vCPU thread (0 or -errno); stop, kick
  * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);

@@ -20,6 +20,13 @@ struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, unsigned int n,
 	return NULL;
 }
 
+/* Threads per core: 2 with SMT (Firecracker pairs vCPUs only when there
+ * are two or more), else 1. */
+static unsigned int threads_per_core(const struct cpuid_opts *o)
+{
+	return o->smt && o->nr_vcpus > 1 ? 2 : 1;
+}
+
 /* Bits needed to hold n distinct ids. */
 static unsigned int id_bits(unsigned int n)
 {
@@ -44,25 +51,31 @@ static void cpuid_leaf1(struct kvm_cpuid_entry2 *e, const struct cpuid_opts *o)
 		e->edx &= ~LEAF1_EDX_HTT;
 }
 
-/* Intel deterministic cache parameters: cores per package, threads per cache. */
+/* Intel deterministic cache parameters: cores per package, threads per
+ * cache (L1 and L2 belong to a core, L3 to the package). */
 static void cpuid_leaf4(struct kvm_cpuid_entry2 *e, const struct cpuid_opts *o)
 {
 	unsigned int level = (e->eax >> 5) & 7;
-	unsigned int sharing = level >= 3 ? o->nr_vcpus : 1;
+	unsigned int tpc = threads_per_core(o);
+	unsigned int sharing = level >= 3 ? o->nr_vcpus : tpc;
 
 	if (!(e->eax & 0x1f))
 		return;  /* no cache at this index */
 	e->eax &= 0x3ff;
-	e->eax |= ((sharing - 1) << 14) | (((1U << id_bits(o->nr_vcpus)) - 1) << 26);
+	e->eax |= ((sharing - 1) << 14) | (((1U << id_bits(o->nr_vcpus / tpc)) - 1) << 26);
 }
 
-/* Extended topology (0xb and 0x1f): one thread per core, nr_vcpus cores. */
+/* Extended topology (0xb and 0x1f): threads_per_core threads per core,
+ * nr_vcpus threads in the package; the APIC id is the vCPU index, so with
+ * SMT its low bit is the thread. */
 static void cpuid_topology(struct kvm_cpuid_entry2 *e, const struct cpuid_opts *o)
 {
+	unsigned int tpc = threads_per_core(o);
+
 	switch (e->index) {
 	case 0:
-		e->eax = 0;
-		e->ebx = 1;
+		e->eax = id_bits(tpc);
+		e->ebx = tpc;
 		e->ecx = (TOPO_LEVEL_SMT << 8) | 0;
 		break;
 	case 1:
@@ -126,9 +139,9 @@ static void cpuid_one(struct kvm_cpuid_entry2 *e, const struct cpuid_opts *o)
 	case 0x80000008:  /* AMD: cores per package */
 		e->ecx = (e->ecx & ~0xf0ffU) | (id_bits(o->nr_vcpus) << 12) | (o->nr_vcpus - 1);
 		break;
-	case 0x8000001e:  /* AMD: extended APIC id, one thread per core */
+	case 0x8000001e:  /* AMD: extended APIC id, core id, threads per core - 1 */
 		e->eax = o->vcpu_id;
-		e->ebx = o->vcpu_id & 0xff;
+		e->ebx = ((threads_per_core(o) - 1) << 8) | ((o->vcpu_id / threads_per_core(o)) & 0xff);
 		e->ecx = 0;
 		break;
 	default:

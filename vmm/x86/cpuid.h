@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cpuid.h - the CPUID a vCPU sees: KVM's supported set, normalised so the
- * guest sees a consistent topology (one socket, nr_vcpus cores), its own
+ * guest sees a consistent topology (one socket of nr_vcpus single-thread
+ * cores, or with smt nr_vcpus / 2 cores of two threads each), its own
  * APIC id, the hypervisor bit and KVM signature, no PMU, and a fixed brand.
  * Pure functions over an entry array; called by vcpu_init (vcpu.c) on the
  * vmm thread, before the vCPU threads start.
@@ -17,6 +18,8 @@
 struct cpuid_opts {
 	unsigned int vcpu_id;
 	unsigned int nr_vcpus;
+	bool smt;            /* vCPUs 2k and 2k+1 are the threads of core k
+			      * (machine-config "smt"; only with nr_vcpus > 1) */
 	bool tsc_deadline;
 };
 

@@ -25,6 +25,13 @@ void guest_main(uint64_t zp)
 		cpuid(0x80000002 + i, 0, &brand[i * 4]);
 	puts_(" brand '");
 	puts_((const char *)brand);
-	puts_("'\n");
+	/* Threads per core at the SMT level of the extended topology:
+	 * 2 with machine-config "smt" and 2+ vCPUs, else 1. */
+	cpuid(0xb, 0, r);
+	puts_("' threads/core ");
+	puthex(r[1] & 0xffff);
+	puts_(" x2apic ");
+	puthex(r[3]);
+	puts_("\n");
 	reset();
 }
