@@ -494,7 +494,7 @@ ram_run() { # HUGE_PAGES|default: boot halt.elf, sample the mapping into $ram_st
 JSON
 	"$EMBER" --no-api --config-file "$T/ram.json" >"$T/out" 2>"$T/err" </dev/null &
 	pid=$!  # ember itself (not under timeout): its smaps are read
-	for _ in $(seq 50); do has out "tiny: halting" && break; sleep 0.1; done
+	for _ in $(seq 200); do has out "tiny: halting" && break; sleep 0.1; done
 	read -r ram_start ram_ahp < <(guest_ram "$pid" 2>/dev/null)
 	kill -TERM "$pid"
 	wait "$pid"
