@@ -474,15 +474,15 @@ fi
 
 # ---- guest RAM on a 2 MiB boundary (issue 18) ------------------------------
 # 63 MiB, a size the kernel never aligns by itself: ember's guest-RAM mapping
-# (its largest) must start on a 2 MiB boundary, or neither THP nor KVM can map
+# (the one of exactly that size: under ASan the shadow is larger) must start on a 2 MiB boundary, or neither THP nor KVM can map
 # the guest in 2 MiB pages.  With huge_pages "Transparent" (MADV_HUGEPAGE), and
 # with nothing said (ember's default), the RAM ember and the guest wrote is in
 # transparent huge pages unless the host has THP "never"; an explicit "None"
 # on a host whose THP is "madvise" leaves it in 4 KiB pages.
-guest_ram() { # PID -> "start_address_hex anon_huge_kib" of the largest mapping
+guest_ram() { # PID -> "start_address_hex anon_huge_kib" of the 63 MiB mapping
 	awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); addr = r[1]; size = ahp = 0 }
 		/^Size:/ { size = $2 } /^AnonHugePages:/ { ahp = $2 }
-		/^VmFlags:/ { if (size > best) { best = size; a = addr; h = ahp } }
+		/^VmFlags:/ { if (size == 63 * 1024) { a = addr; h = ahp } }
 		END { print a, h }' "/proc/$1/smaps"
 }
 ram_run() { # HUGE_PAGES|default: boot halt.elf, sample the mapping into $ram_start $ram_ahp
