@@ -180,6 +180,8 @@ static const struct sandbox_rule boot_rules[] = {
 	ALLOW("timerfd_create", "device timers"),
 	ALLOW1("madvise", EQ(2, MADV_DONTFORK, "MADV_DONTFORK"), "guest RAM"),
 	ALLOW1("madvise", EQ(2, MADV_DONTDUMP, "MADV_DONTDUMP"), "guest RAM kept out of core dumps"),
+	ALLOW1("madvise", EQ(2, MADV_HUGEPAGE, "MADV_HUGEPAGE"),
+	       "guest RAM in transparent huge pages (huge_pages \"Transparent\")"),
 	ALLOW("rt_sigaction", "the vCPU kick handler"),
 	ALLOW("clone3", "pthread_create: the vCPU threads (its flags are in memory: not checked)"),
 	ALLOW1("clone", MASKED(0, CLONE_THREAD, CLONE_THREAD, "CLONE_THREAD"),

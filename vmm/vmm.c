@@ -529,7 +529,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	vmm->cfg->vcpus = f.s.machine->nr_vcpus;
 	vmm->cfg->mem_mib = f.s.mem_size / MiB;
 	vmm->cfg->boot_timer = f.s.machine->flags & SNAP_MACHINE_BOOT_TIMER;
-	vmm->cfg->hugepages = false;
+	vmm->cfg->hugepages = GM_PAGES_NORMAL;  /* the memory file, in ordinary pages */
 	snapshot_files_close(&f);
 	term_raw(STDIN_FILENO);
 	vmm->vm_built = true;

@@ -79,3 +79,8 @@ tests/bench/blk.sh
 
 echo "== network and vsock: iperf3 TCP over virtio-net on a tap, xfer over vsock, ember vs QEMU microvm"
 tests/bench/net.sh
+
+# Guest RAM in 4 KiB pages, transparent huge pages or hugetlbfs: boot time,
+# VM exits, the L1 kernel's nested page-table entries, guest RSS (same place as 2).
+echo "== guest memory page sizes: huge_pages None / Transparent / 2M"
+tests/bench/hugepages.sh

@@ -196,6 +196,19 @@ req bad_oversized_body PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\"
 req still_works_after_errors GET /machine-config "" 200
 [ "$(json_field x mem_size_mib)" = 48 ] && ok bad_requests_left_config_unchanged || bad bad_requests_left_config_unchanged "$(cat "$T/body")"
 
+# huge_pages "Transparent" (issue 18): PATCH and PUT take it, GET reads it
+# back; it stays set, so the microVM started below maps its RAM with
+# MADV_HUGEPAGE under the vmm_boot seccomp filter.
+req patch_huge_pages_transparent PATCH /machine-config '{"huge_pages": "Transparent"}' 204
+req get_huge_pages_transparent GET /machine-config "" 200
+[ "$(json_field x huge_pages)/$(json_field x mem_size_mib)" = Transparent/48 ] && ok huge_pages_transparent_patched || bad huge_pages_transparent_patched "$(cat "$T/body")"
+req put_huge_pages_none PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 49, "huge_pages": "None"}' 204
+req put_huge_pages_transparent PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 49, "huge_pages": "Transparent"}' 204
+req get_vm_config_transparent GET /vm/config "" 200
+python3 -c 'import json,sys; m = json.load(open(sys.argv[1]))["machine-config"]; assert m["huge_pages"] == "Transparent" and m["mem_size_mib"] == 49, m' "$T/body" && ok huge_pages_transparent_in_vm_config || bad huge_pages_transparent_in_vm_config "$(cat "$T/body")"
+req bad_huge_pages_lowercase PATCH /machine-config '{"huge_pages": "transparent"}' 400 "huge_pages"
+req bad_huge_pages_2m_odd_size PATCH /machine-config '{"huge_pages": "2M"}' 400 "mem_size_mib"
+
 # Transport-level abuse: raw bytes on the socket.
 raw() { python3 - "$S" "$@" <<'PY'
 import socket, sys, time

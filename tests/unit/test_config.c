@@ -120,7 +120,7 @@ static void test_json_full(void **state)
 	assert_string_equal(config_cmdline(&f->cfg), "console=ttyS0 quiet");
 	assert_int_equal(f->cfg.vcpus, 2);
 	assert_int_equal(f->cfg.mem_mib, 1024);
-	assert_true(f->cfg.hugepages);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_HUGETLB);
 	assert_false(f->cfg.smt);
 	assert_ret(config_validate(&f->cfg, f->err, sizeof(f->err)), 0);
 }
@@ -137,7 +137,7 @@ static void test_json_defaults(void **state)
 	assert_string_equal(config_cmdline(&f->cfg), CONFIG_DEFAULT_CMDLINE);
 	assert_int_equal(f->cfg.vcpus, CONFIG_DEFAULT_VCPUS);
 	assert_int_equal(f->cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
-	assert_false(f->cfg.hugepages);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_DEFAULT);
 	assert_false(f->cfg.boot_timer);
 	assert_ret(config_validate(&f->cfg, f->err, sizeof(f->err)), 0);
 
@@ -171,19 +171,23 @@ static void test_json_machine_config_only(void **state)
 		const char *json;
 		unsigned int vcpus;
 		uint64_t mem;
-		bool huge;
+		enum gm_pages huge;
 	} cases[] = {
-		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 16}}", 1, 16, false },
+		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 16}}", 1, 16,
+		  GM_PAGES_DEFAULT },
 		{ "{\"machine-config\": {\"vcpu_count\": 32, \"mem_size_mib\": 1048576}}",
-		  32, 1048576, false },
+		  32, 1048576, GM_PAGES_DEFAULT },
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 130,"
-		  " \"huge_pages\": \"None\", \"smt\": false}}", 2, 130, false },
+		  " \"huge_pages\": \"None\", \"smt\": false}}", 2, 130, GM_PAGES_NORMAL },
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 130,"
-		  " \"huge_pages\": \"2M\", \"track_dirty_pages\": true}}", 2, 130, true },
+		  " \"huge_pages\": \"2M\", \"track_dirty_pages\": true}}", 2, 130, GM_PAGES_HUGETLB },
+		/* Transparent huge pages need no even size: the tail is in 4 KiB pages. */
+		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 131,"
+		  " \"huge_pages\": \"Transparent\"}}", 2, 131, GM_PAGES_THP },
 		{ "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": true}}",
-		  2, 128, false },
+		  2, 128, GM_PAGES_DEFAULT },
 		{ "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": true}}",
-		  1, 128, false },
+		  1, 128, GM_PAGES_DEFAULT },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -285,6 +289,9 @@ static void test_json_bad(void **state)
 		  "huge_pages" },
 		{ "huge_pages 2m",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2m\"}}",
+		  "huge_pages" },
+		{ "huge_pages transparent (case matters)",
+		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"transparent\"}}",
 		  "huge_pages" },
 		{ "huge_pages empty",
 		  "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"\"}}",
@@ -473,7 +480,7 @@ static void test_args_all(void **state)
 	assert_string_equal(config_cmdline(&f->cfg), "console=ttyS0 root=/dev/vda");
 	assert_int_equal(f->cfg.vcpus, 4);
 	assert_int_equal(f->cfg.mem_mib, 512);
-	assert_true(f->cfg.hugepages);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_HUGETLB);
 	assert_true(f->cfg.boot_timer);
 	assert_string_equal(f->cfg.id, "vm-1");
 	assert_int_equal(f->cfg.log_level, LOG_DEBUG);

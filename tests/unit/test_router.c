@@ -124,6 +124,39 @@ static void test_machine_config_put_get_patch(void **state)
 	assert_int_equal(f->cfg.vcpus, 4);
 }
 
+/* huge_pages "Transparent" (Firecracker's THP option): accepted with any
+ * memory size, read back, changed by PATCH; the names are case-sensitive;
+ * "None" said is not ember's default. */
+static void test_machine_config_huge_pages_transparent(void **state)
+{
+	struct fixture *f = *state;
+	char out[512];
+
+	/* Nothing asked: Firecracker's "None" reads back, ember's own default
+	 * (transparent huge pages asked for) stays distinct from an explicit "None". */
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_DEFAULT);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"huge_pages\":\"None\""));
+	assert_int_equal(PUT(f, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 129,"
+			     " \"huge_pages\": \"Transparent\"}", out), 204);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_THP);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"huge_pages\":\"Transparent\""));
+	/* 2M needs an even size; a refused PATCH changes nothing. */
+	assert_int_equal(PATCH(f, "/machine-config", "{\"huge_pages\": \"2M\"}", out), 400);
+	assert_fault(out, "mem_size_mib");
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_THP);
+	assert_int_equal(PATCH(f, "/machine-config", "{\"huge_pages\": \"None\"}", out), 204);
+	assert_int_equal(f->cfg.hugepages, GM_PAGES_NORMAL);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"huge_pages\":\"None\""));
+	assert_int_equal(PATCH(f, "/machine-config", "{\"huge_pages\": \"transparent\"}", out), 400);
+	assert_fault(out, "huge_pages");
+	assert_int_equal(PATCH(f, "/machine-config", "{\"huge_pages\": \"Transparent\"}", out), 204);
+	assert_int_equal(GET(f, "/machine-config", out), 200);
+	assert_non_null(strstr(out, "\"huge_pages\":\"Transparent\""));
+}
+
 static void test_boot_source(void **state)
 {
 	struct fixture *f = *state;
@@ -484,6 +517,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_get_root_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config_huge_pages_transparent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_config_put_get_patch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives, setup, teardown),

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "vmm/core/log.h"
+#include "vmm/core/memory.h"  /* enum gm_pages */
 #include "vmm/core/ratelimit.h"  /* struct rate_limiter_cfg */
 
 /* Firecracker's defaults plus the console.  The i8042 flags skip probes of
@@ -118,7 +119,7 @@ struct vm_config {
 	char *cmdline;         /* NULL: CONFIG_DEFAULT_CMDLINE */
 	unsigned int vcpus;
 	uint64_t mem_mib;
-	bool hugepages;
+	enum gm_pages hugepages;  /* machine-config "huge_pages" */
 	bool smt;              /* two threads per core in the guest's CPUID */
 	bool track_dirty_pages; /* stored for diff snapshots (read back by GET) */
 	int cpu_static;        /* enum cpu_static_tmpl: machine-config cpu_template */

@@ -165,7 +165,7 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 				    arg, EMBER_MIN_MEM_MIB, EMBER_MAX_MEM_MIB);
 		cfg->mem_mib = v;
 		break;
-	case OPT_HUGE: cfg->hugepages = true; break;
+	case OPT_HUGE: cfg->hugepages = GM_PAGES_HUGETLB; break;
 	case OPT_BOOT_TIMER: cfg->boot_timer = true; break;
 	case OPT_CONSOLE_BUDGET:
 		if (parse_console_budget(arg, &cfg->console_budget))

@@ -10,6 +10,25 @@
 #include "vmm/x86/cpu_template.h"
 #include "vmm/x86/layout.h"
 
+/* machine-config "huge_pages" values, indexed by enum gm_pages.  Nothing
+ * asked reads back as "None", Firecracker's default, although ember then
+ * asks for transparent huge pages (docs/api.md). */
+static const char *const huge_pages_names[] = {
+	[GM_PAGES_DEFAULT] = "None",
+	[GM_PAGES_NORMAL] = "None",
+	[GM_PAGES_HUGETLB] = "2M",
+	[GM_PAGES_THP] = "Transparent",
+};
+
+/* The enum gm_pages named `name` ("None" is GM_PAGES_NORMAL), or -1. */
+static int huge_pages_parse(const char *name)
+{
+	for (size_t i = GM_PAGES_NORMAL; i < sizeof(huge_pages_names) / sizeof(huge_pages_names[0]); i++)
+		if (!strcmp(name, huge_pages_names[i]))
+			return (int)i;
+	return -1;
+}
+
 /* An integer field if present: *out keeps its value when absent. */
 static void get_int(json_t *obj, const char *key, json_int_t *out)
 {
@@ -30,8 +49,8 @@ static void get_bool(json_t *obj, const char *key, bool *out)
 
 /*
  * PUT gives the whole machine: a field it leaves out takes its default
- * (smt and track_dirty_pages false, huge_pages "None"), as Firecracker's
- * swagger says.  PATCH changes only the fields it names, and must name one.
+ * (smt and track_dirty_pages false, huge_pages "None" as read back: ember's
+ * GM_PAGES_DEFAULT), as Firecracker's swagger says.  PATCH changes only the fields it names, and must name one.
  */
 int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 		       char *err, size_t errlen)
@@ -46,8 +65,8 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 	};
 	json_int_t vcpus = cfg->vcpus, mem = (json_int_t)cfg->mem_mib;
 	const char *huge, *tmpl;
-	bool hugepages = partial && cfg->hugepages, smt = partial && cfg->smt;
-	bool dirty = partial && cfg->track_dirty_pages;
+	enum gm_pages pages = partial ? cfg->hugepages : GM_PAGES_DEFAULT;
+	bool smt = partial && cfg->smt, dirty = partial && cfg->track_dirty_pages;
 	int cpu_static = -1;
 	int ret = json_check_fields("machine-config", obj, fields, 6, partial, err, errlen);
 
@@ -71,11 +90,12 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 	if (mem < (json_int_t)EMBER_MIN_MEM_MIB || mem > (json_int_t)EMBER_MAX_MEM_MIB)
 		return fail(err, errlen, "machine-config: 'mem_size_mib' must be between %llu and %llu",
 			    EMBER_MIN_MEM_MIB, EMBER_MAX_MEM_MIB);
-	if (huge && strcmp(huge, "None") && strcmp(huge, "2M"))
-		return fail(err, errlen, "machine-config: 'huge_pages' must be \"None\" or \"2M\"");
+	if (huge && huge_pages_parse(huge) < 0)
+		return fail(err, errlen,
+			    "machine-config: 'huge_pages' must be \"None\", \"Transparent\" or \"2M\"");
 	if (huge)
-		hugepages = !strcmp(huge, "2M");
-	if (hugepages && mem % 2)
+		pages = (enum gm_pages)huge_pages_parse(huge);
+	if (pages == GM_PAGES_HUGETLB && mem % 2)
 		return fail(err, errlen, "machine-config: 'mem_size_mib' must be a multiple of 2 with 2M huge pages");
 	/* Absent: the template set before stays; "None" removes the static or
 	 * custom one (Firecracker). */
@@ -89,7 +109,7 @@ int config_put_machine(struct vm_config *cfg, json_t *obj, bool partial,
 	}
 	cfg->vcpus = (unsigned int)vcpus;
 	cfg->mem_mib = (uint64_t)mem;
-	cfg->hugepages = hugepages;
+	cfg->hugepages = pages;
 	cfg->smt = smt;
 	cfg->track_dirty_pages = dirty;
 	return 0;
@@ -100,7 +120,7 @@ json_t *config_machine_to_json(const struct vm_config *cfg)
 	json_t *m = json_pack("{si sI sb sb ss}", "vcpu_count", (int)cfg->vcpus,
 			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", cfg->smt,
 			      "track_dirty_pages", cfg->track_dirty_pages,
-			      "huge_pages", cfg->hugepages ? "2M" : "None");
+			      "huge_pages", huge_pages_names[cfg->hugepages]);
 
 	/* Firecracker names a static template only (none or a custom one: absent). */
 	if (cfg->cpu_static != CPU_STATIC_NONE)

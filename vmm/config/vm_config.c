@@ -64,7 +64,7 @@ int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->kernel_path)
 		return fail(err, errlen, "no kernel: configure boot-source first");
-	if (cfg->hugepages && cfg->mem_mib % 2)
+	if (cfg->hugepages == GM_PAGES_HUGETLB && cfg->mem_mib % 2)
 		return fail(err, errlen, "memory must be a multiple of 2 MiB with huge pages");
 	return 0;
 }

@@ -30,51 +30,91 @@ static void gm_layout(struct guest_mem *gm, uint8_t *host, uint64_t size, uint64
 	}
 }
 
-/* Map guest RAM (anonymous with fd -1, else a private mapping of fd) and
- * lay the regions out over it. */
-static int gm_map(struct guest_mem *gm, uint64_t size, int flags, int fd, uint64_t hole_start,
-		  uint64_t hole_end)
+/* An anonymous mapping of `size` bytes that starts on a 2 MiB boundary:
+ * map 2 MiB more than asked and give back the head and tail around the
+ * aligned middle (mmap only promises 4 KiB alignment). */
+static void *gm_map_aligned(uint64_t size)
 {
-	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	uint64_t len = size + GM_HUGE_PAGE, head;
+	uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (map == MAP_FAILED)
-		return -errno;
+		return MAP_FAILED;
+	head = (GM_HUGE_PAGE - ((uintptr_t)map & (GM_HUGE_PAGE - 1))) & (GM_HUGE_PAGE - 1);
+	if (head)
+		munmap(map, head);
+	if (len - head > size)
+		munmap(map + head + size, len - head - size);
+	return map + head;
+}
+
+static int gm_advise(void *map, uint64_t size, enum gm_pages pages)
+{
 	/* Guest RAM must never be shared with a forked child, nor end up in a
 	 * core dump of ember (it is the tenant's data, and can be huge). */
-	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP)) {
-		int ret = -errno;
+	if (madvise(map, size, MADV_DONTFORK) || madvise(map, size, MADV_DONTDUMP))
+		return -errno;
+	if (pages != GM_PAGES_THP && pages != GM_PAGES_DEFAULT)
+		return 0;
+	/* A kernel without THP refuses the advice (EINVAL): an error only when
+	 * "Transparent" was asked for, ember's default then runs in 4 KiB pages. */
+	if (madvise(map, size, MADV_HUGEPAGE) && pages == GM_PAGES_THP)
+		return -errno;
+	return 0;
+}
 
+/* Advise the new mapping and lay the regions out over it; unmapped on error. */
+static int gm_adopt(struct guest_mem *gm, void *map, uint64_t size, enum gm_pages pages,
+		    uint64_t hole_start, uint64_t hole_end)
+{
+	int ret = gm_advise(map, size, pages);
+
+	if (ret) {
 		munmap(map, size);
 		return ret;
 	}
 	gm_layout(gm, map, size, hole_start, hole_end);
 	gm->map = map;
 	gm->map_len = size;
+	gm->pages = pages;
 	return 0;
 }
 
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t hole_start,
 	    uint64_t hole_end)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS, ret;
+	bool hugetlb = pages == GM_PAGES_HUGETLB;
+	void *map;
 
-	if (!size || hole_end < hole_start || (hugepages && size % GM_HUGE_PAGE))
+	if (!size || hole_end < hole_start || (hugetlb && size % GM_HUGE_PAGE) ||
+	    size > UINT64_MAX - GM_HUGE_PAGE)
 		return -EINVAL;
 	/* Huge pages are reserved up front, so a short pool fails here with a
-	 * clear error rather than as a fault in the middle of the guest's run. */
-	flags |= hugepages ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
-	ret = gm_map(gm, size, flags, -1, hole_start, hole_end);
-	if (!ret)
-		gm->hugepages = hugepages;
-	return ret;
+	 * clear error rather than as a fault in the middle of the guest's run
+	 * (hugetlbfs mappings are 2 MiB-aligned by the kernel). */
+	if (hugetlb)
+		map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	else
+		map = gm_map_aligned(size);
+	if (map == MAP_FAILED)
+		return -errno;
+	return gm_adopt(gm, map, size, pages, hole_start, hole_end);
 }
+
 
 int gm_init_file(struct guest_mem *gm, uint64_t size, int fd, uint64_t hole_start,
 		 uint64_t hole_end)
 {
+	void *map;
+
 	if (!size || hole_end < hole_start || fd < 0)
 		return -EINVAL;
-	return gm_map(gm, size, MAP_PRIVATE | MAP_NORESERVE, fd, hole_start, hole_end);
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	return gm_adopt(gm, map, size, GM_PAGES_NORMAL, hole_start, hole_end);
 }
 
 int gm_layout_of(uint64_t size, uint64_t hole_start, uint64_t hole_end,

@@ -4,7 +4,10 @@
  *
  * Guest RAM is one anonymous host mapping split into at most two regions
  * around a hole the architecture keeps for devices: [0, min(size,
- * hole_start)) and, for large guests, the rest from hole_end on.
+ * hole_start)) and, for large guests, the rest from hole_end on.  The
+ * mapping starts on a 2 MiB boundary, so every 2 MiB-aligned guest range is
+ * a 2 MiB-aligned host range: what the host needs to back it with a
+ * transparent huge page and KVM to map it with one 2 MiB entry.
  * Every access takes (gpa, len) and succeeds only when the whole range lies
  * inside one region; the arithmetic is overflow-safe.  Safe from any thread
  * (the layout never changes after gm_init).
@@ -24,19 +27,31 @@ struct gm_region {
 	uint8_t *host;
 };
 
+/* What backs guest RAM (machine-config "huge_pages"). */
+enum gm_pages {
+	GM_PAGES_DEFAULT,  /* nothing asked: as GM_PAGES_THP, but a host without THP is no
+			    * error (ember's default, measured in docs/benchmarks.md) */
+	GM_PAGES_NORMAL,   /* "None": anonymous memory, huge only as the host's THP policy allows */
+	GM_PAGES_HUGETLB,  /* "2M": hugetlbfs 2 MiB pages, reserved when mapped */
+	GM_PAGES_THP,      /* "Transparent": anonymous, madvise(MADV_HUGEPAGE) */
+};
+
 struct guest_mem {
 	struct gm_region region[GM_MAX_REGIONS];
 	int nr_regions;
 	uint64_t size;        /* total RAM bytes */
 	void *map;            /* the host mapping, for munmap */
 	size_t map_len;
-	bool hugepages;
+	enum gm_pages pages;
 };
 
-/* Map `size` bytes of guest RAM (MAP_NORESERVE; or 2 MiB pages, reserved now)
- * with no RAM in [hole_start, hole_end).  Called once by vm_create on the vmm
- * thread, before vCPUs exist.  0 or -errno. */
-int gm_init(struct guest_mem *gm, uint64_t size, bool hugepages, uint64_t hole_start,
+/* Map `size` bytes of guest RAM backed as `pages` says (GM_PAGES_HUGETLB:
+ * `size` a multiple of 2 MiB, the pages reserved now; otherwise
+ * MAP_NORESERVE, and MADV_HUGEPAGE unless GM_PAGES_NORMAL), starting on a
+ * 2 MiB boundary, with no RAM in
+ * [hole_start, hole_end).  Called once by vm_create on the vmm thread,
+ * before vCPUs exist.  0 or -errno. */
+int gm_init(struct guest_mem *gm, uint64_t size, enum gm_pages pages, uint64_t hole_start,
 	    uint64_t hole_end);
 /* The same layout over a MAP_PRIVATE mapping of `fd` from offset 0 (a
  * snapshot's memory file, at least `size` bytes: the caller checks).  The

@@ -14,7 +14,7 @@
 #include "vm.h"
 
 static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-			    bool hugepages, const struct cpu_template *tmpl, int mem_fd)
+			    enum gm_pages pages, const struct cpu_template *tmpl, int mem_fd)
 {
 	int ret;
 
@@ -33,11 +33,14 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 	if (mem_fd >= 0)
 		ret = gm_init_file(&vm->mem, mem_bytes, mem_fd, MMIO_GAP_START, MMIO_GAP_END);
 	else
-		ret = gm_init(&vm->mem, mem_bytes, hugepages, MMIO_GAP_START, MMIO_GAP_END);
+		ret = gm_init(&vm->mem, mem_bytes, pages, MMIO_GAP_START, MMIO_GAP_END);
 	if (ret) {
 		log_error("cannot map %llu MiB of guest memory%s: %s",
-			  (unsigned long long)(mem_bytes / MiB), hugepages ? " in huge pages" :
-			  mem_fd >= 0 ? " from the snapshot's memory file" : "", strerror(-ret));
+			  (unsigned long long)(mem_bytes / MiB),
+			  mem_fd >= 0 ? " from the snapshot's memory file" :
+			  pages == GM_PAGES_HUGETLB ? " in huge pages" :
+			  pages == GM_PAGES_THP ? " for transparent huge pages" : "",
+			  strerror(-ret));
 		return ret;
 	}
 	ret = kvm_set_memory(&vm->kvm, &vm->mem);
@@ -57,14 +60,14 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 }
 
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      bool hugepages, const struct cpu_template *tmpl)
+	      enum gm_pages pages, const struct cpu_template *tmpl)
 {
-	return vm_create_common(vm, nr_vcpus, smt, mem_bytes, hugepages, tmpl, -1);
+	return vm_create_common(vm, nr_vcpus, smt, mem_bytes, pages, tmpl, -1);
 }
 
 int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd)
 {
-	return vm_create_common(vm, nr_vcpus, false, mem_bytes, false, NULL, mem_fd);
+	return vm_create_common(vm, nr_vcpus, false, mem_bytes, GM_PAGES_NORMAL, NULL, mem_fd);
 }
 
 /* ---- snapshots (vmm thread) ------------------------------------------------ */

@@ -32,14 +32,14 @@ struct vm {
 	struct vcpu_shared shared;    /* points at kvm, pio and mmio above */
 };
 
-/* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (in 2 MiB
- * huge pages with `hugepages`) and create `nr_vcpus` vCPUs (not yet
+/* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (backed as
+ * `pages` says, gm_init) and create `nr_vcpus` vCPUs (not yet
  * running; with `smt` their CPUID pairs them as two threads per core) with
  * the CPU template `tmpl` (or NULL; it must outlive the build).  On failure
  * vm_destroy releases what was made and, when a template does not fit this
  * host, shared.why says why.  0 or -errno. */
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      bool hugepages, const struct cpu_template *tmpl);
+	      enum gm_pages pages, const struct cpu_template *tmpl);
 /* The same with guest RAM a private mapping of `mem_fd` (a snapshot's memory
  * file: pages come in from the page cache on first touch and stay shared
  * with every other mapping of the file until written), ember's own CPUID
