@@ -41,8 +41,10 @@ import re, sys
 a, b = (open(p, errors="replace").read() for p in sys.argv[1:])
 if "tiny: counting" in b:
     sys.exit("the restored guest started again")
-counts = [(int(n, 16), int(s, 16)) for n, s in re.findall(r"^count 0x([0-9a-f]+) sum 0x([0-9a-f]+)$", a + b, re.M)]
-last_a = max(int(n, 16) for n in re.findall(r"^count 0x([0-9a-f]+) ", a, re.M))
+# Whole lines only: the guest may be paused (a) or killed (b) in the middle
+# of one; a's unfinished line goes on at the start of b.
+counts = [(int(n, 16), int(s, 16)) for n, s in re.findall(r"^count 0x([0-9a-f]+) sum 0x([0-9a-f]+)\n", a + b, re.M)]
+last_a = max(int(n, 16) for n in re.findall(r"^count 0x([0-9a-f]+) sum 0x[0-9a-f]+\n", a, re.M))
 for i, (n, s) in enumerate(counts):
     steps = n * 4096
     if n != i + 1 or s != (steps * (steps + 1) // 2) % 2**64:
