@@ -40,6 +40,7 @@
 #include "api.h"
 #include "http.h"
 #include "vmm/core/log.h"
+#include "vmm/core/thread.h"
 #include "vmm/core/usock.h"
 
 #define CONN_IN_SIZE     4096
@@ -620,7 +621,7 @@ static int thread_start(struct api_server *srv)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&srv->thread, NULL, api_thread, srv);
+	ret = thread_spawn(&srv->thread, api_thread, srv);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }

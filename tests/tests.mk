@@ -114,7 +114,7 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c api-socket/http.c api-socket/htt
 
 FUZZ_API_SRCS := tests/fuzz/fuzz_api.c api-socket/router.c api-socket/http.c api-socket/server.c \
 		 $(wildcard vmm/config/*.c) vmm/core/json.c vmm/metrics.c vmm/core/event.c vmm/core/log.c \
-		 vmm/core/ratelimit.c vmm/core/usock.c vmm/core/sandbox.c \
+		 vmm/core/ratelimit.c vmm/core/usock.c vmm/core/sandbox.c vmm/core/thread.c \
 		 vmm/x86/cpu_template.c vmm/x86/cpu_static.c
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_API_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)

@@ -193,6 +193,9 @@ for ep in "GET /balloon" "PUT /balloon" "PATCH /balloon" "GET /balloon/statistic
 done
 req bad_typo_not_out_of_scope PUT /baloon '{}' 400 "invalid request method and/or path: PUT /baloon"
 req bad_oversized_body PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"pad\": \"$(head -c 60000 /dev/zero | tr '\0' a)\"}" 413
+# JSON nested as deep as jansson parses (2048), on the API thread's 1 MiB
+# stack (vmm/core/thread.h): refused, and ember still serves.
+req bad_deeply_nested_json PUT /machine-config "{\"vcpu_count\": $(printf '[%.0s' $(seq 2040))1$(printf ']%.0s' $(seq 2040)), \"mem_size_mib\": 64}" 400
 req still_works_after_errors GET /machine-config "" 200
 [ "$(json_field x mem_size_mib)" = 48 ] && ok bad_requests_left_config_unchanged || bad bad_requests_left_config_unchanged "$(cat "$T/body")"
 

@@ -16,6 +16,7 @@
 #include "vmm/x86/cpuid.h"
 #include "vmm/x86/regs.h"
 #include "vmm/core/log.h"
+#include "vmm/core/thread.h"
 #include "vmm/core/bus.h"
 #include "vmm/core/sandbox.h"
 #include "kvm.h"
@@ -455,9 +456,9 @@ int vcpu_start(struct vcpu *vcpu)
 	int ret;
 
 	pthread_once(&once, vcpu_install_kick_handler);
-	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	ret = thread_spawn(&vcpu->thread, vcpu_thread, vcpu);
 	if (ret)
-		return -ret;
+		return ret;
 	vcpu->started = true;
 	return 0;
 }
