@@ -469,14 +469,18 @@ static void conn_send(struct vsock_dev *v, struct vsock_conn *c)
 		vsock_conn_close(v, c, true);
 }
 
+/* Is the guest down to its last quarter of the credit ember last told it?
+ * (ember's adverts are ahead of what the guest has read: it may be even
+ * shorter than this says.) */
+static bool guest_short_of_credit(const struct vsock_conn *c)
+{
+	return c->grant - (c->rx_cnt - c->fwd_adv) < c->grant / 4;
+}
+
 void vsock_conn_credit_used(struct vsock_conn *c)
 {
-	uint32_t seen_free = c->grant - (c->rx_cnt - c->fwd_adv);
-
-	/* ember's adverts are ahead of what the guest has read: it is even
-	 * shorter of credit than this says.  Cleared when the grant grows. */
-	if (seen_free < c->grant / 4)
-		c->starved = true;
+	if (guest_short_of_credit(c))
+		c->starved = true;  /* cleared when the grant grows */
 }
 
 /* Tell the guest about freed buffer space once it is worth a packet, or
@@ -486,11 +490,10 @@ void vsock_conn_credit_used(struct vsock_conn *c)
 static void conn_credit(struct vsock_dev *v, struct vsock_conn *c)
 {
 	uint32_t freed = c->fwd_cnt - c->fwd_adv;
-	uint32_t seen_free = c->grant - (c->rx_cnt - c->fwd_adv);
 
 	if (c->starved && c->s_len - c->s_extra <= c->grant / 4)
-		conn_grow(v, c);
-	if (freed && (freed >= c->grant / 4 || seen_free < c->grant / 4))
+		conn_grow(v, c);  /* a grant that grew is told at once (PEND_CREDIT) */
+	if (freed && (freed >= c->grant / 4 || guest_short_of_credit(c)))
 		c->pend |= VSOCK_PEND_CREDIT;
 }
 
