@@ -361,6 +361,120 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
+/* ---- snapshots --------------------------------------------------------- */
+
+int virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *out)
+{
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&t->lock);
+	out->device_id = t->ops->device_id;
+	out->nr_queues = t->ops->num_queues;
+	out->device_features = t->device_features;
+	out->driver_features = t->driver_features;
+	out->device_features_sel = t->device_features_sel;
+	out->driver_features_sel = t->driver_features_sel;
+	out->queue_sel = t->queue_sel;
+	out->status = t->status;
+	out->interrupt_status = t->interrupt_status;
+	out->config_generation = t->config_generation;
+	for (unsigned int i = 0; !ret && i < t->ops->num_queues; i++)
+		ret = virtq_save(&t->queues[i], &out->queues[i]);
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+#define STATUS_BITS (DRIVER_STATUS_BITS | VIRTIO_STATUS_DEVICE_NEEDS_RESET | \
+		     VIRTIO_STATUS_FAILED)
+
+const char *virtio_mmio_state_error(const struct virtio_mmio_state *s, char *why, size_t len)
+{
+	if (!s->nr_queues || s->nr_queues > VIRTIO_MMIO_MAX_QUEUES)
+		return "invalid queue count";
+	if (s->status & ~STATUS_BITS)
+		return "invalid device status";
+	if (s->interrupt_status & ~(uint32_t)(VIRTIO_INT_USED | VIRTIO_INT_CONFIG))
+		return "invalid interrupt status";
+	if (s->driver_features & ~s->device_features)
+		return "driver features the device did not offer";
+	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		const char *e = i < s->nr_queues ? virtq_state_error(&s->queues[i], VIRTQ_MAX_SIZE)
+			: s->queues[i].size || s->queues[i].ready ? "a queue the device does not have"
+			: NULL;
+
+		if (e) {
+			snprintf(why, len, "queue %u: %s", i, e);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s, char *err,
+			size_t errlen)
+{
+	bool live;
+	int ret = 0;
+
+	if (s->device_id != t->ops->device_id || s->nr_queues != t->ops->num_queues) {
+		snprintf(err, errlen, "%s: the snapshot's device %u has a different type", t->name,
+			 s->device_id);
+		return -EINVAL;
+	}
+	if (s->device_features != t->device_features) {
+		snprintf(err, errlen, "%s: the device offers features 0x%llx here, 0x%llx when "
+			 "saved", t->name, (unsigned long long)t->device_features,
+			 (unsigned long long)s->device_features);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->driver_features = s->driver_features;
+	t->device_features_sel = s->device_features_sel;
+	t->driver_features_sel = s->driver_features_sel;
+	t->queue_sel = s->queue_sel;
+	t->status = s->status;
+	t->interrupt_status = s->interrupt_status;
+	t->config_generation = s->config_generation;
+	live = (s->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       (s->status & VIRTIO_STATUS_FEATURES_OK);
+	for (unsigned int i = 0; !ret && i < t->ops->num_queues; i++) {
+		struct virtq *q = &t->queues[i];
+
+		if (s->queues[i].size > t->ops->queue_max) {
+			snprintf(err, errlen, "%s: queue %u of size %u (at most %u)", t->name, i,
+				 s->queues[i].size, t->ops->queue_max);
+			ret = -EINVAL;
+			break;
+		}
+		q->event_idx = virtio_mmio_has_feature(t, VIRTIO_RING_F_EVENT_IDX);
+		q->indirect = virtio_mmio_has_feature(t, VIRTIO_RING_F_INDIRECT_DESC);
+		ret = virtq_restore(q, t->gm, &s->queues[i], live);
+		if (ret)
+			snprintf(err, errlen, "%s: queue %u's rings (size %u, desc 0x%llx, avail "
+				 "0x%llx, used 0x%llx) are not in guest RAM", t->name, i,
+				 s->queues[i].size, (unsigned long long)s->queues[i].desc_gpa,
+				 (unsigned long long)s->queues[i].avail_gpa,
+				 (unsigned long long)s->queues[i].used_gpa);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+void virtio_mmio_restart(struct virtio_mmio *t)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&t->lock);
+	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && t->interrupt_status &&
+	    write(t->irq_efd, &one, sizeof(one)) < 0)
+		log_warn("%s: irq eventfd: %s", t->name, strerror(errno));
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		for (unsigned int i = 0; i < t->ops->num_queues; i++)
+			kick_queue(t, i);
+	pthread_mutex_unlock(&t->lock);
+}
+
 int virtio_mmio_cmdline(char *buf, size_t len, uint64_t addr, unsigned int irq)
 {
 	int n = snprintf(buf, len, "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)addr, irq);

@@ -118,6 +118,38 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
 /* Negotiated feature test.  The devices, vmm or vCPU thread, `lock` held
  * (the driver writes the features from a vCPU thread). */
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
+/* ---- snapshots ---- */
+
+/* A transport as a snapshot holds it (fixed-width, little-endian). */
+struct virtio_mmio_state {
+	uint32_t device_id;                 /* VIRTIO_ID_*: which device it was */
+	uint32_t nr_queues;
+	uint64_t device_features, driver_features;
+	uint32_t device_features_sel, driver_features_sel;
+	uint32_t queue_sel, status;
+	uint32_t interrupt_status, config_generation;
+	struct virtq_state queues[VIRTIO_MMIO_MAX_QUEUES];
+};
+/* Copy the transport's state out: 0, or -EBUSY when a queue still has
+ * chains in flight (virtq_save).  vmm thread, vCPUs paused; takes `lock`. */
+int virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *out);
+/* The checks a state needs before anything is built (pure: the snapshot
+ * parser's): queue count, status and interrupt bits, every queue
+ * (virtq_state_error with the largest queue any device offers).  NULL or
+ * what is wrong (with the queue number in `why`). */
+const char *virtio_mmio_state_error(const struct virtio_mmio_state *s, char *why, size_t len);
+/* Put a checked state back into the transport of a device just created
+ * (same type, same features offered: else -EINVAL and why in err), its
+ * queues re-activated as at DRIVER_OK without the driver re-negotiating
+ * (virtq_restore).  The device's own restore follows; then
+ * virtio_mmio_restart.  vmm thread, before vCPUs run; takes `lock`. */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s, char *err,
+			size_t errlen);
+/* After a restore: wake the device for every queue (buffers may be
+ * waiting) and re-raise an interrupt the driver had not acknowledged.
+ * vmm thread, before vCPUs run. */
+void virtio_mmio_restart(struct virtio_mmio *t);
+
 /* "virtio_mmio.device=4K@0xADDR:IRQ" for the guest command line; its
  * length or -ENOSPC.  The builder, vmm thread, before vCPUs run. */
 int virtio_mmio_cmdline(char *buf, size_t len, uint64_t addr, unsigned int irq);

@@ -167,6 +167,61 @@ int virtq_activate(struct virtq *q, const struct guest_mem *gm)
 	return 0;
 }
 
+/* ---- snapshots ------------------------------------------------------ */
+
+int virtq_save(const struct virtq *q, struct virtq_state *out)
+{
+	if (q->in_flight || q->unflushed)
+		return -EBUSY;
+	*out = (struct virtq_state){
+		.desc_gpa = q->desc_gpa, .avail_gpa = q->avail_gpa, .used_gpa = q->used_gpa,
+		.size = q->size, .last_avail = q->last_avail, .used_idx = q->used_idx,
+		.signalled_used = q->signalled_used, .ready = q->ready,
+		.signalled_valid = q->signalled_valid, .broken = q->broken,
+	};
+	return 0;
+}
+
+const char *virtq_state_error(const struct virtq_state *s, uint16_t queue_max)
+{
+	static const uint8_t zeros[sizeof(s->reserved)];
+
+	if (s->size > queue_max || (s->size & (s->size - 1)))
+		return "queue size is not a power of two up to the device's maximum";
+	if (s->ready > 1 || s->signalled_valid > 1 || s->broken > 1 ||
+	    memcmp(s->reserved, zeros, sizeof(zeros)))
+		return "invalid queue flags";
+	if (s->ready && !s->size)
+		return "a ready queue of size 0";
+	if (s->desc_gpa % 16 || s->avail_gpa % 2 || s->used_gpa % 4)
+		return "misaligned ring";
+	return NULL;
+}
+
+int virtq_restore(struct virtq *q, const struct guest_mem *gm, const struct virtq_state *s,
+		  bool live)
+{
+	virtq_reset(q);
+	q->gm = gm;
+	q->size = s->size;
+	q->desc_gpa = s->desc_gpa;
+	q->avail_gpa = s->avail_gpa;
+	q->used_gpa = s->used_gpa;
+	q->ready = s->ready;
+	if (!live || !s->ready)
+		return 0;
+	if (virtq_activate(q, gm)) {
+		q->ready = false;
+		return -EINVAL;
+	}
+	q->last_avail = s->last_avail;
+	q->used_idx = s->used_idx;
+	q->signalled_used = s->signalled_used;
+	q->signalled_valid = s->signalled_valid;
+	q->broken = s->broken;
+	return 0;
+}
+
 /* ---- chain walking --------------------------------------------------- */
 
 static int read_desc(struct virtq *q, uint64_t gpa, struct vdesc *d)

@@ -120,6 +120,34 @@ bool virtq_enable_notify(struct virtq *q);
 /* Has the driver made entries available that were not popped yet? */
 bool virtq_has_avail(struct virtq *q);
 
+/* ---- snapshots ---- */
+
+/* A queue as a snapshot holds it (fixed-width, little-endian): the
+ * driver's registers and the device's ring positions.  Nothing is in
+ * flight in a saved queue: the devices drain first. */
+struct virtq_state {
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t size;               /* 0 (never set) or a power of two */
+	uint16_t last_avail, used_idx, signalled_used;
+	uint8_t ready, signalled_valid, broken;
+	uint8_t reserved[5];         /* 0 */
+};
+/* Copy q's state out: 0, or -EBUSY when chains are still in flight or
+ * filled but not flushed (the device did not drain).  vmm thread, `lock`
+ * held, vCPUs paused. */
+int virtq_save(const struct virtq *q, struct virtq_state *out);
+/* The checks a state needs before anything is built (pure: the snapshot
+ * parser's): size 0 or a power of two up to queue_max, rings aligned,
+ * flags 0 or 1, reserved bytes 0.  NULL, or what is wrong. */
+const char *virtq_state_error(const struct virtq_state *s, uint16_t queue_max);
+/* Put a checked state back into q (whose event_idx/indirect the transport
+ * set from the restored features).  A ready queue of a live device
+ * (`live`: DRIVER_OK) is activated as at DRIVER_OK (rings checked against
+ * gm) and gets its ring positions back, without the driver doing anything;
+ * -EINVAL if the rings are not in RAM.  vmm thread, before vCPUs run. */
+int virtq_restore(struct virtq *q, const struct guest_mem *gm, const struct virtq_state *s,
+		  bool live);
+
 /* A popped chain's bytes.  Its "area" is the concatenation of its readable
  * buffers (writable false) or of its writable ones (writable true); byte
  * `off` of the area is where a range starts.  The buffers were checked by

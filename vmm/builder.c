@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder.h"
@@ -290,6 +291,59 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 
 /* ---- snapshots ----------------------------------------------------------------- */
 
+#define SNAP_DRAIN_NS (5 * 1000000000ULL)  /* how long a device may take to drain */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Every device can be saved, and has finished its I/O in flight. */
+static int quiesce_devices(struct machine *m, char *err, size_t errlen)
+{
+	uint64_t end = mono_ns() + SNAP_DRAIN_NS;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < m->nr_devs; i++)
+		if (!m->devs[i].type->save) {
+			snprintf(err, errlen, "snapshots of a microVM with %s are not supported yet",
+				 m->devs[i].type->section);
+			return -EOPNOTSUPP;
+		}
+	for (unsigned int i = 0; !ret && i < m->nr_devs; i++)
+		ret = m->devs[i].type->quiesce(m->devs[i].dev, end, err, errlen);
+	return ret;
+}
+
+/* Each device's transport and own state, one section per slot. */
+static int save_devices(struct machine *m, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct snap_virtio *sv = calloc(1, sizeof(*sv));
+
+	if (!sv) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < m->nr_devs; i++) {
+		struct vm_device *d = &m->devs[i];
+
+		memset(sv, 0, sizeof(*sv));
+		if (virtio_mmio_save(d->t, &sv->t)) {
+			snprintf(err, errlen, "%s: requests are still in flight after the drain",
+				 d->t->name);
+			free(sv);
+			return -EBUSY;
+		}
+		d->type->save(d->dev, &sv->dev);
+		snap_writer_section(w, SNAP_SEC_VIRTIO, i, sv, sizeof(*sv));
+	}
+	free(sv);
+	return 0;
+}
+
 int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t errlen)
 {
 	struct snap_machine sm = { .nr_vcpus = m->vm.shared.nr_vcpus };
@@ -304,11 +358,11 @@ int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t err
 	struct vm_state vm;
 	int ret;
 
-	if (m->nr_devs) {
-		snprintf(err, errlen, "snapshots of a microVM with virtio devices (drives, network "
-			 "interfaces, vsock) are not supported yet");
-		return -EOPNOTSUPP;
-	}
+	/* First: the devices' last interrupts reach KVM before its state is read. */
+	ret = quiesce_devices(m, err, errlen);
+	if (ret)
+		return ret;
+	sm.nr_devices = m->nr_devs;
 	sm.flags = m->boot_timer_mapped ? SNAP_MACHINE_BOOT_TIMER : 0;
 	ret = kvm_msr_list(&m->vm.kvm);
 	vs = malloc(sizeof(*vs));
@@ -336,7 +390,33 @@ int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t err
 	snap_writer_section(w, SNAP_SEC_I8042, 0, &ks, sizeof(ks));
 	snap_writer_section(w, SNAP_SEC_BOOT_TIMER, 0, &bt, sizeof(bt));
 	snap_writer_section(w, SNAP_SEC_ACPI_PM, 0, &pm, sizeof(pm));
-	return 0;
+	return save_devices(m, w, err, errlen);
+}
+
+/* Each device's transport and own state into the instance just built
+ * from the snapshot's configuration, on the same slot. */
+static int restore_devices(struct machine *m, const struct snap *s, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (m->nr_devs != s->machine->nr_devices) {
+		snprintf(err, errlen, "the snapshot has %u virtio devices but its configuration "
+			 "makes %u", s->machine->nr_devices, m->nr_devs);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; !ret && i < m->nr_devs; i++) {
+		struct vm_device *d = &m->devs[i];
+
+		if (!d->type->restore) {
+			snprintf(err, errlen, "snapshots of a microVM with %s are not supported yet",
+				 d->type->section);
+			return -EOPNOTSUPP;
+		}
+		ret = virtio_mmio_restore(d->t, &s->virtio[i]->t, err, errlen);
+		if (!ret)
+			ret = d->type->restore(d->dev, &s->virtio[i]->dev, err, errlen);
+	}
+	return ret;
 }
 
 /* The saved states into a machine whose parts exist, vCPUs not started. */
@@ -354,6 +434,8 @@ static int restore_states(struct machine *m, const struct snap *s, char *err, si
 	}
 	free(vs);
 	if (!ret)
+		ret = restore_devices(m, s, err, errlen);
+	if (!ret)
 		ret = serial_restore(&m->serial, s->serial, err, errlen);
 	if (!ret)
 		ret = i8042_restore(&m->i8042, s->i8042, err, errlen);
@@ -363,8 +445,12 @@ static int restore_states(struct machine *m, const struct snap *s, char *err, si
 	m->boot_timer.boot_cpu_us = s->boot_timer->boot_cpu_us;
 	m->boot_timer.measured = s->boot_timer->measured;
 	m->acpi_pm.event = (int)s->acpi_pm->event;
-	/* Last: the interrupt controllers and the clock, as the vCPUs left them. */
-	return vm_restore_state(&m->vm, s->vm, err, errlen);
+	/* Last: the interrupt controllers and the clock, as the vCPUs left them;
+	 * then the devices look at their queues and interrupt again. */
+	ret = vm_restore_state(&m->vm, s->vm, err, errlen);
+	for (unsigned int i = 0; !ret && i < m->nr_devs; i++)
+		virtio_mmio_restart(m->devs[i].t);
+	return ret;
 }
 
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
@@ -374,13 +460,14 @@ int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_lo
 	struct vm_config c = *cfg;
 	int ret;
 
-	(void)loop;  /* the virtio devices' loop, once they are restored */
 	memset(m, 0, sizeof(*m));
 	c.vcpus = s->machine->nr_vcpus;
 	c.boot_timer = s->machine->flags & SNAP_MACHINE_BOOT_TIMER;
 	ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem_fd);
 	if (!ret)
 		ret = add_legacy(m, &c, console);
+	if (!ret)
+		ret = add_devices(m, &c, loop);  /* cfg->devs: the snapshot's */
 	if (ret) {
 		snprintf(err, errlen, "cannot build the microVM: %s (see the log)", strerror(-ret));
 		return ret;

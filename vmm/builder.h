@@ -62,16 +62,20 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us);
 struct snap;
 /* PUT /snapshot/load: build the machine a checked snapshot `s` describes
- * (its vCPU count, RAM from `mem_fd`, its legacy devices; `cfg` gives the
- * rest: console budget) and put every saved state back.  The vCPUs are
+ * (its vCPU count, RAM from `mem_fd`, its legacy devices, and the virtio
+ * devices of cfg->devs, which the caller filled from the snapshot's
+ * configuration; `cfg` gives the rest: console budget) and put every saved
+ * state back, the virtio queues running again without the driver's help.  The vCPUs are
  * not started.  0 or -errno with the reason in err; machine_destroy
  * releases what was made. */
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
 		    struct conout *console, const struct snap *s, int mem_fd, char *err,
 		    size_t errlen);
-/* PUT /snapshot/create, vCPUs parked: save the state of every part into
- * a state file being written (`w`, started with the RAM layout).  0 or
- * -errno with the reason in err. */
+/* PUT /snapshot/create, vCPUs parked: drain every device's I/O in flight
+ * (each request completed into its used ring, at most 5 s), then save the
+ * state of every part into a state file being written (`w`, started with
+ * the RAM layout; the devices' configuration is the caller's to add).  0
+ * or -errno with the reason in err. */
 struct snap_writer;
 int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t errlen);
 

@@ -112,12 +112,30 @@ static const struct stat_field blk_fields[] = {
 	BLK_F("rate_limiter_throttled_events", throttled),
 };
 
+static int blk_dev_quiesce(void *dev, uint64_t end_ns, char *err, size_t errlen)
+{
+	return blk_quiesce(dev, end_ns, err, errlen);
+}
+
+static void blk_dev_save(void *dev, union device_snap_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	blk_save(dev, &out->blk);
+}
+
+static int blk_dev_restore(void *dev, const union device_snap_state *in, char *err,
+			   size_t errlen)
+{
+	return blk_restore(dev, &in->blk, err, errlen);
+}
+
 static const struct device_type blk_type = {
 	.name = "block", .section = "drives",
 	.count = blk_count, .create = blk_new, .destroy = blk_free, .patch = blk_patch,
 	.read_stats = blk_read_stats, .fields = blk_fields,
 	.nr_fields = sizeof(blk_fields) / sizeof(blk_fields[0]),
 	.stats_size = sizeof(struct blk_stats), .per_instance = true,
+	.quiesce = blk_dev_quiesce, .save = blk_dev_save, .restore = blk_dev_restore,
 };
 
 /* ---- virtio-net: "network-interfaces" ---------------------------------- */

@@ -21,6 +21,7 @@
 #include "vmm/config/config.h"
 #include "vmm/core/event.h"
 #include "vmm/core/memory.h"
+#include "virtio/blk/blk.h"
 #include "virtio/mmio.h"
 
 /* What a device is created with. */
@@ -30,6 +31,13 @@ struct device_env {
 };
 
 struct device_type;
+
+/* A device's own part of a snapshot, whatever its type (fixed size: the
+ * state file's virtio sections have one length). */
+union device_snap_state {
+	struct blk_snap_state blk;
+	uint8_t raw[256];
+};
 
 /* One device of a built machine. */
 struct vm_device {
@@ -69,6 +77,15 @@ struct device_type {
 	size_t nr_fields;
 	size_t stats_size;
 	bool per_instance;             /* also emit "<name>_<id>" */
+	/* Snapshots; NULL: a microVM with this device cannot be saved yet.
+	 * quiesce (vCPUs paused): finish the I/O in flight, each request in
+	 * the used ring, by end_ns (CLOCK_MONOTONIC); 0, or -errno with why
+	 * in err.  save: the device's own state.  restore: put it back into an
+	 * instance just created from the snapshot's configuration, before the
+	 * vCPUs run; 0 or -EINVAL with why in err. */
+	int (*quiesce)(void *dev, uint64_t end_ns, char *err, size_t errlen);
+	void (*save)(void *dev, union device_snap_state *out);
+	int (*restore)(void *dev, const union device_snap_state *in, char *err, size_t errlen);
 };
 
 extern const struct device_type *const device_table[];

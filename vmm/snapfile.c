@@ -16,6 +16,7 @@ _Static_assert(VCPU_STATE_FIXED_LEN % 8 == 0, "vcpu state");
 _Static_assert(sizeof(struct vm_state) % 8 == 0, "vm state");
 _Static_assert(sizeof(struct serial_state) % 8 == 0, "serial state");
 _Static_assert(sizeof(struct i8042_state) % 8 == 0, "i8042 state");
+_Static_assert(sizeof(struct snap_virtio) % 8 == 0, "virtio state");
 
 /* ---- CRC-64 (ECMA-182 polynomial, reflected; init and final xor all ones) */
 
@@ -127,6 +128,7 @@ static const char *const section_names[SNAP_SEC_COUNT] = {
 	[SNAP_SEC_MACHINE] = "machine", [SNAP_SEC_VCPU] = "vcpu", [SNAP_SEC_VM] = "vm",
 	[SNAP_SEC_SERIAL] = "serial", [SNAP_SEC_I8042] = "i8042",
 	[SNAP_SEC_BOOT_TIMER] = "boot-timer", [SNAP_SEC_ACPI_PM] = "acpi-pm",
+	[SNAP_SEC_DEVICES] = "devices", [SNAP_SEC_VIRTIO] = "virtio",
 };
 
 static const size_t section_lens[SNAP_SEC_COUNT] = {
@@ -137,6 +139,8 @@ static const size_t section_lens[SNAP_SEC_COUNT] = {
 	[SNAP_SEC_I8042] = sizeof(struct i8042_state),
 	[SNAP_SEC_BOOT_TIMER] = sizeof(struct snap_boot_timer),
 	[SNAP_SEC_ACPI_PM] = sizeof(struct snap_acpi_pm),
+	[SNAP_SEC_DEVICES] = 0,                   /* its text: checked on its own */
+	[SNAP_SEC_VIRTIO] = sizeof(struct snap_virtio),
 };
 
 /* The regions must be exactly those ember lays out for mem_size. */
@@ -197,10 +201,21 @@ static int take_section(struct snap *s, const struct snap_section_hdr *h, const 
 				   v->nr_msrs, VCPU_STATE_MAX_MSRS);
 		want += v->nr_msrs * sizeof(v->msrs[0]);
 	}
+	if (h->type == SNAP_SEC_DEVICES) {
+		if (!h->len || h->len > SNAP_MAX_DEVICES_JSON || !memchr(p, 0, h->len))
+			return bad(err, errlen, "devices section of %llu bytes: not a text of at "
+				   "most %u bytes", (unsigned long long)h->len, SNAP_MAX_DEVICES_JSON);
+		want = h->len;
+	}
 	if (h->len != want)
 		return bad(err, errlen, "%s section of %llu bytes (want %zu)", name,
 			   (unsigned long long)h->len, want);
-	if (h->type == SNAP_SEC_VCPU) {
+	if (h->type == SNAP_SEC_VIRTIO) {
+		if (h->index >= SNAP_MAX_DEVICES)
+			return bad(err, errlen, "virtio section index %u (at most %d devices)",
+				   h->index, SNAP_MAX_DEVICES);
+		slot = (const void **)&s->virtio[h->index];
+	} else if (h->type == SNAP_SEC_VCPU) {
 		if (h->index >= EMBER_MAX_VCPUS)
 			return bad(err, errlen, "vcpu section index %u (at most %d vCPUs)", h->index,
 				   EMBER_MAX_VCPUS);
@@ -215,6 +230,7 @@ static int take_section(struct snap *s, const struct snap_section_hdr *h, const 
 			[SNAP_SEC_I8042] = (const void **)&s->i8042,
 			[SNAP_SEC_BOOT_TIMER] = (const void **)&s->boot_timer,
 			[SNAP_SEC_ACPI_PM] = (const void **)&s->acpi_pm,
+			[SNAP_SEC_DEVICES] = (const void **)&s->devices_json,
 		};
 		slot = slots[h->type];
 	}
@@ -222,6 +238,66 @@ static int take_section(struct snap *s, const struct snap_section_hdr *h, const 
 		return bad(err, errlen, "%s section %u appears twice", name, h->index);
 	*slot = p;
 	return 0;
+}
+
+/* Does [gpa, gpa + len) lie inside one RAM region of the file's layout? */
+static bool in_ram(const struct snap *s, uint64_t gpa, uint64_t len)
+{
+	for (uint32_t i = 0; i < s->nr_regions; i++) {
+		const struct snap_region *r = &s->regions[i];
+
+		if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
+			return true;
+	}
+	return false;
+}
+
+/* One device's transport: its own bounds, and a ready queue's rings in RAM. */
+static int check_virtio(const struct snap *s, uint32_t i, char *err, size_t errlen)
+{
+	const struct virtio_mmio_state *t = &s->virtio[i]->t;
+	char why[96];
+	const char *e = virtio_mmio_state_error(t, why, sizeof(why));
+
+	if (!e && t->device_id != 1 && t->device_id != 2 && t->device_id != 19)
+		e = "not a block, network or vsock device";
+	if (e)
+		return bad(err, errlen, "virtio device %u: %s", i, e);
+	for (uint32_t k = 0; k < t->nr_queues; k++) {
+		const struct virtq_state *q = &t->queues[k];
+
+		if (q->ready && (!in_ram(s, q->desc_gpa, 16ull * q->size) ||
+				 !in_ram(s, q->avail_gpa, 6 + 2ull * q->size) ||
+				 !in_ram(s, q->used_gpa, 6 + 8ull * q->size)))
+			return bad(err, errlen, "virtio device %u: queue %u's rings (desc 0x%llx, "
+				   "avail 0x%llx, used 0x%llx, size %u) are not in guest RAM", i, k,
+				   (unsigned long long)q->desc_gpa, (unsigned long long)q->avail_gpa,
+				   (unsigned long long)q->used_gpa, q->size);
+	}
+	return 0;
+}
+
+static int check_devices(const struct snap *s, char *err, size_t errlen)
+{
+	uint32_t n = s->machine->nr_devices;
+	int ret = 0;
+
+	if (n > SNAP_MAX_DEVICES)
+		return bad(err, errlen, "%u virtio devices (at most %d)", n, SNAP_MAX_DEVICES);
+	if (n && !s->devices_json)
+		return bad(err, errlen, "%u virtio devices but no devices section", n);
+	if (!n && s->devices_json)
+		return bad(err, errlen, "a devices section but no virtio device");
+	for (uint32_t i = 0; !ret && i < SNAP_MAX_DEVICES; i++) {
+		if (i < n && !s->virtio[i])
+			return bad(err, errlen, "virtio device %u of %u has no section", i, n);
+		if (i >= n && s->virtio[i])
+			return bad(err, errlen, "a section for virtio device %u, but the machine has "
+				   "%u", i, n);
+		if (i < n)
+			ret = check_virtio(s, i, err, errlen);
+	}
+	return ret;
 }
 
 /* What each section says, once all are found. */
@@ -234,9 +310,6 @@ static int check_states(const struct snap *s, char *err, size_t errlen)
 		return bad(err, errlen, "no machine section");
 	if (m->nr_vcpus < 1 || m->nr_vcpus > EMBER_MAX_VCPUS)
 		return bad(err, errlen, "%u vCPUs (1 to %d)", m->nr_vcpus, EMBER_MAX_VCPUS);
-	if (m->nr_devices)
-		return bad(err, errlen, "the snapshot has %u virtio devices: this ember restores "
-			   "none yet", m->nr_devices);
 	if (m->flags & ~SNAP_MACHINE_BOOT_TIMER || m->reserved)
 		return bad(err, errlen, "machine section: unknown flags 0x%x", m->flags);
 	for (uint32_t i = 0; i < EMBER_MAX_VCPUS; i++) {
@@ -266,7 +339,7 @@ static int check_states(const struct snap *s, char *err, size_t errlen)
 		return bad(err, errlen, "boot-timer section: invalid values");
 	if (s->acpi_pm->event > ACPI_PM_REBOOT || s->acpi_pm->reserved)
 		return bad(err, errlen, "acpi-pm section: invalid event %u", s->acpi_pm->event);
-	return 0;
+	return check_devices(s, err, errlen);
 }
 
 int snap_parse(const void *buf, size_t len, struct snap *s, char *err, size_t errlen)
@@ -343,4 +416,17 @@ void snap_describe(const struct snap *s, FILE *out)
 		fprintf(out, "  vcpu %u: rip 0x%llx, %u MSRs, TSC %u kHz\n", i,
 			(unsigned long long)s->vcpu[i]->regs.rip, s->vcpu[i]->nr_msrs,
 			s->vcpu[i]->tsc_khz);
+	for (uint32_t i = 0; i < s->machine->nr_devices; i++) {
+		const struct virtio_mmio_state *t = &s->virtio[i]->t;
+
+		fprintf(out, "  virtio %u: device id %u, status 0x%x, features 0x%llx\n", i,
+			t->device_id, t->status, (unsigned long long)t->driver_features);
+		for (uint32_t k = 0; k < t->nr_queues; k++)
+			if (t->queues[k].ready)
+				fprintf(out, "    queue %u: size %u, avail %u, used %u\n", k,
+					t->queues[k].size, t->queues[k].last_avail,
+					t->queues[k].used_idx);
+	}
+	if (s->devices_json)
+		fprintf(out, "devices: %s\n", s->devices_json);
 }

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device_table.h"
+#include "vmm/config/config.h"
 #include "vmm/core/memory.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/serial.h"
@@ -38,7 +40,9 @@
 
 #define SNAP_MAGIC       "EMBERSNP"
 #define SNAP_VERSION     1
-#define SNAP_MAX_SECTIONS 64
+#define SNAP_MAX_SECTIONS 128
+#define SNAP_MAX_DEVICES (CONFIG_MAX_DRIVES + CONFIG_MAX_NETS + 1)
+#define SNAP_MAX_DEVICES_JSON (256u << 10)  /* the devices' configuration, bytes */
 #define SNAP_MAX_FILE    (64u << 20)   /* a state file larger than this is refused */
 
 struct snap_header {
@@ -70,6 +74,8 @@ enum snap_section {
 	SNAP_SEC_I8042,           /* struct i8042_state */
 	SNAP_SEC_BOOT_TIMER,      /* struct snap_boot_timer */
 	SNAP_SEC_ACPI_PM,         /* struct snap_acpi_pm */
+	SNAP_SEC_DEVICES,         /* the devices' configuration: JSON text, NUL-padded */
+	SNAP_SEC_VIRTIO,          /* struct snap_virtio; index: the virtio-mmio slot */
 	SNAP_SEC_COUNT,
 };
 
@@ -77,7 +83,7 @@ enum snap_section {
 
 struct snap_machine {
 	uint32_t nr_vcpus;
-	uint32_t nr_devices;      /* virtio devices: 0 (version 1 saves none) */
+	uint32_t nr_devices;      /* virtio devices: that many SNAP_SEC_VIRTIO */
 	uint32_t flags;           /* SNAP_MACHINE_* */
 	uint32_t reserved;
 };
@@ -91,6 +97,13 @@ struct snap_boot_timer {
 struct snap_acpi_pm {
 	uint32_t event;           /* enum acpi_pm_event */
 	uint32_t reserved;
+};
+
+/* One virtio device on its virtio-mmio slot (the builder's order: drives,
+ * root first, then network interfaces, then vsock). */
+struct snap_virtio {
+	struct virtio_mmio_state t;
+	union device_snap_state dev;
 };
 
 /* A checked state file: pointers into the caller's buffer (8-byte aligned,
@@ -108,6 +121,12 @@ struct snap {
 	const struct i8042_state *i8042;
 	const struct snap_boot_timer *boot_timer;
 	const struct snap_acpi_pm *acpi_pm;
+	/* The devices' configuration as the API gave it, a JSON object with
+	 * "drives", "network-interfaces" and "vsock" as GET /vm/config shows
+	 * them (NUL-terminated inside the section; NULL without devices), and
+	 * each device's state, by slot. */
+	const char *devices_json;
+	const struct snap_virtio *virtio[SNAP_MAX_DEVICES];
 	uint32_t nr_sections;
 };
 

@@ -81,6 +81,37 @@ static int load_mem_backend(json_t *body, struct snapshot_load_params *p, char *
 	return 0;
 }
 
+/* network_overrides: [{iface_id, host_dev_name}]; vsock_override: {uds_path}.
+ * Their shape here; whether the snapshot has those devices, at the load. */
+static int load_overrides(json_t *body, json_t *nets, struct snapshot_load_params *p,
+			  char *err, size_t errlen)
+{
+	static const struct json_field net_fields[] = {
+		{ "iface_id", JSON_STRING, true },
+		{ "host_dev_name", JSON_STRING, true },
+	};
+	static const struct json_field vsock_fields[] = {
+		{ "uds_path", JSON_STRING, true },
+	};
+	json_t *vs = json_object_get(body, "vsock_override"), *o;
+	size_t i;
+	int ret = 0;
+
+	json_array_foreach(nets, i, o) {
+		ret = json_check_fields("snapshot/load: network_overrides", o, net_fields, 2,
+					false, err, errlen);
+		if (ret)
+			return ret;
+	}
+	p->net_overrides = json_array_size(nets) ? nets : NULL;
+	if (vs) {
+		ret = json_check_fields("snapshot/load: vsock_override", vs, vsock_fields, 1,
+					false, err, errlen);
+		p->vsock_uds = str(vs, "uds_path");
+	}
+	return ret;
+}
+
 int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err,
 			 size_t errlen)
 {
@@ -100,6 +131,8 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 	const char *huge = str(body, "huge_pages");
 	int ret = json_check_fields("snapshot/load", body, fields, 10, false, err, errlen);
 
+	p->net_overrides = NULL;
+	p->vsock_uds = NULL;
 	if (!ret)
 		ret = load_mem_backend(body, p, err, errlen);
 	if (ret)
@@ -117,17 +150,7 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 	if (huge && strcmp(huge, "None"))
 		return fail(err, errlen, "snapshot/load: 'huge_pages' \"%s\" is not supported "
 			    "(\"None\": the memory file is mapped in ordinary pages)", huge);
-	/* Version 1 snapshots hold no network interface nor vsock device. */
-	if (json_array_size(nets)) {
-		const char *id = str(json_array_get(nets, 0), "iface_id");
-
-		return fail(err, errlen, "snapshot/load: network_overrides: the snapshot has no "
-			    "network interface \"%s\"", id ? id : "");
-	}
-	if (json_object_get(body, "vsock_override"))
-		return fail(err, errlen, "snapshot/load: vsock_override: the snapshot has no "
-			    "vsock device");
-	return 0;
+	return load_overrides(body, nets, p, err, errlen);
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -180,8 +203,35 @@ static int write_memory(const struct guest_mem *gm, const char *path, char *err,
 	return ret;
 }
 
-int snapshot_write(struct machine *m, const struct snapshot_create_params *p, char *err,
-		   size_t errlen)
+/* The devices' configuration as GET /vm/config shows it, NUL-padded to a
+ * multiple of 8 bytes. */
+static int add_devices_config(const struct vm_config *cfg, struct snap_writer *w)
+{
+	json_t *all = config_to_json(cfg), *devs = json_object();
+	static const char *const keys[] = { "drives", "network-interfaces", "vsock" };
+	char *text = NULL, *padded = NULL;
+	size_t len;
+
+	for (size_t i = 0; all && devs && i < 3; i++)
+		if (json_object_get(all, keys[i]))
+			json_object_set(devs, keys[i], json_object_get(all, keys[i]));
+	if (devs)
+		text = json_dumps(devs, JSON_COMPACT);
+	len = text ? (strlen(text) + 8) & ~(size_t)7 : 0;  /* at least one NUL */
+	padded = text ? calloc(1, len) : NULL;
+	if (padded) {
+		memcpy(padded, text, strlen(text));
+		snap_writer_section(w, SNAP_SEC_DEVICES, 0, padded, len);
+	}
+	free(padded);
+	free(text);
+	json_decref(devs);
+	json_decref(all);
+	return padded ? 0 : -ENOMEM;
+}
+
+int snapshot_write(struct machine *m, const struct vm_config *cfg,
+		   const struct snapshot_create_params *p, char *err, size_t errlen)
 {
 	const struct guest_mem *gm = &m->vm.mem;
 	struct snap_region regions[GM_MAX_REGIONS];
@@ -196,6 +246,10 @@ int snapshot_write(struct machine *m, const struct snapshot_create_params *p, ch
 	}
 	snap_writer_init(&w, gm->size, regions, (uint32_t)gm->nr_regions);
 	ret = machine_save(m, &w, err, errlen);
+	if (!ret && m->nr_devs && add_devices_config(cfg, &w)) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "snapshot/create: out of memory");
+	}
 	if (!ret && snap_writer_finish(&w)) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "snapshot/create: out of memory");
@@ -220,6 +274,83 @@ out_unlink_mem:
 	unlink(p->mem_path);
 out:
 	snap_writer_free(&w);
+	return ret;
+}
+
+/* ---- the devices' configuration ---------------------------------------------------- */
+
+/* network_overrides: each iface_id must be one of the snapshot's; its tap
+ * becomes host_dev_name. */
+static int apply_net_overrides(json_t *nets, json_t *overrides, char *err, size_t errlen)
+{
+	json_t *o, *n;
+	size_t i, k;
+
+	json_array_foreach(overrides, i, o) {
+		const char *id = str(o, "iface_id");
+		bool found = false;
+
+		json_array_foreach(nets, k, n) {
+			const char *nid = str(n, "iface_id");
+
+			if (nid && !strcmp(nid, id)) {
+				json_object_set_new(n, "host_dev_name",
+						    json_string(str(o, "host_dev_name")));
+				found = true;
+			}
+		}
+		if (!found)
+			return fail(err, errlen, "snapshot/load: network_overrides: the snapshot has "
+				    "no network interface \"%s\"", id);
+	}
+	return 0;
+}
+
+/* One section's entries through the API's own PUT checks. */
+static int put_devices(struct vm_config *cfg, json_t *devs, char *err, size_t errlen)
+{
+	json_t *o, *vsock = json_object_get(devs, "vsock");
+	size_t i;
+	int ret = 0;
+
+	json_array_foreach(json_object_get(devs, "drives"), i, o)
+		if (!ret)
+			ret = config_put_drive(cfg, NULL, o, false, err, errlen);
+	json_array_foreach(json_object_get(devs, "network-interfaces"), i, o)
+		if (!ret)
+			ret = config_put_net(cfg, NULL, o, false, err, errlen);
+	if (!ret && vsock)
+		ret = config_put_vsock(cfg, vsock, err, errlen);
+	return ret;
+}
+
+int snapshot_devices_config(const struct snap *s, const struct snapshot_load_params *p,
+			    struct vm_config *cfg, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *devs = s->devices_json ? json_loads(s->devices_json, 0, &jerr) : json_object();
+	char why[256];
+	int ret;
+
+	if (!json_is_object(devs)) {
+		json_decref(devs);
+		return fail(err, errlen, "snapshot/load: the devices' configuration in the state "
+			    "file is not a JSON object");
+	}
+	ret = apply_net_overrides(json_object_get(devs, "network-interfaces"), p->net_overrides,
+				  err, errlen);
+	if (!ret && p->vsock_uds && !json_object_get(devs, "vsock"))
+		ret = fail(err, errlen, "snapshot/load: vsock_override: the snapshot has no vsock "
+			   "device");
+	if (!ret && p->vsock_uds)
+		json_object_set_new(json_object_get(devs, "vsock"), "uds_path",
+				    json_string(p->vsock_uds));
+	if (!ret) {
+		ret = put_devices(cfg, devs, why, sizeof(why));
+		if (ret)
+			snprintf(err, errlen, "snapshot/load: the snapshot's devices: %s", why);
+	}
+	json_decref(devs);
 	return ret;
 }
 

@@ -30,6 +30,8 @@ struct snapshot_load_params {
 	const char *state_path;
 	const char *mem_path;
 	bool resume;
+	json_t *net_overrides;    /* [{iface_id, host_dev_name}] (in body), or NULL */
+	const char *vsock_uds;    /* vsock_override.uds_path (in body), or NULL */
 };
 
 /* 0, or -EINVAL with the 400 text in err (what is not done yet included). */
@@ -38,11 +40,20 @@ int snapshot_create_params(json_t *body, struct snapshot_create_params *p, char 
 int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err,
 			 size_t errlen);
 
-/* Write the paused machine `m`: its RAM to p->mem_path and its state to
- * p->state_path.  On failure neither file is left behind.  0 or -errno,
+/* Write the paused machine `m` (built from `cfg`): its devices drained,
+ * its RAM to p->mem_path and its state (with cfg's devices configuration)
+ * to p->state_path.  On failure neither file is left behind.  0 or -errno,
  * the reason in err. */
-int snapshot_write(struct machine *m, const struct snapshot_create_params *p, char *err,
-		   size_t errlen);
+int snapshot_write(struct machine *m, const struct vm_config *cfg,
+		   const struct snapshot_create_params *p, char *err, size_t errlen);
+
+/* PUT /snapshot/load: the devices' configuration a checked snapshot holds,
+ * with p's network_overrides (an iface_id the snapshot lacks is refused)
+ * and vsock_override applied, put into cfg->devs (empty before) with the
+ * API's own checks (a drive's file must exist...).  0, or -EINVAL with the
+ * 400 text in err (cfg->devs may then hold part: devices_cfg_free). */
+int snapshot_devices_config(const struct snap *s, const struct snapshot_load_params *p,
+			    struct vm_config *cfg, char *err, size_t errlen);
 
 /* A state file read whole and checked, and its memory file opened and
  * checked against the layout. */

@@ -477,7 +477,7 @@ int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 			    "smt or a CPU template are not supported yet");
 	ret = snapshot_create_params(body, &p, err, errlen);
 	if (!ret)
-		ret = snapshot_write(&vmm->m, &p, err, errlen);
+		ret = snapshot_write(&vmm->m, vmm->cfg, &p, err, errlen);
 	if (ret)
 		return ret;
 	vmm->latency.full_create_snapshot = time_mono_us() - t0;
@@ -515,6 +515,8 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	ret = snapshot_open(&f, p.state_path, p.mem_path, err, errlen);
+	if (!ret)
+		ret = snapshot_devices_config(&f.s, &p, vmm->cfg, err, errlen);
 	if (ret)
 		goto err_files;
 	ret = machine_restore(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, &f.s, f.mem_fd,
@@ -549,6 +551,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 err_machine:
 	machine_destroy(&vmm->m);
 err_files:
+	devices_cfg_free(&vmm->cfg->devs);  /* fresh again: none were configured */
 	snapshot_files_close(&f);
 	return ret;
 }

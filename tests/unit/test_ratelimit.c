@@ -187,9 +187,47 @@ static void test_huge_operation_leaves_debt_not_credit(void **state)
 	(void)rate_limiter_consume(&rl, 1, 1);
 }
 
+/* Saved at t = 50 ms on one clock, restored at t = 7 s on another: the
+ * tokens left and the time since the last refill carry over. */
+static void test_save_restore_relative(void **state)
+{
+	struct rate_limiter rl = limiter(1000, 0, 0, 100), rl2;
+	struct rate_limiter_state st;
+
+	(void)state;
+	assert_int_equal(rate_limiter_consume(&rl, 1000, 40 * MS), 0);  /* empty at 40 ms */
+	rate_limiter_save(&rl, 50 * MS, &st);
+	rl2 = limiter(1000, 0, 0, 100);
+	rate_limiter_restore(&rl2, &st, 7000 * MS);
+	/* as at 50 ms: 100 bytes earned since 40 ms; 500 more need 50 ms */
+	assert_in_range(rate_limiter_consume(&rl2, 600, 7000 * MS), 50 * MS - 1, 50 * MS + 1);
+	assert_int_equal(rate_limiter_consume(&rl2, 600, 7050 * MS), 0);
+}
+
+/* A hostile state cannot give more than the configuration allows. */
+static void test_restore_clamps(void **state)
+{
+	struct rate_limiter rl = limiter(1000, 500, 0, 100);
+	struct rate_limiter_state st = { .bytes = { .budget = INT64_MAX, .burst = UINT64_MAX,
+						    .since_refill_ns = UINT64_MAX } };
+
+	(void)state;
+	rate_limiter_restore(&rl, &st, 0);
+	assert_int_equal(rate_limiter_consume(&rl, 1500, 0), 0);  /* size + burst */
+	assert_true(rate_limiter_consume(&rl, 1, 0) > 0);
+	st.bytes.budget = INT64_MIN;
+	rate_limiter_restore(&rl, &st, 0);
+	assert_true(rate_limiter_consume(&rl, 1, 1000 * MS) > 0);    /* deep debt, no overflow */
+	rl = limiter(0, 0, 0, 100);
+	rate_limiter_restore(&rl, &st, 0);
+	assert_false(rate_limiter_active(&rl));                    /* disabled stays so */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_save_restore_relative),
+		cmocka_unit_test(test_restore_clamps),
 		cmocka_unit_test(test_disabled_never_waits),
 		cmocka_unit_test(test_bytes_refused_then_allowed_after_wait),
 		cmocka_unit_test(test_ops_bucket),

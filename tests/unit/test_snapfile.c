@@ -25,9 +25,27 @@ struct file {
 	unsigned int nb;
 };
 
+#define DEVICES_JSON "{\"drives\":[{\"drive_id\":\"d0\"}]}"
+
+/* A live virtio-block transport whose one queue of 8 lies at 4 MiB. */
+static void make_virtio(struct snap_virtio *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->t.device_id = 2;
+	sv->t.nr_queues = 1;
+	sv->t.device_features = (1ULL << 32) | (1ULL << 29);
+	sv->t.driver_features = 1ULL << 32;
+	sv->t.status = 15;
+	sv->t.interrupt_status = 1;
+	sv->t.queues[0] = (struct virtq_state){ .desc_gpa = 0x400000, .avail_gpa = 0x401000,
+		.used_gpa = 0x402000, .size = 8, .last_avail = 95, .used_idx = 95, .ready = 1 };
+}
+
 /* A valid state file for `vcpus` vCPUs and `mem` bytes of RAM (three MSRs
- * each), claiming `nr_devices` virtio devices. */
-static void make(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices)
+ * each), with `nr_devices` virtio devices (and their configuration) when
+ * `sections` says so, else only claiming them. */
+static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices,
+		      bool sections)
 {
 	struct gm_region want[GM_MAX_REGIONS];
 	struct snap_region r[GM_MAX_REGIONS];
@@ -74,10 +92,27 @@ static void make(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_d
 	f->boundaries[f->nb++] = w.len;
 	snap_writer_section(&w, SNAP_SEC_ACPI_PM, 0, &pm, sizeof(pm));
 	f->boundaries[f->nb++] = w.len;
+	if (sections && nr_devices) {
+		char text[64] = DEVICES_JSON;      /* NUL-padded to 64 bytes */
+		struct snap_virtio sv;
+
+		snap_writer_section(&w, SNAP_SEC_DEVICES, 0, text, sizeof(text));
+		f->boundaries[f->nb++] = w.len;
+		for (uint32_t i = 0; i < nr_devices; i++) {
+			make_virtio(&sv);
+			snap_writer_section(&w, SNAP_SEC_VIRTIO, i, &sv, sizeof(sv));
+			f->boundaries[f->nb++] = w.len;
+		}
+	}
 	assert_int_equal(snap_writer_finish(&w), 0);
 	f->buf = w.buf;
 	f->len = w.len;
 	free(v);
+}
+
+static void make(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices)
+{
+	make_devs(f, vcpus, mem, nr_devices, false);
 }
 
 /* Put a correct checksum back after an edit (a crafted file, not damage). */
@@ -171,7 +206,7 @@ static void test_truncated_at_every_boundary(void **state)
 	struct file f;
 
 	(void)state;
-	make(&f, 2, MEM, 0);
+	make_devs(&f, 2, MEM, 2, true);
 	for (unsigned int i = 0; i < f.nb; i++) {
 		struct file t = { .len = f.boundaries[i] + 8 };
 		struct snap s;
@@ -195,7 +230,7 @@ static void test_bit_flips(void **state)
 	unsigned int seed = 16;
 
 	(void)state;
-	make(&f, 1, MEM, 0);
+	make_devs(&f, 1, MEM, 1, true);
 	for (int i = 0; i < 2000; i++) {
 		size_t bit = (size_t)rand_r(&seed) % (f.len * 8);
 		struct snap s;
@@ -258,8 +293,111 @@ static void test_device_count_mismatch(void **state)
 
 	(void)state;
 	make(&f, 1, MEM, 2);
-	refused(&f, "the snapshot has 2 virtio devices");
+	refused(&f, "2 virtio devices but no devices section");
 	free(f.buf);
+	make_devs(&f, 1, MEM, 2, true);
+	((struct snap_machine *)section(&f, SNAP_SEC_MACHINE, 0))->nr_devices = 3;
+	reseal(&f);
+	refused(&f, "virtio device 2 of 3 has no section");
+	((struct snap_machine *)section(&f, SNAP_SEC_MACHINE, 0))->nr_devices = 1;
+	reseal(&f);
+	refused(&f, "a section for virtio device 1, but the machine has 1");
+	((struct snap_machine *)section(&f, SNAP_SEC_MACHINE, 0))->nr_devices = 0;
+	reseal(&f);
+	refused(&f, "a devices section but no virtio device");
+	((struct snap_machine *)section(&f, SNAP_SEC_MACHINE, 0))->nr_devices = SNAP_MAX_DEVICES + 1;
+	reseal(&f);
+	refused(&f, "virtio devices (at most");
+	((struct snap_machine *)section(&f, SNAP_SEC_MACHINE, 0))->nr_devices = 2;
+	((struct snap_section_hdr *)section(&f, SNAP_SEC_VIRTIO, 1) - 1)->index = 0;
+	reseal(&f);
+	refused(&f, "virtio section 0 appears twice");
+	((struct snap_section_hdr *)section(&f, SNAP_SEC_VIRTIO, 0) - 1)->index = SNAP_MAX_DEVICES;
+	reseal(&f);
+	refused(&f, "virtio section index");
+	free(f.buf);
+}
+
+static void test_virtio_round_trip(void **state)
+{
+	struct file f;
+	struct snap s;
+	char err[256] = "";
+
+	(void)state;
+	make_devs(&f, 1, MEM, 2, true);
+	assert_int_equal(snap_parse(f.buf, f.len, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.machine->nr_devices, 2);
+	assert_string_equal(s.devices_json, DEVICES_JSON);
+	assert_int_equal(s.virtio[1]->t.device_id, 2);
+	assert_int_equal(s.virtio[1]->t.queues[0].last_avail, 95);
+	assert_null(s.virtio[2]);
+	free(f.buf);
+}
+
+/* The devices' configuration: text with its NUL inside the section. */
+static void test_devices_section(void **state)
+{
+	struct file f;
+	char *text;
+
+	(void)state;
+	make_devs(&f, 1, MEM, 1, true);
+	text = section(&f, SNAP_SEC_DEVICES, 0);
+	memset(text, 'x', 64);
+	reseal(&f);
+	refused(&f, "devices section of 64 bytes: not a text");
+	free(f.buf);
+}
+
+/* Edit device 0's transport with `edit`, expect `words`. */
+static void virtio_refused(void (*edit)(struct virtio_mmio_state *t), const char *words)
+{
+	struct file f;
+
+	make_devs(&f, 1, MEM, 1, true);
+	edit(&((struct snap_virtio *)section(&f, SNAP_SEC_VIRTIO, 0))->t);
+	reseal(&f);
+	refused(&f, words);
+	free(f.buf);
+}
+
+static void q_size_3(struct virtio_mmio_state *t) { t->queues[0].size = 3; }
+static void q_size_512(struct virtio_mmio_state *t) { t->queues[0].size = 512; }
+static void q_ready_0_size(struct virtio_mmio_state *t) { t->queues[0].size = 0; }
+static void q_ready_2(struct virtio_mmio_state *t) { t->queues[0].ready = 2; }
+static void q_reserved(struct virtio_mmio_state *t) { t->queues[0].reserved[4] = 1; }
+static void q_misaligned(struct virtio_mmio_state *t) { t->queues[0].desc_gpa += 8; }
+static void q_past_ram(struct virtio_mmio_state *t) { t->queues[0].desc_gpa = MEM - 64; }
+static void q_in_hole(struct virtio_mmio_state *t) { t->queues[0].used_gpa = MMIO_GAP_START; }
+static void q_wraps(struct virtio_mmio_state *t) { t->queues[0].avail_gpa = ~0ULL - 1; }
+static void q_extra(struct virtio_mmio_state *t) { t->queues[1].size = 8; }
+static void t_queues_5(struct virtio_mmio_state *t) { t->nr_queues = 5; }
+static void t_queues_0(struct virtio_mmio_state *t) { t->nr_queues = 0; }
+static void t_status(struct virtio_mmio_state *t) { t->status |= 16; }
+static void t_isr(struct virtio_mmio_state *t) { t->interrupt_status = 4; }
+static void t_features(struct virtio_mmio_state *t) { t->driver_features |= 1; }
+static void t_device_id(struct virtio_mmio_state *t) { t->device_id = 7; }
+
+static void test_virtio_bad_values(void **state)
+{
+	(void)state;
+	virtio_refused(q_size_3, "queue 0: queue size is not a power of two");
+	virtio_refused(q_size_512, "queue 0: queue size is not a power of two");
+	virtio_refused(q_ready_0_size, "queue 0: a ready queue of size 0");
+	virtio_refused(q_ready_2, "queue 0: invalid queue flags");
+	virtio_refused(q_reserved, "queue 0: invalid queue flags");
+	virtio_refused(q_misaligned, "queue 0: misaligned ring");
+	virtio_refused(q_past_ram, "queue 0's rings (desc 0x3ffffc0");
+	virtio_refused(q_in_hole, "are not in guest RAM");
+	virtio_refused(q_wraps, "are not in guest RAM");
+	virtio_refused(q_extra, "queue 1: a queue the device does not have");
+	virtio_refused(t_queues_5, "invalid queue count");
+	virtio_refused(t_queues_0, "invalid queue count");
+	virtio_refused(t_status, "invalid device status");
+	virtio_refused(t_isr, "invalid interrupt status");
+	virtio_refused(t_features, "driver features the device did not offer");
+	virtio_refused(t_device_id, "not a block, network or vsock device");
 }
 
 static void test_regions_overlap_or_leave_ram(void **state)
@@ -421,6 +559,9 @@ int main(void)
 		cmocka_unit_test(test_wrong_magic_and_version),
 		cmocka_unit_test(test_vcpu_count_mismatch),
 		cmocka_unit_test(test_device_count_mismatch),
+		cmocka_unit_test(test_virtio_round_trip),
+		cmocka_unit_test(test_devices_section),
+		cmocka_unit_test(test_virtio_bad_values),
 		cmocka_unit_test(test_regions_overlap_or_leave_ram),
 		cmocka_unit_test(test_section_shapes),
 		cmocka_unit_test(test_device_states),

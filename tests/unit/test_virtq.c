@@ -1189,6 +1189,59 @@ static void test_chain_iov_popped(void **state)
 	assert_ret(virtq_chain_iov(&f->gm, &f->chain, true, 0, 0x11, iov, 4), -EFAULT);
 }
 
+/* ---- snapshots ------------------------------------------------------ */
+
+/* A queue saved with nothing in flight comes back where it was: the next
+ * pop is the next chain, the used ring goes on at the same slot, and with
+ * a chain in flight there is nothing to save. */
+static void test_save_restore_goes_on(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_state st;
+	struct virtq q2 = { .name = "restored", .event_idx = false };
+	uint16_t head;
+
+	simple_chains(f, 3);
+	assert_int_equal(pop(f), 1);
+	head = f->chain.head;
+	assert_int_equal(virtq_save(&f->q, &st), -EBUSY);   /* in flight */
+	assert_int_equal(virtq_push(&f->q, head, 0x10), 0);
+	assert_int_equal(virtq_save(&f->q, &st), 0);
+	assert_null(virtq_state_error(&st, QSIZE));
+	assert_int_equal(virtq_restore(&q2, &f->gm, &st, true), 0);
+	assert_true(q2.ready);
+	assert_int_equal(virtq_pop(&q2, &f->chain), 1);
+	assert_int_equal(f->chain.head, 1);                 /* not 0 again */
+	assert_int_equal(virtq_push(&q2, f->chain.head, 0x20), 0);
+	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(get32(f, USED_GPA + 4 + 8 + 0), 1);  /* used slot 1: head 1 */
+}
+
+/* Hostile states: refused by the pure check, or at activation. */
+static void test_restore_refuses_bad_state(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_state st = { .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA,
+				  .used_gpa = USED_GPA, .size = QSIZE, .ready = 1 };
+	struct virtq q2 = { .name = "restored" };
+
+	assert_null(virtq_state_error(&st, QSIZE));
+	st.size = 16;
+	assert_non_null(virtq_state_error(&st, QSIZE));   /* over the device's max */
+	st.size = 6;
+	assert_non_null(virtq_state_error(&st, 256));
+	st.size = QSIZE;
+	st.used_gpa = USED_GPA + 2;
+	assert_non_null(virtq_state_error(&st, QSIZE));
+	st.used_gpa = RAM_SIZE - 8;                        /* aligned, past RAM */
+	assert_null(virtq_state_error(&st, QSIZE));
+	assert_int_equal(virtq_restore(&q2, &f->gm, &st, true), -EINVAL);
+	assert_false(q2.ready);
+	/* not live (the driver had not finished): registers only, no check yet */
+	assert_int_equal(virtq_restore(&q2, &f->gm, &st, false), 0);
+	(void)f;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1214,6 +1267,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_iov_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_iov_popped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_restore_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_state, setup, teardown),
 	};
 
 	unit_init();

@@ -570,6 +570,68 @@ static void blk_reset(struct virtio_mmio *t)
 	b->more = false;
 }
 
+/* ---- snapshots ------------------------------------------------------------ */
+
+int blk_quiesce(struct blk_dev *b, uint64_t end_ns, char *err, size_t errlen)
+{
+	struct virtq *q = &b->t.queues[0];
+	struct blk_req *r;
+	unsigned int busy;
+	int ret = 0;
+
+	pthread_mutex_lock(&b->t.lock);
+	busy = b->nr_busy;
+	r = b->deferred;
+	b->deferred = NULL;
+	if (r && r->op == BLK_OP_FLUSH && earlier_write_busy(b, r->seq)) {
+		r->held = true;
+		b->nr_held_flushes++;
+	} else if (r) {
+		req_submit(b, r);  /* past the rate limiter: the guest is paused */
+	}
+	b->engine->kick(b);
+	if (b->nr_busy && b->engine->drain)
+		ret = b->engine->drain(b, end_ns);
+	if (!ret && b->nr_busy)
+		ret = -ETIME;
+	if (ret)
+		snprintf(err, errlen, "%s: %u requests still in flight: %s", b->name, b->nr_busy,
+			 ret == -ETIME ? "the host did not finish them in time" : strerror(-ret));
+	else if (busy)
+		log_info("%s: %u requests in flight completed before the snapshot%s", b->name,
+			 busy, r ? " (one throttled)" : "");
+	/* blk_io_flush_used without its pop: nothing new is taken now */
+	if (b->need_irq && virtq_should_interrupt(q))
+		virtio_mmio_interrupt(&b->t, VIRTIO_INT_USED);
+	b->need_irq = false;
+	pthread_mutex_unlock(&b->t.lock);
+	return ret;
+}
+
+void blk_save(struct blk_dev *b, struct blk_snap_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&b->t.lock);
+	rate_limiter_save(&b->rl, now_ns(), &out->rl);
+	out->fsync_failed = b->fsync_failed;
+	pthread_mutex_unlock(&b->t.lock);
+}
+
+int blk_restore(struct blk_dev *b, const struct blk_snap_state *st, char *err, size_t errlen)
+{
+	if (st->fsync_failed > 1 || st->reserved) {
+		snprintf(err, errlen, "%s: invalid device state", b->name);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&b->t.lock);
+	rate_limiter_restore(&b->rl, &st->rl, now_ns());
+	b->fsync_failed = st->fsync_failed;
+	/* the queue is full of what was taken before: look again once running */
+	b->starved = false;
+	pthread_mutex_unlock(&b->t.lock);
+	return 0;
+}
+
 static void blk_config_read(struct virtio_mmio *t, uint32_t off, uint8_t *data, unsigned int size)
 {
 	struct blk_dev *b = to_blk(t);

@@ -115,6 +115,13 @@ struct blk_dev {
 	struct blk_req reqs[BLK_MAX_REQS];
 };
 
+/* The device's own part of a snapshot (fixed-width, little-endian). */
+struct blk_snap_state {
+	struct rate_limiter_state rl;     /* the drive's buckets */
+	uint32_t fsync_failed;            /* 0 or 1: later flushes fail */
+	uint32_t reserved;
+};
+
 /* Open the drive's image and set up its transport, rate limiter and I/O
  * engine on a zeroed `b` (not yet attached to KVM: the builder then calls
  * virtio_mmio_attach).  `loop` receives the engine's completion eventfd,
@@ -139,5 +146,20 @@ int blk_set_backing(struct blk_dev *b, const char *path);
  * under them.  Called by the device table for PATCH /drives on the vmm
  * thread; takes the transport's `lock` itself. */
 void blk_set_rate_limiter(struct blk_dev *b, const struct rate_limiter_cfg *cfg);
+
+/* Snapshot create, vCPUs paused: finish every request taken from the
+ * queue (a throttled one goes now, past its rate limiter; held flushes
+ * when their writes are done) and put it in the used ring, interrupting
+ * the driver as usual; nothing new is taken.  Waits for the host until
+ * end_ns (CLOCK_MONOTONIC): 0, or -ETIME (or -errno) with why in err.
+ * Called by the device table on the vmm thread; takes `lock`. */
+int blk_quiesce(struct blk_dev *b, uint64_t end_ns, char *err, size_t errlen);
+/* After blk_quiesce: the device's state (rate limiter buckets relative to
+ * now).  Device table, vmm thread. */
+void blk_save(struct blk_dev *b, struct blk_snap_state *out);
+/* On a drive just created from the snapshot's configuration: the saved
+ * buckets and the sticky flush failure.  Device table, vmm thread, before
+ * vCPUs run.  0, or -EINVAL with why in err. */
+int blk_restore(struct blk_dev *b, const struct blk_snap_state *st, char *err, size_t errlen);
 
 #endif

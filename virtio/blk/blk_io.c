@@ -205,6 +205,25 @@ static void uring_cancel(struct blk_dev *b)
 	u->queued = io_uring_sq_ready(&u->ring);
 }
 
+/* uring_drain's reap: completions in, what they release out. */
+static bool drain_pending(void *opaque)
+{
+	struct blk_dev *b = opaque;
+
+	uring_reap(b);
+	uring_kick(b);
+	return b->nr_busy;
+}
+
+static int uring_drain(struct blk_dev *b, uint64_t end_ns)
+{
+	struct uring *u = b->engine_priv;
+
+	if (!u || !u->ring_up)
+		return 0;
+	return uring_wait_idle(&u->ring, drain_pending, b, end_ns);
+}
+
 /* vmm thread: the ring signalled completions. */
 static void uring_on_done(struct ev_source *src, uint32_t events)
 {
@@ -298,4 +317,5 @@ const struct blk_engine_ops blk_engine_uring = {
 	.kick = uring_kick,
 	.set_file = uring_set_file,
 	.cancel = uring_cancel,
+	.drain = uring_drain,
 };

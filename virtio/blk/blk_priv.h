@@ -29,6 +29,11 @@ struct blk_engine_ops {
 	 * before returning (the device reset: b->epoch is already the new
 	 * one).  Optional: an engine that completes inline has nothing. */
 	void (*cancel)(struct blk_dev *b);
+	/* Wait until b->nr_busy is 0, reaping (and submitting what
+	 * completions release) as they come, at most until end_ns.  0,
+	 * -ETIME or -errno.  Optional: an engine that completes inline has
+	 * nothing in flight. */
+	int (*drain)(struct blk_dev *b, uint64_t end_ns);
 };
 
 extern const struct blk_engine_ops blk_engine_uring, blk_engine_sync;

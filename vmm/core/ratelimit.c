@@ -120,3 +120,43 @@ uint64_t rate_limiter_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t 
 	bucket_take(&rl->ops, 1);
 	return 0;
 }
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+static void bucket_save(const struct token_bucket *b, uint64_t now_ns,
+			struct rate_limiter_bucket_state *out)
+{
+	*out = (struct rate_limiter_bucket_state){ 0 };
+	if (!b->enabled)
+		return;
+	out->budget = b->budget;
+	out->burst = b->burst;
+	out->since_refill_ns = now_ns > b->last_ns ? now_ns - b->last_ns : 0;
+}
+
+static void bucket_restore(struct token_bucket *b, const struct rate_limiter_bucket_state *st,
+			   uint64_t now_ns)
+{
+	uint64_t since = min_u64(st->since_refill_ns, b->refill_ns);
+
+	if (!b->enabled)
+		return;
+	b->budget = st->budget > (int64_t)b->size ? (int64_t)b->size :
+		    st->budget < -(int64_t)BUCKET_MAX ? -(int64_t)BUCKET_MAX : st->budget;
+	b->burst = min_u64(st->burst, b->burst);  /* never more than configured */
+	b->last_ns = now_ns > since ? now_ns - since : 0;
+}
+
+void rate_limiter_save(const struct rate_limiter *rl, uint64_t now_ns,
+		       struct rate_limiter_state *out)
+{
+	bucket_save(&rl->bytes, now_ns, &out->bytes);
+	bucket_save(&rl->ops, now_ns, &out->ops);
+}
+
+void rate_limiter_restore(struct rate_limiter *rl, const struct rate_limiter_state *st,
+			  uint64_t now_ns)
+{
+	bucket_restore(&rl->bytes, &st->bytes, now_ns);
+	bucket_restore(&rl->ops, &st->ops, now_ns);
+}

@@ -53,4 +53,24 @@ bool rate_limiter_active(const struct rate_limiter *rl);
  * the nanoseconds to wait before asking again (nothing taken). */
 uint64_t rate_limiter_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns);
 
+/* A snapshot of the buckets (tokens left, one-time burst left, time since
+ * the last refill), so that a restore goes on where the save left off
+ * whatever the two hosts' clocks say.  Fixed-width, little-endian. */
+struct rate_limiter_bucket_state {
+	int64_t budget;
+	uint64_t burst;
+	uint64_t since_refill_ns;
+};
+struct rate_limiter_state {
+	struct rate_limiter_bucket_state bytes, ops;
+};
+void rate_limiter_save(const struct rate_limiter *rl, uint64_t now_ns,
+		       struct rate_limiter_state *out);
+/* Onto buckets already configured (rate_limiter_set): a disabled bucket
+ * stays disabled; the values are clamped to what the bucket allows (budget
+ * at most its size and within the debt bounds, burst at most the one
+ * configured, the time since the last refill at most one refill period),
+ * so any input is safe. */
+void rate_limiter_restore(struct rate_limiter *rl, const struct rate_limiter_state *st,
+			  uint64_t now_ns);
 #endif
