@@ -461,6 +461,11 @@ int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s
 	return ret;
 }
 
+void virtio_mmio_kick(struct virtio_mmio *t, unsigned int i)
+{
+	kick_queue(t, i);
+}
+
 void virtio_mmio_restart(struct virtio_mmio *t)
 {
 	uint64_t one = 1;

@@ -145,6 +145,9 @@ const char *virtio_mmio_state_error(const struct virtio_mmio_state *s, char *why
  * virtio_mmio_restart.  vmm thread, before vCPUs run; takes `lock`. */
 int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s, char *err,
 			size_t errlen);
+/* Wake the vmm thread for queue `i` as if the driver had notified it (the
+ * event loop runs the device's notify later).  Any thread. */
+void virtio_mmio_kick(struct virtio_mmio *t, unsigned int i);
 /* After a restore: wake the device for every queue (buffers may be
  * waiting) and re-raise an interrupt the driver had not acknowledged.
  * vmm thread, before vCPUs run. */

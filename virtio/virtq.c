@@ -182,6 +182,27 @@ int virtq_save(const struct virtq *q, struct virtq_state *out)
 	return 0;
 }
 
+int virtq_unpop(struct virtq *q, const uint16_t *heads, uint16_t n)
+{
+	uint16_t start = (uint16_t)(q->last_avail - n);
+
+	if (n > q->in_flight)
+		return -EINVAL;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t head;
+		uint64_t gpa = q->avail_gpa + 4 + 2ull * ((uint16_t)(start + i) % q->size);
+
+		if (heads[i] >= q->size || !q->head_busy[heads[i]] || ring_load16(q, gpa, &head) ||
+		    head != heads[i])
+			return -EINVAL;
+	}
+	for (uint16_t i = 0; i < n; i++)
+		q->head_busy[heads[i]] = 0;
+	q->in_flight = (uint16_t)(q->in_flight - n);
+	q->last_avail = start;
+	return 0;
+}
+
 const char *virtq_state_error(const struct virtq_state *s, uint16_t queue_max)
 {
 	static const uint8_t zeros[sizeof(s->reserved)];

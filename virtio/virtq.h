@@ -136,6 +136,13 @@ struct virtq_state {
  * filled but not flushed (the device did not drain).  vmm thread, `lock`
  * held, vCPUs paused. */
 int virtq_save(const struct virtq *q, struct virtq_state *out);
+/* Give back the last `n` chains popped, never used (heads[0] popped
+ * first): they become available again, as if never taken, so a device that
+ * holds buffers for data that may never come (net receive) can be saved
+ * with nothing in flight.  -EINVAL (nothing changed) unless those are
+ * exactly the last n available entries taken and all still in flight.
+ * vmm thread, `lock` held. */
+int virtq_unpop(struct virtq *q, const uint16_t *heads, uint16_t n);
 /* The checks a state needs before anything is built (pure: the snapshot
  * parser's): size 0 or a power of two up to queue_max, rings aligned,
  * flags 0 or 1, reserved bytes 0.  NULL, or what is wrong. */

@@ -206,12 +206,30 @@ static const struct stat_field net_fields[] = {
 	NET_F("rx_wait_timeouts", rx_wait_timeouts),
 };
 
+static int net_dev_quiesce(void *dev, uint64_t end_ns, char *err, size_t errlen)
+{
+	return net_quiesce(dev, end_ns, err, errlen);
+}
+
+static void net_dev_save(void *dev, union device_snap_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	net_save(dev, &out->net);
+}
+
+static int net_dev_restore(void *dev, const union device_snap_state *in, char *err,
+			   size_t errlen)
+{
+	return net_restore(dev, &in->net, err, errlen);
+}
+
 static const struct device_type net_type = {
 	.name = "net", .section = "network-interfaces",
 	.count = net_count, .create = net_new, .destroy = net_free, .patch = net_patch,
 	.read_stats = net_read_stats, .fields = net_fields,
 	.nr_fields = sizeof(net_fields) / sizeof(net_fields[0]),
 	.stats_size = sizeof(struct net_stats), .per_instance = true,
+	.quiesce = net_dev_quiesce, .save = net_dev_save, .restore = net_dev_restore,
 };
 
 /* ---- virtio-vsock: "vsock" --------------------------------------------- */
@@ -336,4 +354,5 @@ void device_metrics(const struct vm_device *devs, unsigned int n, json_t *root)
 
 _Static_assert(sizeof(struct blk_stats) <= STATS_MAX_BYTES, "blk_stats outgrew STATS_MAX_BYTES");
 _Static_assert(sizeof(struct net_stats) <= STATS_MAX_BYTES, "net_stats outgrew STATS_MAX_BYTES");
+_Static_assert(sizeof(union device_snap_state) == 256, "a device's snapshot state outgrew 256");
 _Static_assert(sizeof(struct vsock_stats) <= STATS_MAX_BYTES, "vsock_stats outgrew STATS_MAX_BYTES");

@@ -23,6 +23,7 @@
 #include "vmm/core/memory.h"
 #include "virtio/blk/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net/net.h"
 
 /* What a device is created with. */
 struct device_env {
@@ -36,6 +37,7 @@ struct device_type;
  * state file's virtio sections have one length). */
 union device_snap_state {
 	struct blk_snap_state blk;
+	struct net_snap_state net;
 	uint8_t raw[256];
 };
 

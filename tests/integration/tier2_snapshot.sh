@@ -7,9 +7,11 @@
 # leaves the ember as it was.
 
 # snap_start NAME: an ember serving $T/NAME.sock, output in $T/NAME.out/.err
+# (inside the network namespace $SNAP_NS when set)
+SNAP_NS=
 snap_start() {
 	rm -f "$T/$1.sock"
-	timeout 60 "$EMBER" --api-sock "$T/$1.sock" >"$T/$1.out" 2>"$T/$1.err" </dev/null &
+	timeout 60 ${SNAP_NS:+ip netns exec "$SNAP_NS"} "$EMBER" --api-sock "$T/$1.sock" >"$T/$1.out" 2>"$T/$1.err" </dev/null &
 	eval "pid_$1=$!"
 	for _ in $(seq 200); do [ -S "$T/$1.sock" ] && return; sleep 0.05; done
 }
@@ -297,3 +299,65 @@ elif ! why=$(blk_check bsrc bdst 2>&1); then bad_blk snapshot_restore_drive_io_c
 else ok snapshot_restore_drive_io_continues; fi
 case "$cfg" in *'"drive_id":"d0","path_on_host":"'"$T"'/loop.img"'*) ok snapshot_restore_drive_config ;;
 	*) bad snapshot_restore_drive_config "GET /vm/config: $cfg" ;; esac
+
+# ---- a network interface: frames go on across a snapshot, on another tap ---------------------
+# The net_loop guest sends "PING N" and waits for "PONG N" from net_echo.py on
+# the tap, for ever.  Paused, snapshotted (the rx buffers held for frames to
+# come are given back to the ring, the tap read cancelled), killed and
+# restored onto another tap through network_overrides, its steps go on one
+# by one and the new tap's peer answers them.
+net_ns=ember-t2s-$$
+if ip netns add "$net_ns" 2>/dev/null; then
+	ip netns exec "$net_ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
+	for tap in tap0 tap1; do
+		ip -n "$net_ns" tuntap add dev "$tap" mode tap
+		ip -n "$net_ns" link set "$tap" up
+		rm -f "$T/$tap.ready"
+		ip netns exec "$net_ns" python3 "$(dirname "$0")/net_echo.py" "$tap" 60 "$T/$tap.ready" \
+			>"$T/$tap.echo" 2>&1 &
+		eval "echo_$tap=$!"
+	done
+	for _ in $(seq 100); do [ -e "$T/tap0.ready" ] && [ -e "$T/tap1.ready" ] && break; sleep 0.05; done
+	SNAP_NS=$net_ns
+	snap_start nsrc
+	r1=$(snap_api nsrc PUT /boot-source "{\"kernel_image_path\": \"$G/net_loop.elf\"}")
+	r2=$(snap_api nsrc PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}')
+	r3=$(snap_api nsrc PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02", "tx_rate_limiter": {"ops": {"size": 1000, "refill_time": 1000}}}')
+	r4=$(snap_api nsrc PUT /actions '{"action_type": "InstanceStart"}')
+	for _ in $(seq 300); do grep -q '^netloop 0x10 ' "$T/nsrc.out" && break; sleep 0.05; done
+	r5=$(snap_api nsrc PATCH /vm '{"state": "Paused"}')
+	r6=$(snap_api nsrc PUT /snapshot/create "{\"snapshot_path\": \"$T/n.state\", \"mem_file_path\": \"$T/n.mem\"}")
+	snap_stop nsrc
+	snap_start ndst
+	r7=$(snap_api ndst PUT /snapshot/load "{\"snapshot_path\": \"$T/n.state\", \"mem_file_path\": \"$T/n.mem\", \"resume_vm\": true, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap1\"}]}")
+	for _ in $(seq 200); do [ "$(grep -c '^netloop 0x' "$T/ndst.out")" -ge 8 ] && break; sleep 0.05; done
+	cfg=$(snap_api ndst GET /vm/config '')
+	snap_stop ndst
+	SNAP_NS=
+	kill "$echo_tap0" "$echo_tap1" 2>/dev/null
+	wait "$echo_tap0" "$echo_tap1" 2>/dev/null
+	ip netns del "$net_ns"
+	if [ "$r1 $r2 $r3 $r4 $r5 $r6 $r7" != "204  204  204  204  204  204  204 " ]; then
+		bad_blk snapshot_restore_net_continues "answers: $r1 / $r2 / $r3 / $r4 / $r5 / $r6 / $r7" ndst
+	elif ! why=$(python3 - "$T/nsrc.out" "$T/ndst.out" <<'PY' 2>&1
+import re, sys
+a, b = (open(p, errors="replace").read() for p in sys.argv[1:3])
+if "netloop: start" in b:
+    sys.exit("the restored guest started again")
+steps = [int(n, 16) for n in re.findall(r"^netloop 0x([0-9a-f]+) ok\n", a + b, re.M)]
+last_a = max(int(n, 16) for n in re.findall(r"^netloop 0x([0-9a-f]+) ok\n", a, re.M))
+for i, n in enumerate(steps):
+    if n != i + 1:
+        sys.exit(f"step {i + 1} is {n:#x}")
+if steps[-1] < last_a + 3:
+    sys.exit(f"no progress after the restore: {steps[-1]:#x}, paused at {last_a:#x}")
+PY
+	); then bad_blk snapshot_restore_net_continues "$why" ndst
+	elif ! grep -q '^echo: 1$' "$T/tap1.echo"; then
+		bad snapshot_restore_net_continues "the override's tap1 answered nothing: $(tail -2 "$T/tap1.echo")"
+	else ok snapshot_restore_net_continues; fi
+	case "$cfg" in *'"iface_id":"eth0","host_dev_name":"tap1"'*'"guest_mac":"06:00:ac:10:00:02"'*) ok snapshot_restore_net_override_config ;;
+		*) bad snapshot_restore_net_override_config "GET /vm/config: $cfg" ;; esac
+else
+	echo "SKIP snapshot_restore_net_continues: cannot create a network namespace (not root?)"
+fi

@@ -1217,6 +1217,28 @@ static void test_save_restore_goes_on(void **state)
 	assert_int_equal(get32(f, USED_GPA + 4 + 8 + 0), 1);  /* used slot 1: head 1 */
 }
 
+/* Chains taken but never used go back (the last ones taken, in order);
+ * anything else is refused and changes nothing. */
+static void test_unpop(void **state)
+{
+	struct fx *f = *state;
+	uint16_t heads[3];
+
+	simple_chains(f, 4);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pop(f), 1);
+		heads[i] = f->chain.head;
+	}
+	assert_int_equal(virtq_push(&f->q, heads[0], 0), 0);
+	assert_int_equal(virtq_unpop(&f->q, heads, 3), -EINVAL);      /* head 0 was used */
+	assert_int_equal(virtq_unpop(&f->q, &heads[1], 2), 0);
+	assert_int_equal(f->q.in_flight, 0);
+	assert_int_equal(pop(f), 1);
+	assert_int_equal(f->chain.head, 1);                           /* taken again */
+	assert_int_equal(virtq_unpop(&f->q, &heads[2], 1), -EINVAL);  /* not the last taken */
+	assert_int_equal(virtq_unpop(&f->q, &heads[1], 1), 0);
+}
+
 /* Hostile states: refused by the pure check, or at activation. */
 static void test_restore_refuses_bad_state(void **state)
 {
@@ -1268,6 +1290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_iov_popped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_restore_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_state, setup, teardown),
 	};
 

@@ -119,7 +119,7 @@ bool net_throttled(struct net_dev *n, unsigned int dir, uint64_t bytes)
 {
 	uint64_t wait;
 
-	if (!rate_limiter_active(&n->rl[dir]))
+	if (!rate_limiter_active(&n->rl[dir]) || n->draining)
 		return false;
 	wait = rate_limiter_consume(&n->rl[dir], bytes, now_ns());
 	if (!wait)
@@ -229,6 +229,85 @@ static void net_reset(struct virtio_mmio *t)
 	net_io_retry_reset(n);
 	n->need_irq[0] = n->need_irq[1] = false;
 	n->offload_pending = false;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* The rx chains held for frames to come go back to the available ring. */
+static int rx_give_back(struct net_dev *n)
+{
+	uint16_t heads[NET_QUEUE_SIZE];
+	unsigned int nr = n->rx.nr;
+
+	for (unsigned int i = 0; i < nr; i++)
+		heads[i] = n->rx.chains[(n->rx.first + i) % NET_QUEUE_SIZE].head;
+	if (nr && virtq_unpop(&n->t.queues[NET_RXQ], heads, (uint16_t)nr))
+		return -EINVAL;
+	n->rx.first = n->rx.nr = n->rx.iovs = n->rx.slots = 0;
+	n->rx.bytes = 0;
+	n->rx.waiting = n->rx.wait_over = false;
+	net_rx_wait_timer(n, false);
+	return 0;
+}
+
+int net_quiesce(struct net_dev *n, uint64_t end_ns, char *err, size_t errlen)
+{
+	struct net_tx_req *r;
+	uint64_t now = now_ns();
+	int ret;
+
+	pthread_mutex_lock(&n->t.lock);
+	n->draining = true;
+	r = n->tx_deferred;
+	n->tx_deferred = NULL;
+	if (r)
+		net_tx_go(n, r);
+	if (n->rx.held)
+		net_rx_deliver(n);
+	ret = net_io_cancel(n, &n->rx.read, &n->rx.read.busy,
+			    end_ns > now ? (unsigned int)((end_ns - now) / 1000000ULL) : 0);
+	if (!ret)
+		ret = net_io_wait_idle(n, end_ns);
+	if (!ret && n->rx.held)
+		net_rx_deliver(n);  /* what the cancelled read got */
+	net_flush_irqs(n);
+	if (!ret && (n->rx.held || n->tx_deferred))
+		ret = -EBUSY;
+	if (!ret)
+		ret = rx_give_back(n);
+	n->draining = false;
+	if (ret)
+		snprintf(err, errlen, "%s: I/O still in flight: %s", n->name,
+			 ret == -ETIME ? "the tap did not finish in time" : strerror(-ret));
+	pthread_mutex_unlock(&n->t.lock);
+	/* After the save (the loop runs this later): buffers for the tap again. */
+	virtio_mmio_kick(&n->t, NET_RXQ);
+	return ret;
+}
+
+void net_save(struct net_dev *n, struct net_snap_state *out)
+{
+	uint64_t now = now_ns();
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&n->t.lock);
+	rate_limiter_save(&n->rl[NET_RXQ], now, &out->rl[NET_RXQ]);
+	rate_limiter_save(&n->rl[NET_TXQ], now, &out->rl[NET_TXQ]);
+	pthread_mutex_unlock(&n->t.lock);
+}
+
+int net_restore(struct net_dev *n, const struct net_snap_state *st, char *err, size_t errlen)
+{
+	uint64_t now = now_ns();
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&n->t.lock);
+	rate_limiter_restore(&n->rl[NET_RXQ], &st->rl[NET_RXQ], now);
+	rate_limiter_restore(&n->rl[NET_TXQ], &st->rl[NET_TXQ], now);
+	n->offload_pending = net_live(n);  /* TUNSETOFFLOAD at the first net_run */
+	pthread_mutex_unlock(&n->t.lock);
+	return 0;
 }
 
 static void net_config_read(struct virtio_mmio *t, uint32_t off, uint8_t *data, unsigned int size)

@@ -214,7 +214,13 @@ struct net_dev {
 	struct rate_limiter rl[2];
 	struct ev_source rl_timer[2];        /* timerfds */
 	struct net_stats stats;
+	bool draining;                       /* snapshot: past the rate limiters */
 	struct virtq_chain chain;            /* scratch for virtq_pop */
+};
+
+/* The device's own part of a snapshot (fixed-width, little-endian). */
+struct net_snap_state {
+	struct rate_limiter_state rl[2];     /* [NET_RXQ], [NET_TXQ] buckets */
 };
 
 /* Open the tap named cfg->host_dev (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
@@ -237,5 +243,20 @@ void net_destroy(struct net_dev *n);
  * transport's `lock` itself. */
 void net_set_rate_limiters(struct net_dev *n, const struct rate_limiter_cfg *rx,
 			   const struct rate_limiter_cfg *tx);
+
+/* Snapshot create, vCPUs paused: a throttled tx frame goes to the tap and
+ * a frame read but throttled to the guest (past the rate limiters), the
+ * tap read is cancelled (a frame it got is delivered), every tap write
+ * completes and is in the used ring; the rx buffers still held for frames
+ * to come are given back to the available ring (taken again after the
+ * save).  At most until end_ns: 0, or -ETIME / -errno with why in err.
+ * Device table, vmm thread; takes `lock`. */
+int net_quiesce(struct net_dev *n, uint64_t end_ns, char *err, size_t errlen);
+/* After net_quiesce: the rate limiters' buckets.  Device table, vmm thread. */
+void net_save(struct net_dev *n, struct net_snap_state *out);
+/* On an interface just created from the snapshot's configuration (its tap
+ * opened): the buckets, and the offloads the driver negotiated applied
+ * again on the tap.  Device table, vmm thread, before vCPUs run. */
+int net_restore(struct net_dev *n, const struct net_snap_state *st, char *err, size_t errlen);
 
 #endif

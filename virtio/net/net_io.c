@@ -256,6 +256,13 @@ int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int m
 					   &(struct wait_idle){ n, busy }, end);
 }
 
+int net_io_wait_idle(struct net_dev *n, uint64_t end_ns)
+{
+	if (!n->io || (!n->io->pending && !n->io->queued))
+		return 0;
+	return uring_wait_idle(&n->io->ring, reap_busy, &(struct wait_idle){ n, NULL }, end_ns);
+}
+
 /* vmm thread: the ring signalled completions. */
 static void uring_on_done(struct ev_source *src, uint32_t events)
 {

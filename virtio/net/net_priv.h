@@ -98,6 +98,10 @@ void net_io_retry_reset(struct net_dev *n);
  * tagged `tag` and hand completions to net_io_done until *busy is false,
  * waiting at most `ms`.  0, -ETIME (still busy), or -errno. */
 int net_io_cancel(struct net_dev *n, void *tag, const bool *busy, unsigned int ms);
+/* Snapshot drain, vmm thread, `lock` held: submit what is queued and hand
+ * every completion to net_io_done until no request is pending, at most
+ * until end_ns (CLOCK_MONOTONIC).  0, -ETIME or -errno. */
+int net_io_wait_idle(struct net_dev *n, uint64_t end_ns);
 /* Engine → device: the request tagged `tag` finished with `res` (bytes or
  * -errno). */
 void net_io_done(struct net_dev *n, void *tag, int res);

@@ -310,8 +310,8 @@ void net_rx_done(struct net_dev *n, int res)
 		return;
 	}
 	n->stats.tap_reads++;
-	if (res == -EAGAIN || res == -EINTR)
-		return;
+	if (res == -EAGAIN || res == -EINTR || res == -ECANCELED)
+		return;  /* ECANCELED: the snapshot drain stopped it; started again after */
 	if (res <= 0) {
 		n->stats.io_errors++;
 		n->rx.stalled = true;  /* until the retry timer */
