@@ -314,7 +314,8 @@ static int quiesce_devices(struct machine *m, char *err, size_t errlen)
 			return -EOPNOTSUPP;
 		}
 	for (unsigned int i = 0; !ret && i < m->nr_devs; i++)
-		ret = m->devs[i].type->quiesce(m->devs[i].dev, end, err, errlen);
+		if (m->devs[i].type->quiesce)
+			ret = m->devs[i].type->quiesce(m->devs[i].dev, end, err, errlen);
 	return ret;
 }
 

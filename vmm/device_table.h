@@ -80,7 +80,8 @@ struct device_type {
 	size_t stats_size;
 	bool per_instance;             /* also emit "<name>_<id>" */
 	/* Snapshots; NULL: a microVM with this device cannot be saved yet.
-	 * quiesce (vCPUs paused): finish the I/O in flight, each request in
+	 * quiesce (vCPUs paused; NULL: nothing is ever in flight between
+	 * events): finish the I/O in flight, each request in
 	 * the used ring, by end_ns (CLOCK_MONOTONIC); 0, or -errno with why
 	 * in err.  save: the device's own state.  restore: put it back into an
 	 * instance just created from the snapshot's configuration, before the

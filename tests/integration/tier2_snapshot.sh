@@ -177,6 +177,7 @@ declare -a cases=(
 	"missing_file|$(load_body "$T/nothing.state" "$T/s.mem" true)|cannot open the state file"
 	"uffd_not_yet|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$T/u.sock\"}}|\\\"Uffd\\\" memory backend is not supported yet"
 	"network_override|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}|no network interface \\\"eth0\\\""
+	"vsock_override_without_vsock|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"vsock_override\": {\"uds_path\": \"$T/x.sock\"}}|the snapshot has no vsock device"
 	"dirty_tracking_not_yet|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"track_dirty_pages\": true}|dirty page tracking"
 	"two_memory_backends|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}}|exactly one of"
 )
@@ -361,3 +362,70 @@ PY
 else
 	echo "SKIP snapshot_restore_net_continues: cannot create a network namespace (not root?)"
 fi
+
+# ---- vsock: connections end at a snapshot, the guest is told, new ones work -------------------
+# The vsock_loop guest counts and answers every host connection's data with
+# "PONG <data>".  A host connection works before the snapshot; restored with
+# vsock_override on another socket path, the guest gets a TRANSPORT_RESET
+# event on its event queue, goes on counting, and a new host connection on
+# the new path works.
+# vsock_client SOCK PORT MSG: prints the handshake answer and the reply
+vsock_client() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+    s.sendall(f"CONNECT {sys.argv[2]}\n".encode())
+    line = b""
+    while not line.endswith(b"\n"):
+        line += s.recv(1)
+    s.sendall(sys.argv[3].encode())
+    reply = b""
+    while len(reply) < len(sys.argv[3]) + 5:
+        reply += s.recv(64)
+    print("handshake", line.decode().strip(), "reply", reply.decode())
+except OSError as e:
+    print("failed:", e)
+PY
+}
+snap_start vsrc
+r1=$(snap_api vsrc PUT /boot-source "{\"kernel_image_path\": \"$G/vsock_loop.elf\"}")
+r2=$(snap_api vsrc PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}')
+r3=$(snap_api vsrc PUT /vsock "{\"guest_cid\": 42, \"uds_path\": \"$T/v1.sock\"}")
+r4=$(snap_api vsrc PUT /actions '{"action_type": "InstanceStart"}')
+for _ in $(seq 200); do grep -q '^vsockloop: turn 0x2' "$T/vsrc.out" && break; sleep 0.05; done
+before=$(vsock_client "$T/v1.sock" 5000 PING-1)
+r5=$(snap_api vsrc PATCH /vm '{"state": "Paused"}')
+r6=$(snap_api vsrc PUT /snapshot/create "{\"snapshot_path\": \"$T/vs.state\", \"mem_file_path\": \"$T/vs.mem\"}")
+snap_stop vsrc
+snap_start vdst
+r7=$(snap_api vdst PUT /snapshot/load "{\"snapshot_path\": \"$T/vs.state\", \"mem_file_path\": \"$T/vs.mem\", \"resume_vm\": true, \"vsock_override\": {\"uds_path\": \"$T/v2.sock\"}}")
+for _ in $(seq 200); do grep -q '^vsockloop: event' "$T/vdst.out" && break; sleep 0.05; done
+after=$(vsock_client "$T/v2.sock" 5000 PING-2)
+for _ in $(seq 200); do [ "$(grep -c '^vsockloop: turn' "$T/vdst.out")" -ge 3 ] && break; sleep 0.05; done
+cfg=$(snap_api vdst GET /vm/config '')
+snap_stop vdst
+if [ "$r1 $r2 $r3 $r4 $r5 $r6 $r7" != "204  204  204  204  204  204  204 " ]; then
+	bad_blk snapshot_restore_vsock "answers: $r1 / $r2 / $r3 / $r4 / $r5 / $r6 / $r7" vdst
+elif [ "$before" != "handshake OK 1073741824 reply PONG PING-1" ]; then
+	bad_blk snapshot_restore_vsock "before the snapshot: $before" vsrc
+elif grep -q '^vsockloop: event' "$T/vsrc.out" || ! grep -q '^vsockloop: event 0x0$' "$T/vdst.out"; then
+	bad_blk snapshot_restore_vsock "no TRANSPORT_RESET event (0) after the restore only: $(grep event "$T"/vsrc.out "$T"/vdst.out)" vdst
+elif [[ "$after" != "handshake OK "*" reply PONG PING-2" ]]; then
+	bad_blk snapshot_restore_vsock "a new connection after the restore: $after" vdst
+elif ! why=$(python3 - "$T/vsrc.out" "$T/vdst.out" <<'PY' 2>&1
+import re, sys
+a, b = (open(p, errors="replace").read() for p in sys.argv[1:3])
+if "vsockloop: start" in b:
+    sys.exit("the restored guest started again")
+turns = [int(n, 16) for n in re.findall(r"^vsockloop: turn 0x([0-9a-f]+)\n", a + b, re.M)]
+for i, n in enumerate(turns):
+    if n != i + 1:
+        sys.exit(f"turn line {i + 1} says {n:#x}")
+PY
+	); then bad_blk snapshot_restore_vsock "$why" vdst
+else ok snapshot_restore_vsock; fi
+case "$cfg" in *'"vsock":{"guest_cid":42,"uds_path":"'"$T"'/v2.sock"}'*) ok snapshot_restore_vsock_override_config ;;
+	*) bad snapshot_restore_vsock_override_config "GET /vm/config: $cfg" ;; esac

@@ -2108,12 +2108,43 @@ static void test_request_for_pair_owing_rst_refused(void **state)
 	rx_expect(f, OP_RESPONSE, 901, 6100, NULL);
 }
 
+/* Restored from a snapshot: TRANSPORT_RESET (id 0) in the first event
+ * buffer, once, with an interrupt; none posted yet: as soon as one is. */
+static void test_restored_sends_transport_reset(void **state)
+{
+	struct fx *f = *state;
+	uint64_t evbuf = MISC_GPA;
+	struct vq *q = &f->q[VSOCK_EVQ];
+
+	create(f);
+	driver_init(f, 4);
+	vsock_restore(f->v);
+	kick(f, VSOCK_EVQ);                       /* the restore's kick: no buffer yet */
+	assert_int_equal(get16(f, q->used + 2), 0);
+	assert_true(f->v->reset_event_owed);
+	assert_int_equal(gm_fill(&f->gm, evbuf, 0xaa, 8), 0);
+	desc(f, q, 0, evbuf, 8, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, q, 0);
+	desc(f, q, 1, evbuf + 8, 8, VIRTQ_DESC_F_WRITE, 0);
+	avail(f, q, 1);
+	wr(f, REG_INTERRUPT_ACK, rd(f, REG_INTERRUPT_STATUS));
+	kick(f, VSOCK_EVQ);
+	assert_int_equal(get16(f, q->used + 2), 1);          /* one event */
+	assert_int_equal(get32(f, q->used + 4), 0);          /* in buffer 0 */
+	assert_int_equal(get32(f, q->used + 8), 4);          /* 4 bytes */
+	assert_int_equal(get32(f, evbuf), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_true(rd(f, REG_INTERRUPT_STATUS) & VIRTIO_INT_USED);
+	kick(f, VSOCK_EVQ);
+	assert_int_equal(get16(f, q->used + 2), 1);          /* not twice */
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_config_space),
+		T(test_restored_sends_transport_reset),
 		T(test_stale_socket_replaced_and_unlinked),
 		T(test_uds_path_errors),
 		T(test_live_socket_at_uds_path_refused),

@@ -277,11 +277,43 @@ void vsock_resume(struct vsock_dev *v)
 
 /* ---- the device -------------------------------------------------------------- */
 
+/* A restored device's TRANSPORT_RESET, into the next event buffer (none
+ * posted: when the driver posts one). */
+static void send_reset_event(struct vsock_dev *v)
+{
+	struct virtq *q = &v->t.queues[VSOCK_EVQ];
+	struct virtio_vsock_event ev = { .id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) };
+	int ret;
+
+	if (!v->reset_event_owed || !vsock_live(v))
+		return;
+	ret = virtq_pop(q, &v->chain);
+	if (!ret)
+		return;
+	v->reset_event_owed = false;
+	if (ret < 0 || virtq_chain_copy(v->t.gm, &v->chain, true, 0, &ev, sizeof(ev)) ||
+	    virtq_push(q, v->chain.head, sizeof(ev))) {
+		virtio_mmio_needs_reset(&v->t, "cannot send the transport reset event");
+		return;
+	}
+	log_info("%s: restored: transport reset event sent to the guest", v->name);
+	if (virtq_should_interrupt(q))
+		virtio_mmio_interrupt(&v->t, VIRTIO_INT_USED);
+}
+
+void vsock_restore(struct vsock_dev *v)
+{
+	pthread_mutex_lock(&v->t.lock);
+	v->reset_event_owed = true;
+	pthread_mutex_unlock(&v->t.lock);
+}
+
 static void vsock_notify(struct virtio_mmio *t, unsigned int queue)
 {
 	struct vsock_dev *v = to_vsock(t);
 
 	vsock_settle_reset(v);
+	send_reset_event(v);
 	if (queue == VSOCK_TXQ) {
 		v->stats.tx_queue_event_count++;
 		tx_process(v);
@@ -300,6 +332,7 @@ static void vsock_reset(struct virtio_mmio *t)
 	struct vsock_dev *v = to_vsock(t);
 
 	v->reset_pending = true;
+	v->reset_event_owed = false;  /* the driver starts afresh anyway */
 	v->nr_orphan = 0;
 	v->tx_more = false;
 	v->need_irq_rx = v->need_irq_tx = false;

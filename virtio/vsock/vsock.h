@@ -154,6 +154,7 @@ struct vsock_dev {
 	bool tx_more;                   /* tx work left when the budget ran out */
 	unsigned int fail_sqes;         /* tests: refuse the next N SQEs, as a full ring */
 	bool reset_pending;             /* the driver reset: connections still to drop */
+	bool reset_event_owed;          /* restored: TRANSPORT_RESET not yet on the event queue */
 	struct vsock_stats stats;
 	struct virtq_chain chain;       /* scratch for virtq_pop */
 };
@@ -173,5 +174,13 @@ int vsock_create(struct vsock_dev *v, const struct vsock_cfg *cfg, const struct 
  * ring and the transport.  Called by the device table on the vmm thread
  * after the vCPUs stopped; safe on a zeroed or half-created device. */
 void vsock_destroy(struct vsock_dev *v);
+/* Snapshots.  Connections are not carried across one (as with Firecracker):
+ * a device restored from a snapshot (created from the snapshot's
+ * configuration, so listening on its uds_path again) owes the driver a
+ * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (virtio 1.2 §5.10.6.6), sent on the
+ * event queue at the first notification (the restore kicks every queue) or
+ * as soon as the driver posts an event buffer; the guest then drops its
+ * connections.  Device table, vmm thread, before vCPUs run. */
+void vsock_restore(struct vsock_dev *v);
 
 #endif
