@@ -170,6 +170,7 @@ $(BUILD)/fuzz/fuzz_serial: $(FUZZ_SERIAL_SRCS) $(VMM_HDRS)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SERIAL_SRCS) -lpthread
 
 FUZZ_SNAPFILE_SRCS := tests/fuzz/fuzz_snapfile.c vmm/snapfile.c vmm/core/memory.c vmm/devices/serial.c \
+		      virtio/mmio.c virtio/virtq.c vmm/core/event.c \
 		      vmm/devices/i8042.c vmm/core/ratelimit.c vmm/core/log.c
 $(BUILD)/fuzz/fuzz_snapfile: $(FUZZ_SNAPFILE_SRCS) $(VMM_HDRS)
 	@mkdir -p $(dir $@)

@@ -380,7 +380,8 @@ int virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *out)
 	out->interrupt_status = t->interrupt_status;
 	out->config_generation = t->config_generation;
 	for (unsigned int i = 0; !ret && i < t->ops->num_queues; i++)
-		ret = virtq_save(&t->queues[i], &out->queues[i]);
+		ret = virtq_save(&t->queues[i], t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET,
+				 &out->queues[i]);
 	pthread_mutex_unlock(&t->lock);
 	return ret;
 }

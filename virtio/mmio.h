@@ -131,7 +131,7 @@ struct virtio_mmio_state {
 	struct virtq_state queues[VIRTIO_MMIO_MAX_QUEUES];
 };
 /* Copy the transport's state out: 0, or -EBUSY when a queue still has
- * chains in flight (virtq_save).  vmm thread, vCPUs paused; takes `lock`. */
+ * chains in flight (virtq_save; not for a device that needs a reset).  vmm thread, vCPUs paused; takes `lock`. */
 int virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *out);
 /* The checks a state needs before anything is built (pure: the snapshot
  * parser's): queue count, status and interrupt bits, every queue

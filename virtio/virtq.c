@@ -169,9 +169,9 @@ int virtq_activate(struct virtq *q, const struct guest_mem *gm)
 
 /* ---- snapshots ------------------------------------------------------ */
 
-int virtq_save(const struct virtq *q, struct virtq_state *out)
+int virtq_save(const struct virtq *q, bool dead, struct virtq_state *out)
 {
-	if (q->in_flight || q->unflushed)
+	if (!dead && !q->broken && (q->in_flight || q->unflushed))
 		return -EBUSY;
 	*out = (struct virtq_state){
 		.desc_gpa = q->desc_gpa, .avail_gpa = q->avail_gpa, .used_gpa = q->used_gpa,

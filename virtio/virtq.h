@@ -133,9 +133,11 @@ struct virtq_state {
 	uint8_t reserved[5];         /* 0 */
 };
 /* Copy q's state out: 0, or -EBUSY when chains are still in flight or
- * filled but not flushed (the device did not drain).  vmm thread, `lock`
- * held, vCPUs paused. */
-int virtq_save(const struct virtq *q, struct virtq_state *out);
+ * filled but not flushed (the device did not drain) on a queue that works:
+ * a broken queue, or any queue of a device that needs a reset (`dead`),
+ * is saved as it is (the driver must reset the device, which forgets
+ * them).  vmm thread, `lock` held, vCPUs paused. */
+int virtq_save(const struct virtq *q, bool dead, struct virtq_state *out);
 /* Give back the last `n` chains popped, never used (heads[0] popped
  * first): they become available again, as if never taken, so a device that
  * holds buffers for data that may never come (net receive) can be saved

@@ -1204,9 +1204,10 @@ static void test_save_restore_goes_on(void **state)
 	simple_chains(f, 3);
 	assert_int_equal(pop(f), 1);
 	head = f->chain.head;
-	assert_int_equal(virtq_save(&f->q, &st), -EBUSY);   /* in flight */
+	assert_int_equal(virtq_save(&f->q, false, &st), -EBUSY);   /* in flight */
+	assert_int_equal(virtq_save(&f->q, true, &st), 0);         /* a dead device's */
 	assert_int_equal(virtq_push(&f->q, head, 0x10), 0);
-	assert_int_equal(virtq_save(&f->q, &st), 0);
+	assert_int_equal(virtq_save(&f->q, false, &st), 0);
 	assert_null(virtq_state_error(&st, QSIZE));
 	assert_int_equal(virtq_restore(&q2, &f->gm, &st, true), 0);
 	assert_true(q2.ready);

@@ -233,12 +233,16 @@ static void net_reset(struct virtio_mmio *t)
 
 /* ---- snapshots ------------------------------------------------------------ */
 
-/* The rx chains held for frames to come go back to the available ring. */
+/* The rx chains held for frames to come go back to the available ring
+ * (a device that needs a reset keeps them: the driver's reset forgets
+ * them, and its queues are saved as they are). */
 static int rx_give_back(struct net_dev *n)
 {
 	uint16_t heads[NET_QUEUE_SIZE];
 	unsigned int nr = n->rx.nr;
 
+	if (!net_live(n) || n->t.queues[NET_RXQ].broken)
+		return 0;
 	for (unsigned int i = 0; i < nr; i++)
 		heads[i] = n->rx.chains[(n->rx.first + i) % NET_QUEUE_SIZE].head;
 	if (nr && virtq_unpop(&n->t.queues[NET_RXQ], heads, (uint16_t)nr))
