@@ -8,7 +8,8 @@ GUEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-pic -no
 		-fcf-protection=none -Wl,-T,tests/guests/tiny/guest.ld -Wl,--build-id=none \
 		-Wl,-z,noexecstack
 
-$(BUILD)/guests/%.elf: tests/guests/tiny/%.c tests/guests/tiny/guest.h tests/guests/tiny/guest.ld
+$(BUILD)/guests/%.elf: tests/guests/tiny/%.c tests/guests/tiny/guest.h tests/guests/tiny/virtio_guest.h \
+		       tests/guests/tiny/guest.ld
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GUEST   $@")
 	$(Q)$(CC) $(GUEST_CFLAGS) -o $@ $<

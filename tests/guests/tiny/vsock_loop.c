@@ -9,10 +9,8 @@
  * packets are ignored.  Connections are not tracked: after a transport
  * reset there is nothing to drop.
  */
-#include "guest.h"
+#include "virtio_guest.h"
 
-#define VIRTIO_BASE 0xc0001000ull
-#define QSIZE       8
 #define Q_BASE      0x400000ull      /* queue q at Q_BASE + q * 0x10000 */
 #define STATE       0x430000ull
 #define TXBUF       0x440000ull
@@ -23,16 +21,6 @@
 #define HOST_CID    2
 
 enum { OP_REQUEST = 1, OP_RESPONSE = 2, OP_RW = 5 };
-
-enum {
-	REG_DEVICE_ID = 0x008, REG_DEVICE_FEATURES = 0x010, REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020, REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030, REG_QUEUE_NUM = 0x038, REG_QUEUE_READY = 0x044,
-	REG_QUEUE_NOTIFY = 0x050, REG_STATUS = 0x070, REG_QUEUE_DESC_LOW = 0x080,
-	REG_QUEUE_DRIVER_LOW = 0x090, REG_QUEUE_DEVICE_LOW = 0x0a0, REG_CONFIG = 0x100,
-};
-
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
 
 struct pkt {
 	uint64_t src_cid, dst_cid;
@@ -45,12 +33,8 @@ struct pkt {
 struct state { uint16_t next_avail[3]; uint16_t last_used[3]; uint64_t cid, turns; };
 #define st ((volatile struct state *)STATE)
 
-static uint32_t rd(uint64_t off) { return *(volatile uint32_t *)(VIRTIO_BASE + off); }
-static void wr(uint64_t off, uint32_t v) { *(volatile uint32_t *)(VIRTIO_BASE + off) = v; }
 static uint64_t qbase(int q) { return Q_BASE + (uint64_t)q * 0x10000; }
 static volatile struct desc *qdesc(int q) { return (volatile struct desc *)qbase(q); }
-static volatile uint16_t *qavail(int q) { return (volatile uint16_t *)(qbase(q) + 0x1000); }
-static volatile uint16_t *qused(int q) { return (volatile uint16_t *)(qbase(q) + 0x2000); }
 
 static void say(const char *what, uint64_t v)
 {
@@ -61,59 +45,14 @@ static void say(const char *what, uint64_t v)
 	putc_('\n');
 }
 
-static void queue_setup(int q)
-{
-	for (uint64_t i = 0; i < 0x3000; i++)
-		((volatile uint8_t *)qbase(q))[i] = 0;
-	wr(REG_QUEUE_SEL, (uint32_t)q);
-	wr(REG_QUEUE_NUM, QSIZE);
-	wr(REG_QUEUE_DESC_LOW, (uint32_t)qbase(q));
-	wr(REG_QUEUE_DRIVER_LOW, (uint32_t)qbase(q) + 0x1000);
-	wr(REG_QUEUE_DEVICE_LOW, (uint32_t)qbase(q) + 0x2000);
-	wr(REG_QUEUE_READY, 1);
-}
-
-static int dev_init(void)
-{
-	for (uint64_t i = 0; i < sizeof(struct state); i++)
-		((volatile uint8_t *)STATE)[i] = 0;
-	wr(REG_STATUS, 0);
-	wr(REG_STATUS, 1);
-	wr(REG_STATUS, 3);
-	wr(REG_DEVICE_FEATURES_SEL, 1);
-	if (!(rd(REG_DEVICE_FEATURES) & 1))
-		return -1;
-	wr(REG_DRIVER_FEATURES_SEL, 0);
-	wr(REG_DRIVER_FEATURES, 0);
-	wr(REG_DRIVER_FEATURES_SEL, 1);
-	wr(REG_DRIVER_FEATURES, 1);
-	wr(REG_STATUS, 11);
-	if (!(rd(REG_STATUS) & 8))
-		return -2;
-	for (int q = 0; q < 3; q++)
-		queue_setup(q);
-	wr(REG_STATUS, 15);
-	return rd(REG_STATUS) == 15 ? 0 : -3;
-}
-
 static void publish(int q, uint16_t head)
 {
-	qavail(q)[2 + st->next_avail[q] % QSIZE] = head;
-	__asm__ volatile("" ::: "memory");
-	st->next_avail[q] = (uint16_t)(st->next_avail[q] + 1);
-	qavail(q)[1] = st->next_avail[q];
-	wr(REG_QUEUE_NOTIFY, (uint32_t)q);
+	vq_publish((uint32_t)q, qbase(q), &st->next_avail[q], head);
 }
 
-/* The head of queue q's next used entry, or -1 when there is none yet. */
 static int next_used(int q)
 {
-	uint16_t slot = st->last_used[q];
-
-	if (qused(q)[1] == slot)
-		return -1;
-	st->last_used[q] = (uint16_t)(slot + 1);
-	return (int)*(volatile uint32_t *)(qbase(q) + 0x2000 + 4 + 8 * (slot % QSIZE));
+	return vq_next_used(qbase(q), &st->last_used[q]);
 }
 
 /* One packet to the host (`pre` then `len` bytes of `data` as payload),
@@ -164,7 +103,9 @@ GUEST_MAIN(guest_main)
 void guest_main(uint64_t zp)
 {
 	(void)zp;
-	if (rd(REG_DEVICE_ID) != 19 || dev_init()) {
+	zero(STATE, sizeof(struct state));
+	if (rd(REG_DEVICE_ID) != 19 || virtio_negotiate(0) ||
+	    (vq_setup(0, qbase(0)), vq_setup(1, qbase(1)), vq_setup(2, qbase(2)), virtio_go())) {
 		puts_("vsockloop: no device\n");
 		reset();
 	}
