@@ -423,10 +423,14 @@ int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s
 			 s->device_id);
 		return -EINVAL;
 	}
-	if (s->device_features != t->device_features) {
-		snprintf(err, errlen, "%s: the device offers features 0x%llx here, 0x%llx when "
-			 "saved", t->name, (unsigned long long)t->device_features,
-			 (unsigned long long)s->device_features);
+	/* What the driver took must be offered here too (a drive whose image
+	 * now sits on a file system without hole punching offers no discard;
+	 * features the driver did not take do not matter). */
+	if (s->driver_features & ~t->device_features) {
+		snprintf(err, errlen, "%s: the guest uses features 0x%llx that the device does "
+			 "not offer here (0x%llx)", t->name,
+			 (unsigned long long)(s->driver_features & ~t->device_features),
+			 (unsigned long long)t->device_features);
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&t->lock);

@@ -139,7 +139,8 @@ int virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *out);
  * what is wrong (with the queue number in `why`). */
 const char *virtio_mmio_state_error(const struct virtio_mmio_state *s, char *why, size_t len);
 /* Put a checked state back into the transport of a device just created
- * (same type, same features offered: else -EINVAL and why in err), its
+ * (same type, offering every feature the driver took: else -EINVAL and
+ * why in err), its
  * queues re-activated as at DRIVER_OK without the driver re-negotiating
  * (virtq_restore).  The device's own restore follows; then
  * virtio_mmio_restart.  vmm thread, before vCPUs run; takes `lock`. */

@@ -257,6 +257,53 @@ static void test_cmdline(void **state)
 	assert_int_equal(virtio_mmio_cmdline(buf, 10, 0xc0001000, 5), -ENOSPC);
 }
 
+/* A live transport saved and put into a fresh one of the same device: the
+ * registers the driver reads and the queues come back started, without
+ * the driver doing anything; refused for another device type, a feature
+ * the driver took that the new device lacks, a queue larger than the
+ * device's maximum or rings outside RAM. */
+static void test_save_restore(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_mmio_state st, bad;
+	struct virtio_mmio t2;
+	char err[200] = "";
+
+	negotiate(f, 1u << VIRTIO_RING_F_EVENT_IDX, 1);
+	setup_queue(f, 0x1000);
+	wr(f, 0x070, 0xf);
+	f->t.interrupt_status = VIRTIO_INT_USED;
+	assert_int_equal(virtio_mmio_save(&f->t, &st), 0);
+	assert_null(virtio_mmio_state_error(&st, err, sizeof(err)));
+	assert_int_equal(virtio_mmio_init(&t2, "restored", &dummy_ops, f,
+					  1ULL << VIRTIO_RING_F_EVENT_IDX, &f->gm), 0);
+	assert_int_equal(virtio_mmio_restore(&t2, &st, err, sizeof(err)), 0);
+	assert_int_equal(t2.status, 0xf);
+	assert_int_equal(t2.interrupt_status, VIRTIO_INT_USED);
+	assert_true(t2.queues[0].ready);
+	assert_true(t2.queues[0].event_idx);
+	assert_int_equal(t2.queues[0].desc_gpa, 0x1000);
+	assert_false(t2.queues[1].ready);
+	assert_int_equal(f->activated, 1);             /* no second activation */
+	bad = st;
+	bad.device_id = 1;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "different type"));
+	bad = st;
+	bad.driver_features |= 1ULL << 5;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "features 0x20 that the device does not offer"));
+	bad = st;
+	bad.queues[0].size = 512;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "queue 0 of size 512"));
+	bad = st;
+	bad.queues[0].used_gpa = RAM_SIZE - 16;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not in guest RAM"));
+	virtio_mmio_destroy(&t2);
+}
+
 /* Regression: an eventfd failure in virtio_mmio_init left irq_efd at 0, so
  * the destroy after it closed fd 0 (stdin). */
 static void test_init_failure_keeps_fd0(void **state)
@@ -297,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_num_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_space_and_access_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_reset_only_when_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_init_failure_keeps_fd0),
 	};

@@ -304,7 +304,7 @@ static void send_reset_event(struct vsock_dev *v)
 void vsock_restore(struct vsock_dev *v)
 {
 	pthread_mutex_lock(&v->t.lock);
-	v->reset_event_owed = true;
+	v->reset_event_owed = vsock_live(v);  /* a driver not yet up has no connection */
 	pthread_mutex_unlock(&v->t.lock);
 }
 
