@@ -63,9 +63,9 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 struct snap;
 /* PUT /snapshot/load: build the machine a checked snapshot `s` describes
  * (its vCPU count, RAM from `mem_fd`, its legacy devices; `cfg` gives the
- * rest: console budget) and put every saved state back.  The vCPUs are
- * not started.  0 or -errno with the reason in err; machine_destroy
- * releases what was made. */
+ * rest: console budget, track_dirty_pages) and put every saved state back.
+ * The vCPUs are not started.  0 or -errno with the reason in err;
+ * machine_destroy releases what was made. */
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
 		    struct conout *console, const struct snap *s, int mem_fd, char *err,
 		    size_t errlen);
