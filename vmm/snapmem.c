@@ -100,21 +100,21 @@ int snapmem_write(const struct guest_mem *gm, const char *path, const uint64_t *
 
 /* ---- rebase ------------------------------------------------------------------- */
 
-static int open_file(const char *what, const char *path, int flags, struct stat *st,
-		     char *err, size_t errlen)
+int snapmem_open_regular(const char *who, const char *what, const char *path, int flags,
+			 struct stat *st, char *err, size_t errlen)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0 || fstat(fd, st)) {
 		int e = errno;
 
-		snprintf(err, errlen, "cannot open the %s %s: %s", what, path, strerror(e));
+		snprintf(err, errlen, "%scannot open the %s %s: %s", who, what, path, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -e;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "the %s %s is not a regular file", what, path);
+		snprintf(err, errlen, "%sthe %s %s is not a regular file", who, what, path);
 		close(fd);
 		return -EINVAL;
 	}
@@ -175,10 +175,11 @@ static int rebase(const char *base_path, const char *diff_path, uint64_t *copied
 	int diff, base, ret;
 
 	*copied = 0;
-	diff = open_file("diff memory file", diff_path, O_RDONLY, &dst, err, errlen);
+	diff = snapmem_open_regular("", "diff memory file", diff_path, O_RDONLY, &dst, err, errlen);
 	if (diff < 0)
 		return diff;
-	base = open_file("base memory file", base_path, O_WRONLY, &bst, err, errlen);
+	base = snapmem_open_regular("", "base memory file", base_path, O_WRONLY, &bst, err,
+				    errlen);
 	if (base < 0) {
 		ret = base;
 		goto out_diff;

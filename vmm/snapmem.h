@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "vmm/core/memory.h"
@@ -26,6 +27,13 @@ int snapmem_create_file(const char *who, const char *path, char *err, size_t err
 /* pwrite all `len` bytes at `off` (EINTR and short writes retried).  0 or
  * -errno. */
 int snapmem_write_all(int fd, const void *buf, size_t len, off_t off);
+
+/* Open `path` (`flags`, plus O_CLOEXEC, O_NOCTTY and O_NONBLOCK: a FIFO
+ * would block the open) and check it is a regular file (a device has no
+ * size): the fd and *st, or -errno with "<who>cannot open the <what>
+ * <path>: <why>" (or "... is not a regular file") in err. */
+int snapmem_open_regular(const char *who, const char *what, const char *path, int flags,
+			 struct stat *st, char *err, size_t errlen);
 
 /* Write guest RAM to `path`: every page when `dirty` is NULL, else only the
  * pages whose bit is set (gm_dirty_words words), into a file extended to

@@ -205,23 +205,7 @@ out:
 static int open_regular(const char *what, const char *path, struct stat *st, char *err,
 			size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, st)) {
-		int e = errno;
-
-		snprintf(err, errlen, "snapshot/load: cannot open the %s %s: %s", what, path,
-			 strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "snapshot/load: the %s %s is not a regular file", what, path);
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return snapmem_open_regular("snapshot/load: ", what, path, O_RDONLY, st, err, errlen);
 }
 
 static int read_state(struct snapshot_files *f, const char *path, char *err, size_t errlen)

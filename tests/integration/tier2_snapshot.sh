@@ -217,6 +217,39 @@ snap_stop dl2
 cat "$T/dsrc.out" "$T/dl.out" >"$T/dchain.out"
 if ! why=$(snap_check dchain dl2 2>&1); then bad snapshot_diff_of_loaded_rebased "$why"
 else ok snapshot_diff_of_loaded_rebased; fi
+# track_dirty_pages in a config file's machine-config (booted at once, the
+# API on the side): a Diff works there too.
+cat >"$T/dirty.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/counter.elf" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true } }
+JSON
+rm -f "$T/cf.sock"
+timeout 60 "$EMBER" --config-file "$T/dirty.json" --api-sock "$T/cf.sock" >"$T/cf.out" 2>"$T/cf.err" </dev/null &
+pid_cf=$!
+snap_wait_count cf 2
+r1=$(snap_api cf PATCH /vm '{"state": "Paused"}')
+r2=$(snap_api cf PUT /snapshot/create "$(snap_body Diff "$T/cf.state" "$T/cf.mem")")
+r3=$(snap_api cf PUT /snapshot/create "$(snap_body Full "$T/cff.state" "$T/cff.mem")")
+snap_stop cf
+if [ "$r1 $r2 $r3" != "204  204  204 " ]; then bad snapshot_diff_config_file "answers: $r1 / $r2 / $r3"
+	sed 's/^/    | /' "$T/cf.err" | tail -5
+elif [ "$(snap_alloc "$T/cf.mem")" -gt $((8 << 20)) ]; then
+	bad snapshot_diff_config_file "the Diff occupies $(snap_alloc "$T/cf.mem") bytes of 32 MiB"
+else ok snapshot_diff_config_file; fi
+# That Diff holds every page written since the boot, by the guest or by
+# ember (kernel, boot parameters, command line, ACPI and MP tables, page
+# tables): rebased onto zeros it is the Full byte for byte, and runs.
+truncate -s $((32 << 20)) "$T/zero.mem"
+"$EMBER" --rebase-snapshot-memory "$T/zero.mem" "$T/cf.mem" >/dev/null 2>&1
+cmp "$T/zero.mem" "$T/cff.mem" >"$T/out" 2>&1 && ok snapshot_diff_since_boot_is_full \
+	|| bad snapshot_diff_since_boot_is_full "$(cat "$T/out")"
+snap_start cfl
+r1=$(snap_api cfl PUT /snapshot/load "$(load_body "$T/cf.state" "$T/zero.mem" true)")
+sleep 1
+snap_stop cfl
+if [ "$r1" != "204 " ]; then bad snapshot_diff_since_boot_runs "load: $r1"
+elif ! why=$(snap_check cf cfl 2>&1); then bad snapshot_diff_since_boot_runs "$why"
+else ok snapshot_diff_since_boot_runs; fi
 # The rebase refuses files that cannot belong together, the base untouched.
 head -c $((16 << 20)) "$T/f.mem" >"$T/small.mem"
 cp "$T/small.mem" "$T/small.copy"
