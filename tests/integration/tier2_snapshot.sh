@@ -157,6 +157,7 @@ snap_body() { # TYPE STATE MEM
 	echo "{\"snapshot_type\": \"$1\", \"snapshot_path\": \"$2\", \"mem_file_path\": \"$3\"}"
 }
 snap_start dsrc
+snap_api dsrc PUT /metrics "{\"metrics_path\": \"$T/dsrc.metrics\"}" >/dev/null
 snap_api dsrc PUT /boot-source "{\"kernel_image_path\": \"$G/counter.elf\"}" >/dev/null
 r1=$(snap_api dsrc PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 32, "track_dirty_pages": true}')
 r2=$(snap_api dsrc PUT /actions '{"action_type": "InstanceStart"}')
@@ -171,7 +172,13 @@ r6=$(snap_api dsrc PATCH /vm '{"state": "Resumed"}')
 snap_wait_count dsrc "$(printf %x $((0x$full_at + 3)))"
 r7=$(snap_api dsrc PATCH /vm '{"state": "Paused"}')
 r8=$(snap_api dsrc PUT /snapshot/create "$(snap_body Diff "$T/d.state" "$T/d.mem")")
+snap_api dsrc PUT /actions '{"action_type": "FlushMetrics"}' >/dev/null
 snap_stop dsrc
+python3 - "$T/dsrc.metrics" >"$T/out" 2>&1 <<'PY' && ok snapshot_diff_latency_metric || bad snapshot_diff_latency_metric "$(cat "$T/out")"
+import json, sys
+lat = json.loads(open(sys.argv[1]).read().splitlines()[-1])["latencies_us"]
+assert lat["diff_create_snapshot"] > 0 and lat["full_create_snapshot"] > 0, lat
+PY
 if [ "$r1 $r2 $r3 $r4 $r5 $r6 $r7 $r8" != "204  204  204  204  204  204  204  204 " ]; then
 	bad snapshot_diff_create "answers: $r1 / $r2 / $r3 / $r4 / $r5 / $r6 / $r7 / $r8"
 	sed 's/^/    | /' "$T/dsrc.err" | tail -5
