@@ -96,6 +96,7 @@ static int ring_store16(const struct virtq *q, uint64_t gpa, uint16_t val)
 		memcpy(p, &v, sizeof(v));
 	else
 		__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	gm_mark_dirty(q->gm, gpa, sizeof(*p));
 	return 0;
 }
 

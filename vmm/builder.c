@@ -277,7 +277,8 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 	m->boot_timer.start_cpu_us = start_cpu_us;
 	m->boot_timer.on_measured = machine_snapshot_boot_exits;
 	m->boot_timer.opaque = m;
-	ret = vm_create(&m->vm, cfg->vcpus, cfg->smt, cfg->mem_mib * MiB, cfg->hugepages, tmpl);
+	ret = vm_create(&m->vm, cfg->vcpus, cfg->smt, cfg->mem_mib * MiB, cfg->hugepages, tmpl,
+			cfg->track_dirty_pages);
 	if (!ret)
 		ret = add_legacy(m, cfg, console);
 	if (!ret)
@@ -464,7 +465,7 @@ int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_lo
 	memset(m, 0, sizeof(*m));
 	c.vcpus = s->machine->nr_vcpus;
 	c.boot_timer = s->machine->flags & SNAP_MACHINE_BOOT_TIMER;
-	ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem_fd);
+	ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem_fd, c.track_dirty_pages);
 	if (!ret)
 		ret = add_legacy(m, &c, console);
 	if (!ret)

@@ -64,10 +64,10 @@ struct snap;
 /* PUT /snapshot/load: build the machine a checked snapshot `s` describes
  * (its vCPU count, RAM from `mem_fd`, its legacy devices, and the virtio
  * devices of cfg->devs, which the caller filled from the snapshot's
- * configuration; `cfg` gives the rest: console budget) and put every saved
- * state back, the virtio queues running again without the driver's help.  The vCPUs are
- * not started.  0 or -errno with the reason in err; machine_destroy
- * releases what was made. */
+ * configuration; `cfg` gives the rest: console budget, track_dirty_pages)
+ * and put every saved state back, the virtio queues running again without
+ * the driver's help.  The vCPUs are not started.  0 or -errno with the
+ * reason in err; machine_destroy releases what was made. */
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
 		    struct conout *console, const struct snap *s, int mem_fd, char *err,
 		    size_t errlen);

@@ -17,6 +17,7 @@
 #include "api-socket/router.h"
 #include "sandbox_policy.h"
 #include "snapshot.h"
+#include "snapmem.h"
 #include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
@@ -122,6 +123,10 @@ static int configure(struct vm_config *cfg, int argc, char **argv, int *status)
 	}
 	if (cfg->describe_snapshot) {
 		*status = snapshot_describe_file(cfg->describe_snapshot);
+		return 1;
+	}
+	if (cfg->rebase_base) {
+		*status = snapmem_rebase_command(cfg->rebase_base, cfg->rebase_diff);
 		return 1;
 	}
 	if (config_check_mode(cfg, err, sizeof(err)) ||

@@ -63,6 +63,10 @@ static const struct sandbox_rule vmm_rules[] = {
 	ALLOW2("openat", EQ(2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "PUT /snapshot/create: the state and memory files"),
 	ALLOW("pwrite64", "PUT /snapshot/create: guest RAM and the state into their files"),
+	ALLOW("ftruncate", "PUT /snapshot/create Diff: the memory file as long as RAM, holes "
+	      "where no page was written"),
+	IOCTL(KVM_GET_DIRTY_LOG, "PUT /snapshot/create: the pages the guest dirtied (Diff; "
+	      "a Full clears them)"),
 	IOCTL(KVM_GET_MSR_INDEX_LIST, "PUT /snapshot/create: the MSRs to save (read once)"),
 	IOCTL(KVM_GET_MP_STATE, "PUT /snapshot/create: a paused vCPU's state"),
 	IOCTL(KVM_GET_REGS, "PUT /snapshot/create: a paused vCPU's state"),

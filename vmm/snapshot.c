@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "snapshot.h"
+#include "snapmem.h"
 #include "vmm/core/json.h"
 #include "vmm/core/log.h"
 
@@ -35,12 +36,10 @@ int snapshot_create_params(json_t *body, struct snapshot_create_params *p, char 
 	if (ret)
 		return ret;
 	type = str(body, "snapshot_type");
-	if (type && !strcmp(type, "Diff"))
-		return fail(err, errlen, "snapshot/create: \"Diff\" snapshots are not supported "
-			    "yet (only \"Full\")");
-	if (type && strcmp(type, "Full"))
+	if (type && strcmp(type, "Full") && strcmp(type, "Diff"))
 		return fail(err, errlen, "snapshot/create: 'snapshot_type' must be \"Full\" or "
 			    "\"Diff\", not \"%s\"", type);
+	p->diff = type && !strcmp(type, "Diff");
 	p->state_path = str(body, "snapshot_path");
 	p->mem_path = str(body, "mem_file_path");
 	if (!*p->state_path || !*p->mem_path)
@@ -139,12 +138,11 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 		return ret;
 	p->state_path = str(body, "snapshot_path");
 	p->resume = json_is_true(json_object_get(body, "resume_vm"));
+	/* enable_diff_snapshots: the older name (either turns tracking on). */
+	p->track_dirty = json_is_true(json_object_get(body, "track_dirty_pages")) ||
+			 json_is_true(json_object_get(body, "enable_diff_snapshots"));
 	if (!*p->state_path || !*p->mem_path)
 		return fail(err, errlen, "snapshot/load: the paths must not be empty");
-	if (json_is_true(json_object_get(body, "track_dirty_pages")) ||
-	    json_is_true(json_object_get(body, "enable_diff_snapshots")))
-		return fail(err, errlen, "snapshot/load: dirty page tracking (for \"Diff\" "
-			    "snapshots) is not supported yet");
 	if (json_is_true(json_object_get(body, "clock_realtime")))
 		return fail(err, errlen, "snapshot/load: 'clock_realtime' is not supported yet");
 	if (huge && strcmp(huge, "None"))
@@ -155,51 +153,22 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 
 /* ---- writing ---------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t len, off_t off)
+/* With dirty pages tracked, every snapshot takes them (a Full one too: the
+ * next Diff holds what changed after it); the Diff writes them.  `*dirty`
+ * is NULL without tracking. */
+static int take_dirty(struct machine *m, uint64_t **dirty, char *err, size_t errlen)
 {
-	const uint8_t *p = buf;
+	const struct guest_mem *gm = &m->vm.mem;
+	int ret;
 
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int create_file(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		snprintf(err, errlen, "snapshot/create: cannot create %s: %s", path, strerror(errno));
-	return fd < 0 ? -errno : fd;
-}
-
-/* Guest RAM, region by region, at the offsets the state file records. */
-static int write_memory(const struct guest_mem *gm, const char *path, char *err, size_t errlen)
-{
-	int fd = create_file(path, err, errlen), ret = 0;
-	uint64_t off = 0;
-
-	if (fd < 0)
-		return fd;
-	for (int i = 0; !ret && i < gm->nr_regions; i++) {
-		const struct gm_region *r = &gm->region[i];
-		const void *host = gm_ptr(gm, r->gpa, r->size);
-
-		ret = host ? write_all(fd, host, r->size, (off_t)off) : -EFAULT;
-		off += r->size;
-	}
+	*dirty = NULL;
+	if (!gm->dirty)
+		return 0;
+	*dirty = calloc(gm_dirty_words(gm), sizeof(**dirty));
+	ret = *dirty ? vm_dirty_take(&m->vm, *dirty) : -ENOMEM;
 	if (ret)
-		snprintf(err, errlen, "snapshot/create: writing %s: %s", path, strerror(-ret));
-	close(fd);
+		snprintf(err, errlen, "snapshot/create: cannot read the dirty pages: %s (see the log)",
+			 strerror(-ret));
 	return ret;
 }
 
@@ -236,7 +205,7 @@ int snapshot_write(struct machine *m, const struct vm_config *cfg,
 	const struct guest_mem *gm = &m->vm.mem;
 	struct snap_region regions[GM_MAX_REGIONS];
 	struct snap_writer w;
-	uint64_t off = 0;
+	uint64_t off = 0, *dirty;
 	int fd, ret;
 
 	for (int i = 0; i < gm->nr_regions; i++) {
@@ -245,6 +214,9 @@ int snapshot_write(struct machine *m, const struct vm_config *cfg,
 		off += gm->region[i].size;
 	}
 	snap_writer_init(&w, gm->size, regions, (uint32_t)gm->nr_regions);
+	ret = take_dirty(m, &dirty, err, errlen);
+	if (ret)
+		goto out;
 	ret = machine_save(m, &w, err, errlen);
 	if (!ret && m->nr_devs && add_devices_config(cfg, &w)) {
 		ret = -ENOMEM;
@@ -256,15 +228,15 @@ int snapshot_write(struct machine *m, const struct vm_config *cfg,
 	}
 	if (ret)
 		goto out;
-	ret = write_memory(gm, p->mem_path, err, errlen);
+	ret = snapmem_write(gm, p->mem_path, p->diff ? dirty : NULL, err, errlen);
 	if (ret)
 		goto out_unlink_mem;
-	fd = create_file(p->state_path, err, errlen);
+	fd = snapmem_create_file("snapshot/create", p->state_path, err, errlen);
 	if (fd < 0) {
 		ret = fd;
 		goto out_unlink_mem;
 	}
-	ret = write_all(fd, w.buf, w.len, 0);
+	ret = snapmem_write_all(fd, w.buf, w.len, 0);
 	close(fd);
 	if (!ret)
 		goto out;
@@ -273,6 +245,9 @@ int snapshot_write(struct machine *m, const struct vm_config *cfg,
 out_unlink_mem:
 	unlink(p->mem_path);
 out:
+	if (ret && dirty)
+		gm_dirty_merge(gm, dirty);  /* not written: the next snapshot's */
+	free(dirty);
 	snap_writer_free(&w);
 	return ret;
 }
@@ -361,23 +336,7 @@ int snapshot_devices_config(const struct snap *s, const struct snapshot_load_par
 static int open_regular(const char *what, const char *path, struct stat *st, char *err,
 			size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, st)) {
-		int e = errno;
-
-		snprintf(err, errlen, "snapshot/load: cannot open the %s %s: %s", what, path,
-			 strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "snapshot/load: the %s %s is not a regular file", what, path);
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return snapmem_open_regular("snapshot/load: ", what, path, O_RDONLY, st, err, errlen);
 }
 
 static int read_state(struct snapshot_files *f, const char *path, char *err, size_t errlen)

@@ -17,11 +17,12 @@
 #include "builder.h"
 #include "snapfile.h"
 
-/* PUT /snapshot/create: {snapshot_type: "Full" (default), snapshot_path,
- * mem_file_path}.  Strings point into `body`. */
+/* PUT /snapshot/create: {snapshot_type: "Full" (default) or "Diff",
+ * snapshot_path, mem_file_path}.  Strings point into `body`. */
 struct snapshot_create_params {
 	const char *state_path;
 	const char *mem_path;
+	bool diff;                /* only the pages dirtied since the last snapshot */
 };
 
 /* PUT /snapshot/load: {snapshot_path, mem_backend: {backend_type: "File",
@@ -32,6 +33,7 @@ struct snapshot_load_params {
 	bool resume;
 	json_t *net_overrides;    /* [{iface_id, host_dev_name}] (in body), or NULL */
 	const char *vsock_uds;    /* vsock_override.uds_path (in body), or NULL */
+	bool track_dirty;         /* track_dirty_pages (or enable_diff_snapshots) */
 };
 
 /* 0, or -EINVAL with the 400 text in err (what is not done yet included). */
@@ -41,8 +43,12 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 			 size_t errlen);
 
 /* Write the paused machine `m` (built from `cfg`): its devices drained,
- * its RAM to p->mem_path and its state (with cfg's devices configuration)
- * to p->state_path.  On failure neither file is left behind.  0 or -errno,
+ * its RAM (all of it, or for p->diff only the pages dirtied since the last
+ * snapshot, or the boot or load: the machine must track dirty pages) to
+ * p->mem_path and its state (with cfg's devices configuration) to
+ * p->state_path.  With tracking, any snapshot starts the next Diff afresh.
+ * On failure neither file is left behind and the dirty pages are kept.
+ * 0 or -errno,
  * the reason in err. */
 int snapshot_write(struct machine *m, const struct vm_config *cfg,
 		   const struct snapshot_create_params *p, char *err, size_t errlen);

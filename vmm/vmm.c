@@ -196,8 +196,9 @@ static void vmm_metrics(void *opaque, json_t *root)
 	json_object_set_new(root, "state", json_string(vmm_state_name(vmm->state)));
 	json_object_set_new(root, "logger", json_pack("{sI}", "missed_log_count",
 						      (json_int_t)log_missed_count()));
-	json_object_set_new(root, "latencies_us", json_pack("{sI sI sI sI}",
+	json_object_set_new(root, "latencies_us", json_pack("{sI sI sI sI sI}",
 		"full_create_snapshot", (json_int_t)vmm->latency.full_create_snapshot,
+		"diff_create_snapshot", (json_int_t)vmm->latency.diff_create_snapshot,
 		"load_snapshot", (json_int_t)vmm->latency.load_snapshot,
 		"pause_vm", (json_int_t)vmm->latency.pause_vm,
 		"resume_vm", (json_int_t)vmm->latency.resume_vm));
@@ -476,13 +477,18 @@ int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 		return fail(err, errlen, -EOPNOTSUPP, "snapshot/create: snapshots of a microVM with "
 			    "smt or a CPU template are not supported yet");
 	ret = snapshot_create_params(body, &p, err, errlen);
+	if (!ret && p.diff && !vmm->m.vm.mem.dirty)
+		return fail(err, errlen, -EINVAL, "snapshot/create: a \"Diff\" snapshot needs dirty "
+			    "page tracking: set 'track_dirty_pages' in machine-config before the "
+			    "start, or in the /snapshot/load that made this microVM");
 	if (!ret)
 		ret = snapshot_write(&vmm->m, vmm->cfg, &p, err, errlen);
 	if (ret)
 		return ret;
-	vmm->latency.full_create_snapshot = time_mono_us() - t0;
-	log_info("snapshot written: %s (memory %s) in %llu us", p.state_path, p.mem_path,
-		 (unsigned long long)vmm->latency.full_create_snapshot);
+	t0 = time_mono_us() - t0;
+	*(p.diff ? &vmm->latency.diff_create_snapshot : &vmm->latency.full_create_snapshot) = t0;
+	log_info("%s snapshot written: %s (memory %s) in %llu us", p.diff ? "Diff" : "Full",
+		 p.state_path, p.mem_path, (unsigned long long)t0);
 	return 0;
 }
 
@@ -508,6 +514,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	struct snapshot_load_params p;
 	struct snapshot_files f;
 	uint64_t t0 = time_mono_us();
+	bool was_tracking;
 	int ret = vmm_fresh(vmm, err, errlen);
 
 	if (!ret)
@@ -519,6 +526,8 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 		ret = snapshot_devices_config(&f.s, &p, vmm->cfg, err, errlen);
 	if (ret)
 		goto err_files;
+	was_tracking = vmm->cfg->track_dirty_pages;
+	vmm->cfg->track_dirty_pages = p.track_dirty;
 	ret = machine_restore(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, &f.s, f.mem_fd,
 			      err, errlen);
 	if (!ret && vmm_watch_vm(vmm)) {
@@ -550,6 +559,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 
 err_machine:
 	machine_destroy(&vmm->m);
+	vmm->cfg->track_dirty_pages = was_tracking;
 err_files:
 	devices_cfg_free(&vmm->cfg->devs);  /* fresh again: none were configured */
 	snapshot_files_close(&f);

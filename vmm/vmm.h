@@ -41,7 +41,8 @@ struct vmm {
 	uint64_t start_us, start_cpu_us;
 	/* Firecracker's latencies_us metrics: the last of each, microseconds. */
 	struct {
-		uint64_t full_create_snapshot, load_snapshot, pause_vm, resume_vm;
+		uint64_t full_create_snapshot, diff_create_snapshot, load_snapshot, pause_vm,
+			 resume_vm;
 	} latency;
 };
 

@@ -3,6 +3,8 @@
 # for a SIPI that never comes, its reset state saved and restored) counts in memory and
 # prints "count 0xN sum 0xS" lines: paused, snapshotted, killed, restored
 # (and cloned ten times), its output must go on with N+1 and the right sums.
+# Diff snapshots (track_dirty_pages): only the pages written since the Full,
+# rebased onto it with --rebase-snapshot-memory, give the later state.
 # Then bad snapshots and refused requests through the API, each a 400 that
 # leaves the ember as it was.
 
@@ -74,8 +76,8 @@ elif [ ! -s "$T/s.state" ] || [ "$(stat -c %s "$T/s.mem")" -ne $((32 << 20)) ]; 
 else ok snapshot_create_paused; fi
 case "$early" in 400*"must be paused"*) ok snapshot_create_refused_while_running ;;
 	*) bad snapshot_create_refused_while_running "answer: $early" ;; esac
-case "$diff" in 400*'\"Diff\" snapshots are not supported yet'*) ok snapshot_create_diff_not_yet ;;
-	*) bad snapshot_create_diff_not_yet "answer: $diff" ;; esac
+case "$diff" in 400*'\"Diff\" snapshot needs dirty page tracking'*) ok snapshot_create_diff_refused_untracked ;;
+	*) bad snapshot_create_diff_refused_untracked "answer: $diff" ;; esac
 [ ! -e "$T/d.state" ] && [ ! -e "$T/d.mem" ] && ok snapshot_refused_create_writes_nothing \
 	|| bad snapshot_refused_create_writes_nothing "$(ls "$T"/d.* 2>&1)"
 
@@ -148,6 +150,126 @@ for i in $(seq 10); do
 done
 [ -z "$bad_clones" ] && ok snapshot_ten_clones_continue || bad snapshot_ten_clones_continue "$bad_clones"
 
+# ---- Diff snapshots: the pages dirtied since the last snapshot ---------------------------
+# snap_last NAME: the last count NAME's guest printed (hex, no 0x)
+snap_last() { grep -o '^count 0x[0-9a-f]* ' "$T/$1.out" | tail -1 | sed 's/count 0x//; s/ //'; }
+# snap_alloc FILE: bytes the file occupies on disk (holes excluded)
+snap_alloc() { echo $(($(stat -c '%b * %B' "$1"))); }
+snap_body() { # TYPE STATE MEM
+	echo "{\"snapshot_type\": \"$1\", \"snapshot_path\": \"$2\", \"mem_file_path\": \"$3\"}"
+}
+snap_start dsrc
+snap_api dsrc PUT /metrics "{\"metrics_path\": \"$T/dsrc.metrics\"}" >/dev/null
+snap_api dsrc PUT /boot-source "{\"kernel_image_path\": \"$G/counter.elf\"}" >/dev/null
+r1=$(snap_api dsrc PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 32, "track_dirty_pages": true}')
+r2=$(snap_api dsrc PUT /actions '{"action_type": "InstanceStart"}')
+snap_wait_count dsrc 3
+running=$(snap_api dsrc PUT /snapshot/create "$(snap_body Diff "$T/x.state" "$T/x.mem")")
+r3=$(snap_api dsrc PATCH /vm '{"state": "Paused"}')
+r4=$(snap_api dsrc PUT /snapshot/create "$(snap_body Full "$T/f.state" "$T/f.mem")")
+# Paused, nothing written since the Full: an empty Diff (the Full reset the baseline).
+r5=$(snap_api dsrc PUT /snapshot/create "$(snap_body Diff "$T/e.state" "$T/e.mem")")
+full_at=$(snap_last dsrc)
+r6=$(snap_api dsrc PATCH /vm '{"state": "Resumed"}')
+snap_wait_count dsrc "$(printf %x $((0x$full_at + 3)))"
+r7=$(snap_api dsrc PATCH /vm '{"state": "Paused"}')
+r8=$(snap_api dsrc PUT /snapshot/create "$(snap_body Diff "$T/d.state" "$T/d.mem")")
+snap_api dsrc PUT /actions '{"action_type": "FlushMetrics"}' >/dev/null
+snap_stop dsrc
+python3 - "$T/dsrc.metrics" >"$T/out" 2>&1 <<'PY' && ok snapshot_diff_latency_metric || bad snapshot_diff_latency_metric "$(cat "$T/out")"
+import json, sys
+lat = json.loads(open(sys.argv[1]).read().splitlines()[-1])["latencies_us"]
+assert lat["diff_create_snapshot"] > 0 and lat["full_create_snapshot"] > 0, lat
+PY
+if [ "$r1 $r2 $r3 $r4 $r5 $r6 $r7 $r8" != "204  204  204  204  204  204  204  204 " ]; then
+	bad snapshot_diff_create "answers: $r1 / $r2 / $r3 / $r4 / $r5 / $r6 / $r7 / $r8"
+	sed 's/^/    | /' "$T/dsrc.err" | tail -5
+elif [ "$(stat -c %s "$T/d.mem")" -ne $((32 << 20)) ] || [ "$(stat -c %s "$T/e.mem")" -ne $((32 << 20)) ]; then
+	bad snapshot_diff_create "sizes: $(stat -c '%n %s' "$T/d.mem" "$T/e.mem")"
+elif [ "$(snap_alloc "$T/d.mem")" -eq 0 ] || [ "$(snap_alloc "$T/d.mem")" -gt $((1 << 20)) ]; then
+	bad snapshot_diff_create "the Diff occupies $(snap_alloc "$T/d.mem") bytes of 32 MiB"
+else ok snapshot_diff_create; fi
+[ -f "$T/e.mem" ] && [ "$(snap_alloc "$T/e.mem")" -eq 0 ] && ok snapshot_diff_after_full_empty \
+	|| bad snapshot_diff_after_full_empty "$(snap_alloc "$T/e.mem") bytes allocated"
+case "$running" in 400*"must be paused"*) ok snapshot_diff_refused_while_running ;;
+	*) bad snapshot_diff_refused_while_running "answer: $running" ;; esac
+# The Full's memory alone with the Diff's state does not go on (the control).
+snap_start dl
+r1=$(snap_api dl PUT /snapshot/load "$(load_body "$T/d.state" "$T/f.mem" true)")
+sleep 1
+snap_stop dl
+if [ "$r1" != "204 " ]; then bad snapshot_diff_needed "load: $r1"
+elif snap_check dsrc dl >/dev/null 2>&1; then bad snapshot_diff_needed "the Full's memory gave the later state"
+else ok snapshot_diff_needed; fi
+# Rebased: the Full's memory with the Diff's pages, loaded with the Diff's state.
+cp "$T/f.mem" "$T/r.mem"
+"$EMBER" --rebase-snapshot-memory "$T/r.mem" "$T/d.mem" >"$T/out" 2>"$T/err"
+rc=$?
+expect snapshot_rebase_memory 0 "out:bytes from $T/d.mem"
+snap_start dl
+r1=$(snap_api dl PUT /snapshot/load "{\"snapshot_path\": \"$T/d.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/r.mem\"}, \"resume_vm\": true, \"track_dirty_pages\": true}")
+snap_wait_count dl "$(printf %x $((0x$(snap_last dsrc) + 3)))"
+r2=$(snap_api dl PATCH /vm '{"state": "Paused"}')
+r3=$(snap_api dl PUT /snapshot/create "$(snap_body Diff "$T/d2.state" "$T/d2.mem")")
+snap_stop dl
+if [ "$r1 $r2 $r3" != "204  204  204 " ]; then bad snapshot_diff_rebased_continues "answers: $r1 / $r2 / $r3"
+	sed 's/^/    | /' "$T/dl.err" | tail -5
+elif ! why=$(snap_check dsrc dl 2>&1); then bad snapshot_diff_rebased_continues "$why"
+else ok snapshot_diff_rebased_continues; fi
+# A second Diff, of the loaded microVM (enable_diff_snapshots, the older name,
+# would do as well), rebased onto the first rebase: the count goes on again.
+"$EMBER" --rebase-snapshot-memory "$T/r.mem" "$T/d2.mem" >/dev/null 2>&1
+snap_start dl2
+snap_api dl2 PUT /snapshot/load "$(load_body "$T/d2.state" "$T/r.mem" true)" >/dev/null
+sleep 1
+snap_stop dl2
+cat "$T/dsrc.out" "$T/dl.out" >"$T/dchain.out"
+if ! why=$(snap_check dchain dl2 2>&1); then bad snapshot_diff_of_loaded_rebased "$why"
+else ok snapshot_diff_of_loaded_rebased; fi
+# track_dirty_pages in a config file's machine-config (booted at once, the
+# API on the side): a Diff works there too.
+cat >"$T/dirty.json" <<JSON
+{ "boot-source": { "kernel_image_path": "$G/counter.elf" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true } }
+JSON
+rm -f "$T/cf.sock"
+timeout 60 "$EMBER" --config-file "$T/dirty.json" --api-sock "$T/cf.sock" >"$T/cf.out" 2>"$T/cf.err" </dev/null &
+pid_cf=$!
+snap_wait_count cf 2
+r1=$(snap_api cf PATCH /vm '{"state": "Paused"}')
+r2=$(snap_api cf PUT /snapshot/create "$(snap_body Diff "$T/cf.state" "$T/cf.mem")")
+r3=$(snap_api cf PUT /snapshot/create "$(snap_body Full "$T/cff.state" "$T/cff.mem")")
+snap_stop cf
+if [ "$r1 $r2 $r3" != "204  204  204 " ]; then bad snapshot_diff_config_file "answers: $r1 / $r2 / $r3"
+	sed 's/^/    | /' "$T/cf.err" | tail -5
+elif [ "$(snap_alloc "$T/cf.mem")" -gt $((8 << 20)) ]; then
+	bad snapshot_diff_config_file "the Diff occupies $(snap_alloc "$T/cf.mem") bytes of 32 MiB"
+else ok snapshot_diff_config_file; fi
+# That Diff holds every page written since the boot, by the guest or by
+# ember (kernel, boot parameters, command line, ACPI and MP tables, page
+# tables): rebased onto zeros it is the Full byte for byte, and runs.
+truncate -s $((32 << 20)) "$T/zero.mem"
+"$EMBER" --rebase-snapshot-memory "$T/zero.mem" "$T/cf.mem" >/dev/null 2>&1
+cmp "$T/zero.mem" "$T/cff.mem" >"$T/out" 2>&1 && ok snapshot_diff_since_boot_is_full \
+	|| bad snapshot_diff_since_boot_is_full "$(cat "$T/out")"
+snap_start cfl
+r1=$(snap_api cfl PUT /snapshot/load "$(load_body "$T/cf.state" "$T/zero.mem" true)")
+sleep 1
+snap_stop cfl
+if [ "$r1" != "204 " ]; then bad snapshot_diff_since_boot_runs "load: $r1"
+elif ! why=$(snap_check cf cfl 2>&1); then bad snapshot_diff_since_boot_runs "$why"
+else ok snapshot_diff_since_boot_runs; fi
+# The rebase refuses files that cannot belong together, the base untouched.
+head -c $((16 << 20)) "$T/f.mem" >"$T/small.mem"
+cp "$T/small.mem" "$T/small.copy"
+"$EMBER" --rebase-snapshot-memory "$T/small.mem" "$T/d.mem" >"$T/out" 2>"$T/err"
+rc=$?
+expect snapshot_rebase_refuses_larger_diff 1 "err:not the same microVM's memory"
+cmp -s "$T/small.mem" "$T/small.copy" || bad snapshot_rebase_refuses_larger_diff "the base changed"
+"$EMBER" --rebase-snapshot-memory "$T/r.mem" >"$T/out" 2>"$T/err"
+rc=$?
+expect snapshot_rebase_needs_two_files 1 "err:takes two files"
+
 # ---- bad snapshots and refused loads: 400, and the ember stays fresh ---------------------------
 # snap_edit SRC DST PYTHON: DST is SRC with the state file's bytes `b`
 # (a bytearray) edited by PYTHON and the checksum made to match (a crafted
@@ -178,7 +300,6 @@ declare -a cases=(
 	"uffd_not_yet|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$T/u.sock\"}}|\\\"Uffd\\\" memory backend is not supported yet"
 	"network_override|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}|no network interface \\\"eth0\\\""
 	"vsock_override_without_vsock|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"vsock_override\": {\"uds_path\": \"$T/x.sock\"}}|the snapshot has no vsock device"
-	"dirty_tracking_not_yet|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"track_dirty_pages\": true}|dirty page tracking"
 	"two_memory_backends|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}}|exactly one of"
 )
 for c in "${cases[@]}"; do

@@ -597,6 +597,40 @@ static void test_read(void **state)
 	assert_int_equal(f->b->stats.read_bytes, 1024);
 }
 
+/* With dirty pages tracked (Diff snapshots), a READ marks the pages the
+ * host wrote the data into (io_uring writes straight into guest RAM, which
+ * KVM's log never sees), and every request the used ring and its status
+ * byte; a WRITE's data, only read, stays clean. */
+static bool page_dirty(const uint64_t *bits, uint64_t gpa)
+{
+	return bits[gpa / GM_PAGE_SIZE / 64] >> (gpa / GM_PAGE_SIZE % 64) & 1;
+}
+
+static void test_read_marks_dirty(void **state)
+{
+	struct fx *f = *state;
+	uint64_t bits[RAM_SIZE / GM_PAGE_SIZE / 64];
+	uint32_t used;
+
+	assert_ret(gm_dirty_init(&f->gm), 0);
+	start(f);
+	memset(bits, 0, sizeof(bits));
+	gm_dirty_take(&f->gm, bits);
+	memset(bits, 0, sizeof(bits));
+	assert_int_equal(do_req(f, T_OUT, 0, DATA_GPA, 512, &used), S_OK);
+	gm_dirty_take(&f->gm, bits);
+	assert_false(page_dirty(bits, DATA_GPA));
+	assert_true(page_dirty(bits, STATUS_GPA) && page_dirty(bits, USED_GPA));
+	memset(bits, 0, sizeof(bits));
+	assert_int_equal(do_req(f, T_IN, 3, DATA2_GPA + 0xe00, 1024, &used), S_OK);
+	gm_dirty_take(&f->gm, bits);
+	assert_ram_is_img(f, DATA2_GPA + 0xe00, 3 * 512, 1024);
+	assert_true(page_dirty(bits, DATA2_GPA) && page_dirty(bits, DATA2_GPA + 0x1000));
+	assert_false(page_dirty(bits, DATA2_GPA + 0x2000) || page_dirty(bits, DATA_GPA));
+	free(f->gm.dirty);
+	f->gm.dirty = NULL;
+}
+
 static void test_write(void **state)
 {
 	struct fx *f = *state;
@@ -2268,6 +2302,7 @@ int main(void)
 		BOTH(test_quiesce_drains_parked_and_in_flight),
 		BOTH(test_read),
 		BOTH(test_write),
+		BOTH(test_read_marks_dirty),
 		BOTH(test_flush_writeback),
 		BOTH(test_flush_not_negotiated),
 		BOTH(test_flush_unsafe),

@@ -795,6 +795,36 @@ static void test_rx(void **state)
 	assert_true(f->n->rx.read.busy);                 /* the next read is waiting */
 }
 
+/* With dirty pages tracked (Diff snapshots), the buffer the tap read went
+ * into (io_uring wrote it, KVM's log never sees that) and the used ring are
+ * marked; buffers no read used are not. */
+static bool page_dirty(const uint64_t *bits, uint64_t gpa)
+{
+	return bits[gpa / GM_PAGE_SIZE / 64] >> (gpa / GM_PAGE_SIZE % 64) & 1;
+}
+
+static void test_rx_marks_dirty(void **state)
+{
+	struct fx *f = *state;
+	uint64_t bits[RAM_SIZE / GM_PAGE_SIZE / 64] = { 0 };
+	hdr_t h = plain;
+
+	assert_ret(gm_dirty_init(&f->gm), 0);
+	start(f, false);
+	rx_post(f, 4, 2048);
+	notify(f, RX);
+	gm_dirty_take(&f->gm, bits);
+	memset(bits, 0, sizeof(bits));
+	peer_send(f, &h, 100, 7);
+	assert_true(wait_used(f, RX, 1, 1000));
+	gm_dirty_take(&f->gm, bits);
+	assert_int_equal(used_id(f, RX, 0), 0);
+	assert_true(page_dirty(bits, RX_GPA) && page_dirty(bits, RING_GPA(RX) + 0x2000));
+	assert_false(page_dirty(bits, RX_GPA + 0x1000) || page_dirty(bits, RX_GPA + 0x3000));
+	free(f->gm.dirty);
+	f->gm.dirty = NULL;
+}
+
 /* MRG_RXBUF: a frame over several chains; the untouched ones wait. */
 static void test_rx_mrg(void **state)
 {
@@ -2105,6 +2135,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_inline_no_idle_wakeup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_bad_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_marks_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mrg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mrg_small, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_bad_frames, setup, teardown),

@@ -409,6 +409,8 @@ void blk_io_done(struct blk_dev *b, struct blk_req *r, int64_t res)
 {
 	enum blk_op op = r->op;
 
+	if (op == BLK_OP_READ && res > 0)  /* the host wrote guest RAM: dirty pages */
+		gm_mark_dirty_iov(b->t.gm, r->iov + r->iov_start, r->nr_iov);
 	if (res == -EOPNOTSUPP && op == BLK_OP_ZERO && !r->unmap) {
 		r->unmap = true;  /* no ZERO_RANGE here: a punched hole reads as zeros */
 		req_submit(b, r);

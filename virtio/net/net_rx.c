@@ -305,6 +305,8 @@ void net_rx_done(struct net_dev *n, int res)
 	bool bad_hdr;
 
 	rd->busy = false;
+	if (res > 0)  /* the host wrote guest RAM (even before a reset): dirty pages */
+		gm_mark_dirty_iov(n->t.gm, rd->iov, rd->nr_iov);
 	if (rd->epoch != n->epoch) {
 		n->stats.stale_completions++;  /* read before a reset: the frame is lost */
 		return;

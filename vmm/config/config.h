@@ -142,6 +142,8 @@ struct vm_config {
 	char *seccomp_filter;  /* --seccomp-filter: a seccompiler JSON policy */
 	bool print_seccomp;    /* --print-seccomp-policy */
 	char *describe_snapshot;  /* --describe-snapshot: a state file to describe */
+	char *rebase_base;        /* --rebase-snapshot-memory BASE DIFF */
+	char *rebase_diff;
 	bool show_help;
 	bool show_version;
 };

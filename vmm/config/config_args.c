@@ -56,6 +56,7 @@ enum {
 	OPT_BOOT_TIMER, OPT_CONFIG, OPT_ID, OPT_LEVEL, OPT_HELP, OPT_VERSION,
 	OPT_API_SOCK, OPT_MAX_PAYLOAD, OPT_NO_API, OPT_CONSOLE_BUDGET, OPT_NO_SECCOMP,
 	OPT_SECCOMP_FILTER, OPT_PRINT_SECCOMP, OPT_DESCRIBE_SNAPSHOT,
+	OPT_REBASE_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +78,7 @@ static const struct option long_opts[] = {
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "print-seccomp-policy", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
+	{ "rebase-snapshot-memory", required_argument, NULL, OPT_REBASE_MEMORY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -91,8 +93,9 @@ void config_usage(const char *prog)
 		"          [--api-sock PATH [--http-api-max-payload-size BYTES]] [--no-api]\n"
 		"          [--no-seccomp | --seccomp-filter FILE] [--print-seccomp-policy]\n"
 		"          [--id NAME] [--level Off|Error|Warning|Info|Debug|Trace] [--help] [--version]\n"
-		"       %s --describe-snapshot STATE_FILE\n",
-		prog, prog);
+		"       %s --describe-snapshot STATE_FILE\n"
+		"       %s --rebase-snapshot-memory BASE_MEM_FILE DIFF_MEM_FILE\n",
+		prog, prog, prog);
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -189,6 +192,7 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 	case OPT_SECCOMP_FILTER: set_str(&cfg->seccomp_filter, arg); break;
 	case OPT_PRINT_SECCOMP: cfg->print_seccomp = true; break;
 	case OPT_DESCRIBE_SNAPSHOT: set_str(&cfg->describe_snapshot, arg); break;
+	case OPT_REBASE_MEMORY: set_str(&cfg->rebase_base, arg); break;
 	case OPT_HELP: cfg->show_help = true; break;
 	case OPT_VERSION: cfg->show_version = true; break;
 	default:
@@ -200,7 +204,7 @@ static int apply_opt(struct vm_config *cfg, int opt, const char *arg, char *err,
 int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	struct vm_config scratch;
-	const char *file = NULL;
+	const char *file = NULL, *diff = NULL;
 	int opt, ret = 0;
 
 	/* Pass 1: check every flag on a scratch config, changing nothing.
@@ -219,6 +223,11 @@ int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, s
 	}
 	if (!ret && scratch.no_seccomp && scratch.seccomp_filter)
 		ret = fail(err, errlen, "--no-seccomp and --seccomp-filter exclude each other");
+	/* --rebase-snapshot-memory BASE DIFF: the one positional argument. */
+	if (!ret && scratch.rebase_base && optind != argc - 1)
+		ret = fail(err, errlen, "--rebase-snapshot-memory takes two files: BASE DIFF");
+	if (!ret && scratch.rebase_base)
+		diff = argv[optind++];
 	config_free(&scratch);
 	if (ret)
 		return ret;
@@ -236,5 +245,7 @@ int config_parse_args(struct vm_config *cfg, int argc, char **argv, char *err, s
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
 		if (opt != OPT_CONFIG)
 			apply_opt(cfg, opt, optarg, err, errlen);
+	if (diff)
+		set_str(&cfg->rebase_diff, diff);
 	return 0;
 }

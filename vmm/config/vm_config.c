@@ -32,6 +32,8 @@ void config_free(struct vm_config *cfg)
 	free(cfg->api_sock);
 	free(cfg->seccomp_filter);
 	free(cfg->describe_snapshot);
+	free(cfg->rebase_base);
+	free(cfg->rebase_diff);
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);

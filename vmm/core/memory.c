@@ -2,6 +2,7 @@
 /* memory.c - see memory.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -138,6 +139,7 @@ void gm_init_fake(struct guest_mem *gm, void *host, uint64_t size)
 
 void gm_free(struct guest_mem *gm)
 {
+	free(gm->dirty);
 	if (gm->map)
 		munmap(gm->map, gm->map_len);
 	memset(gm, 0, sizeof(*gm));
@@ -175,6 +177,7 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	gm_mark_dirty(gm, gpa, len);
 	return 0;
 }
 
@@ -185,10 +188,103 @@ int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len)
 	if (!p)
 		return -EFAULT;
 	memset(p, byte, len);
+	gm_mark_dirty(gm, gpa, len);
 	return 0;
 }
 
 uint64_t gm_low_end(const struct guest_mem *gm)
 {
 	return gm->region[0].size;
+}
+
+/* ---- dirty pages ------------------------------------------------------------ */
+
+size_t gm_dirty_words(const struct guest_mem *gm)
+{
+	return (size_t)((gm->size / GM_PAGE_SIZE + 63) / 64);
+}
+
+size_t gm_dirty_region_word(const struct guest_mem *gm, int i)
+{
+	uint64_t off = 0;
+
+	for (int j = 0; j < i && j < gm->nr_regions; j++)
+		off += gm->region[j].size;
+	return (size_t)(off / GM_PAGE_SIZE / 64);
+}
+
+int gm_dirty_init(struct guest_mem *gm)
+{
+	for (int i = 0; i < gm->nr_regions; i++)
+		if (gm->region[i].size % GM_DIRTY_ALIGN)
+			return -EINVAL;
+	free(gm->dirty);
+	gm->dirty = calloc(gm_dirty_words(gm), sizeof(uint64_t));
+	return gm->dirty ? 0 : -ENOMEM;
+}
+
+/* Set the bits of pages [first, last] (memory-file page numbers). */
+static void dirty_set(uint64_t *bits, uint64_t first, uint64_t last)
+{
+	for (uint64_t w = first / 64; w <= last / 64; w++) {
+		uint64_t lo = w == first / 64 ? first % 64 : 0;
+		uint64_t hi = w == last / 64 ? last % 64 : 63;
+		uint64_t mask = (hi == 63 ? ~0ULL : (1ULL << (hi + 1)) - 1) & ~((1ULL << lo) - 1);
+
+		if ((__atomic_load_n(&bits[w], __ATOMIC_RELAXED) & mask) != mask)
+			__atomic_fetch_or(&bits[w], mask, __ATOMIC_RELAXED);
+	}
+}
+
+void gm_mark_dirty_range(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	uint64_t off = 0;
+
+	if (!gm->dirty || !len)
+		return;
+	for (int i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->region[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			uint64_t in = gpa - r->gpa;
+			uint64_t n = len < r->size - in ? len : r->size - in;
+
+			dirty_set(gm->dirty, (off + in) / GM_PAGE_SIZE, (off + in + n - 1) / GM_PAGE_SIZE);
+			return;
+		}
+		off += r->size;
+	}
+}
+
+void gm_mark_dirty_host_range(const struct guest_mem *gm, const void *host, size_t len)
+{
+	uintptr_t h = (uintptr_t)host;
+
+	for (int i = 0; gm->dirty && len && i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->region[i];
+		uintptr_t base = (uintptr_t)r->host;
+
+		if (h >= base && h - base < r->size) {
+			gm_mark_dirty_range(gm, r->gpa + (h - base), len);
+			return;
+		}
+	}
+}
+
+void gm_dirty_take(const struct guest_mem *gm, uint64_t *bits)
+{
+	size_t n = gm_dirty_words(gm);
+
+	for (size_t w = 0; gm->dirty && w < n; w++)
+		if (__atomic_load_n(&gm->dirty[w], __ATOMIC_RELAXED))
+			bits[w] |= __atomic_exchange_n(&gm->dirty[w], 0, __ATOMIC_RELAXED);
+}
+
+void gm_dirty_merge(const struct guest_mem *gm, const uint64_t *bits)
+{
+	size_t n = gm_dirty_words(gm);
+
+	for (size_t w = 0; gm->dirty && w < n; w++)
+		if (bits[w])
+			__atomic_fetch_or(&gm->dirty[w], bits[w], __ATOMIC_RELAXED);
 }

@@ -11,6 +11,16 @@
  * Every access takes (gpa, len) and succeeds only when the whole range lies
  * inside one region; the arithmetic is overflow-safe.  Safe from any thread
  * (the layout never changes after gm_init).
+ *
+ * Dirty pages (for "Diff" snapshots): once gm_dirty_init ran, every page
+ * ember itself writes is marked in a bitmap, one bit per 4 KiB page of RAM
+ * in memory-file order (region after region, as a snapshot's memory file
+ * lays them out): gm_write and gm_fill mark what they write, and whoever
+ * writes through a pointer from gm_ptr (or lets the host kernel do so: an
+ * io_uring read into guest buffers) calls gm_mark_dirty or
+ * gm_mark_dirty_iov once the bytes are there.  Without the bitmap each of
+ * those is one predictable branch.  KVM's own log (the guest's writes) is
+ * merged in by vm_dirty_take (vmm/kvm/vm.h).
  */
 #ifndef EMBER_MEMORY_H
 #define EMBER_MEMORY_H
@@ -18,8 +28,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define GM_MAX_REGIONS 2
+#define GM_PAGE_SIZE   4096ULL
+/* A region's size must be a multiple of this for dirty tracking: its bits
+ * then start on a 64-bit word of the bitmap (RAM sizes are whole MiB). */
+#define GM_DIRTY_ALIGN (64 * GM_PAGE_SIZE)
 
 struct gm_region {
 	uint64_t gpa;
@@ -43,6 +58,7 @@ struct guest_mem {
 	void *map;            /* the host mapping, for munmap */
 	size_t map_len;
 	enum gm_pages pages;
+	uint64_t *dirty;      /* NULL: no tracking; else gm_dirty_words() words */
 };
 
 /* Map `size` bytes of guest RAM backed as `pages` says (GM_PAGES_HUGETLB:
@@ -76,5 +92,39 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 int gm_fill(const struct guest_mem *gm, uint64_t gpa, int byte, uint64_t len);
 /* End of the RAM region below the hole (low RAM). */
 uint64_t gm_low_end(const struct guest_mem *gm);
+
+/* ---- dirty pages -------------------------------------------------------- */
+
+/* Start tracking: allocate the (clear) bitmap.  vmm thread, before vCPUs
+ * or devices run (vm_create with tracking asked).  0, -EINVAL when a region
+ * is not a multiple of GM_DIRTY_ALIGN, or -ENOMEM.  gm_free releases it. */
+int gm_dirty_init(struct guest_mem *gm);
+/* 64-bit words of the bitmap (bit i of word w: page 64 * w + i). */
+size_t gm_dirty_words(const struct guest_mem *gm);
+/* The bitmap word where region `i`'s pages start. */
+size_t gm_dirty_region_word(const struct guest_mem *gm, int i);
+
+void gm_mark_dirty_range(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+void gm_mark_dirty_host_range(const struct guest_mem *gm, const void *host, size_t len);
+/* Ember wrote [gpa, gpa + len) (or the host memory `iov` points at, guest
+ * RAM from gm_ptr) itself.  Any thread (atomic); outside RAM is ignored. */
+static inline void gm_mark_dirty(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	if (__builtin_expect(gm->dirty != NULL, 0))
+		gm_mark_dirty_range(gm, gpa, len);
+}
+static inline void gm_mark_dirty_iov(const struct guest_mem *gm, const struct iovec *iov,
+				     unsigned int nr)
+{
+	if (__builtin_expect(gm->dirty != NULL, 0))
+		for (unsigned int i = 0; i < nr; i++)
+			gm_mark_dirty_host_range(gm, iov[i].iov_base, iov[i].iov_len);
+}
+/* Move the marks into `bits` (gm_dirty_words() words, ORed in) and clear
+ * them, word by word atomically: a mark made meanwhile lands in one or the
+ * other, never lost.  gm_dirty_merge ORs `bits` back (a snapshot that
+ * failed keeps its pages for the next one).  vmm thread. */
+void gm_dirty_take(const struct guest_mem *gm, uint64_t *bits);
+void gm_dirty_merge(const struct guest_mem *gm, const uint64_t *bits);
 
 #endif

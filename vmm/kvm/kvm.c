@@ -156,6 +156,7 @@ int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm)
 			.guest_phys_addr = gm->region[i].gpa,
 			.memory_size = gm->region[i].size,
 			.userspace_addr = (uint64_t)(uintptr_t)gm->region[i].host,
+			.flags = gm->dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 		int ret = kvm_vm_ioctl(kvm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r,
 				       "KVM_SET_USER_MEMORY_REGION");
@@ -164,6 +165,13 @@ int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm)
 			return ret;
 	}
 	return 0;
+}
+
+int kvm_get_dirty_log(struct kvm *kvm, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return kvm_vm_ioctl(kvm, KVM_GET_DIRTY_LOG, (unsigned long)&log, "KVM_GET_DIRTY_LOG");
 }
 
 int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi)

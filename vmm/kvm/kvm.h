@@ -34,8 +34,13 @@ struct kvm {
  * (the reason logged); kvm_close releases what was made. */
 int kvm_init(struct kvm *kvm, const char *dev_path, const struct cpu_template *tmpl,
 	     char *why, size_t whylen);
-/* vm_create: register every RAM region of `gm` as a KVM memory slot. */
+/* vm_create: register every RAM region of `gm` as a KVM memory slot (slot
+ * i = region i), with KVM_MEM_LOG_DIRTY_PAGES when gm tracks dirty pages. */
 int kvm_set_memory(struct kvm *kvm, const struct guest_mem *gm);
+/* Snapshot create (vmm thread, vCPUs parked): KVM_GET_DIRTY_LOG of `slot`
+ * into `bitmap` (one bit per page of the slot, rounded up to 64), which
+ * also clears KVM's log.  0 or -errno (logged). */
+int kvm_get_dirty_log(struct kvm *kvm, uint32_t slot, uint64_t *bitmap);
 /* Builder, for each device: route eventfd `efd` to GSI `gsi` (edge: one
  * interrupt per write). */
 int kvm_irqfd(struct kvm *kvm, int efd, unsigned int gsi);

@@ -14,7 +14,8 @@
 #include "vm.h"
 
 static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-			    enum gm_pages pages, const struct cpu_template *tmpl, int mem_fd)
+			    enum gm_pages pages, const struct cpu_template *tmpl, int mem_fd,
+			    bool track_dirty)
 {
 	int ret;
 
@@ -43,6 +44,10 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 			  strerror(-ret));
 		return ret;
 	}
+	if (track_dirty && (ret = gm_dirty_init(&vm->mem))) {
+		log_error("cannot track the dirty pages of guest memory: %s", strerror(-ret));
+		return ret;
+	}
 	ret = kvm_set_memory(&vm->kvm, &vm->mem);
 	if (ret)
 		return ret;
@@ -60,14 +65,16 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 }
 
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      enum gm_pages pages, const struct cpu_template *tmpl)
+	      enum gm_pages pages, const struct cpu_template *tmpl, bool track_dirty)
 {
-	return vm_create_common(vm, nr_vcpus, smt, mem_bytes, pages, tmpl, -1);
+	return vm_create_common(vm, nr_vcpus, smt, mem_bytes, pages, tmpl, -1, track_dirty);
 }
 
-int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd)
+int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd,
+			bool track_dirty)
 {
-	return vm_create_common(vm, nr_vcpus, false, mem_bytes, GM_PAGES_NORMAL, NULL, mem_fd);
+	return vm_create_common(vm, nr_vcpus, false, mem_bytes, GM_PAGES_NORMAL, NULL, mem_fd,
+				track_dirty);
 }
 
 /* ---- snapshots (vmm thread) ------------------------------------------------ */
@@ -131,6 +138,30 @@ int vm_restore_state(struct vm *vm, const struct vm_state *st, char *err, size_t
 	s.clock.realtime = s.clock.host_tsc = 0;
 	if (!ret)
 		ret = vm_set(vm, KVM_SET_CLOCK, &s.clock, "KVM_SET_CLOCK", err, errlen);
+	return ret;
+}
+
+int vm_dirty_take(struct vm *vm, uint64_t *bits)
+{
+	const struct guest_mem *gm = &vm->mem;
+	size_t words = gm_dirty_words(gm);
+	uint64_t *slot = calloc(words, sizeof(*slot));
+	int ret = slot ? 0 : -ENOMEM;
+
+	/* Each slot's log into a scratch map first, then ORed in: KVM copies
+	 * whole words, and its bits must not overwrite marks already there. */
+	for (int i = 0; !ret && i < gm->nr_regions; i++) {
+		size_t first = gm_dirty_region_word(gm, i);
+		size_t n = (size_t)(gm->region[i].size / GM_PAGE_SIZE / 64);
+
+		ret = kvm_get_dirty_log(&vm->kvm, (uint32_t)i, slot + first);
+		for (size_t w = first; !ret && w < first + n; w++)
+			bits[w] |= slot[w];
+	}
+	gm_dirty_take(gm, bits);
+	if (ret)
+		gm_dirty_merge(gm, bits);
+	free(slot);
 	return ret;
 }
 

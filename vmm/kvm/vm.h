@@ -35,16 +35,19 @@ struct vm {
 /* vmm thread (builder): open KVM, map `mem_bytes` of guest RAM (backed as
  * `pages` says, gm_init) and create `nr_vcpus` vCPUs (not yet
  * running; with `smt` their CPUID pairs them as two threads per core) with
- * the CPU template `tmpl` (or NULL; it must outlive the build).  On failure
+ * the CPU template `tmpl` (or NULL; it must outlive the build).  With
+ * `track_dirty` the RAM's dirty pages are tracked (gm_dirty_init, KVM's
+ * dirty log on every slot) for "Diff" snapshots.  On failure
  * vm_destroy releases what was made and, when a template does not fit this
  * host, shared.why says why.  0 or -errno. */
 int vm_create(struct vm *vm, unsigned int nr_vcpus, bool smt, uint64_t mem_bytes,
-	      enum gm_pages pages, const struct cpu_template *tmpl);
+	      enum gm_pages pages, const struct cpu_template *tmpl, bool track_dirty);
 /* The same with guest RAM a private mapping of `mem_fd` (a snapshot's memory
  * file: pages come in from the page cache on first touch and stay shared
  * with every other mapping of the file until written), ember's own CPUID
  * (no SMT, no template). */
-int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd);
+int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes, int mem_fd,
+			bool track_dirty);
 /* vmm thread (vmm.c): start every vCPU thread (0 or -errno); stop, kick
  * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);
@@ -67,6 +70,13 @@ int vm_save_state(struct vm *vm, struct vm_state *st);
 /* vmm thread, restoring a snapshot, after every vCPU's state and before the
  * vCPUs start.  0 or -errno with the reason in err. */
 int vm_restore_state(struct vm *vm, const struct vm_state *st, char *err, size_t errlen);
+
+/* vmm thread, vCPUs parked, dirty pages tracked: OR into `bits`
+ * (gm_dirty_words of RAM) every page written since the last take, by the
+ * guest (KVM's log of each slot, cleared by the read) or by ember (the
+ * guest-memory bitmap, cleared).  On failure what was taken is given back
+ * to the guest-memory bitmap, so no page is lost.  0 or -errno (logged). */
+int vm_dirty_take(struct vm *vm, uint64_t *bits);
 
 /* vmm thread, after vm_stop_vcpus: release vCPUs, RAM and KVM fds. */
 void vm_destroy(struct vm *vm);

@@ -86,6 +86,7 @@ int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len
 		return -EFBIG;
 	}
 	memcpy(dst, img + setup_size, payload);
+	gm_mark_dirty(gm, LAYOUT_HIMEM_START, payload);
 
 	memset(out, 0, sizeof(*out));
 	out->proto = BOOT_PROTO_LINUX64;

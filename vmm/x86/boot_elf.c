@@ -119,6 +119,7 @@ static int elf_load_segment(const struct guest_mem *gm, const uint8_t *img,
 	}
 	memcpy(dst, img + ph->p_offset, ph->p_filesz);
 	memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+	gm_mark_dirty(gm, ph->p_paddr, ph->p_memsz);
 	return 0;
 }
 
