@@ -72,8 +72,9 @@ $(TEST_EMBER): $(filter-out $(BUILD)/vmm/core/sandbox.o,$(VMM_OBJS)) $(BUILD)/te
 -include $(BUILD)/test/sandbox.d
 
 # ---- the suite ------------------------------------------------------------
-tier2: $(BUILD)/ember $(TEST_EMBER) guests
-	$(Q)TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
+tier2: $(BUILD)/ember $(TEST_EMBER) guests $(BUILD)/uffd_handler
+	$(Q)TEST_EMBER=$(TEST_EMBER) UFFD_HANDLER=$(BUILD)/uffd_handler \
+		tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
 
 # The API suite, then the swagger-driven check (tests/api/README.md): every
 # path and method of Firecracker's swagger against ember, answers validated

@@ -71,13 +71,13 @@ static int load_mem_backend(json_t *body, struct snapshot_load_params *p, char *
 	if (ret)
 		return ret;
 	type = str(mb, "backend_type");
-	if (!strcmp(type, "Uffd"))
-		return fail(err, errlen, "snapshot/load: the \"Uffd\" memory backend is not "
-			    "supported yet (only \"File\")");
-	if (strcmp(type, "File"))
+	if (strcmp(type, "File") && strcmp(type, "Uffd"))
 		return fail(err, errlen, "snapshot/load: 'backend_type' must be \"File\" or "
 			    "\"Uffd\", not \"%s\"", type);
-	p->mem_path = str(mb, "backend_path");
+	if (!strcmp(type, "Uffd"))
+		p->uffd_path = str(mb, "backend_path");
+	else
+		p->mem_path = str(mb, "backend_path");
 	return 0;
 }
 
@@ -100,13 +100,14 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 	const char *huge = str(body, "huge_pages");
 	int ret = json_check_fields("snapshot/load", body, fields, 10, false, err, errlen);
 
+	memset(p, 0, sizeof(*p));
 	if (!ret)
 		ret = load_mem_backend(body, p, err, errlen);
 	if (ret)
 		return ret;
 	p->state_path = str(body, "snapshot_path");
 	p->resume = json_is_true(json_object_get(body, "resume_vm"));
-	if (!*p->state_path || !*p->mem_path)
+	if (!*p->state_path || !*(p->mem_path ? p->mem_path : p->uffd_path))
 		return fail(err, errlen, "snapshot/load: the paths must not be empty");
 	if (json_is_true(json_object_get(body, "track_dirty_pages")) ||
 	    json_is_true(json_object_get(body, "enable_diff_snapshots")))
@@ -114,9 +115,12 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 			    "snapshots) is not supported yet");
 	if (json_is_true(json_object_get(body, "clock_realtime")))
 		return fail(err, errlen, "snapshot/load: 'clock_realtime' is not supported yet");
-	if (huge && strcmp(huge, "None"))
+	/* A handler fills hugetlbfs pages as well as ordinary ones; a memory
+	 * file ember maps itself comes in ordinary pages. */
+	p->hugetlb = p->uffd_path && huge && !strcmp(huge, "2M");
+	if (huge && strcmp(huge, "None") && !p->hugetlb)
 		return fail(err, errlen, "snapshot/load: 'huge_pages' \"%s\" is not supported "
-			    "(\"None\": the memory file is mapped in ordinary pages)", huge);
+			    "(\"None\"; \"2M\" with the \"Uffd\" memory backend)", huge);
 	/* Version 1 snapshots hold no network interface nor vsock device. */
 	if (json_array_size(nets)) {
 		const char *id = str(json_array_get(nets, 0), "iface_id");
@@ -299,6 +303,8 @@ int snapshot_open(struct snapshot_files *f, const char *state_path, const char *
 		snprintf(err, errlen, "snapshot/load: %s: %s", state_path, why);
 		return ret;
 	}
+	if (!mem_path)
+		return 0;
 	f->mem_fd = open_regular("memory file", mem_path, &st, err, errlen);
 	if (f->mem_fd < 0)
 		return f->mem_fd;

@@ -24,11 +24,13 @@ struct snapshot_create_params {
 	const char *mem_path;
 };
 
-/* PUT /snapshot/load: {snapshot_path, mem_backend: {backend_type: "File",
- * backend_path} (or the older mem_file_path), resume_vm, ...}. */
+/* PUT /snapshot/load: {snapshot_path, mem_backend: {backend_type: "File"
+ * or "Uffd", backend_path} (or the older mem_file_path), resume_vm, ...}. */
 struct snapshot_load_params {
 	const char *state_path;
-	const char *mem_path;
+	const char *mem_path;     /* "File": the memory file; NULL with "Uffd" */
+	const char *uffd_path;    /* "Uffd": the page-fault handler's socket, else NULL */
+	bool hugetlb;             /* "Uffd" with huge_pages "2M" */
 	bool resume;
 };
 
@@ -52,7 +54,8 @@ struct snapshot_files {
 	struct snap s;
 	int mem_fd;
 };
-/* 0 or -errno with the reason in err; snapshot_files_close either way. */
+/* mem_path NULL: no memory file ("Uffd": the handler has it).
+ * 0 or -errno with the reason in err; snapshot_files_close either way. */
 int snapshot_open(struct snapshot_files *f, const char *state_path, const char *mem_path,
 		  char *err, size_t errlen);
 void snapshot_files_close(struct snapshot_files *f);
