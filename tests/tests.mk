@@ -87,8 +87,8 @@ swagger-check: $(BUILD)/ember guests
 	$(Q)tests/api/swagger_check.py $(BUILD)/ember $(BUILD)/guests
 
 # ember-jailer: a tiny guest through the jailer, checked from outside; attacks.
-jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests
-	$(Q)tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
+jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests $(BUILD)/uffd_handler
+	$(Q)UFFD_HANDLER=$(BUILD)/uffd_handler tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
 
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
