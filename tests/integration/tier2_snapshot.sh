@@ -130,20 +130,29 @@ elif ! why=$(snap_check src dst 2>&1); then bad snapshot_restore_paused_then_res
 else case "$state" in *'"state":"Paused"'*) ok snapshot_restore_paused_then_resume ;;
 	*) bad snapshot_restore_paused_then_resume "GET /: $state" ;; esac; fi
 
+# ten_clones PREFIX BODY_FN: ten embers PREFIX1..PREFIX10 load at once, each
+# the body `BODY_FN i` prints, and count for two seconds; prints those that
+# did not go on (nothing when all did).
+ten_clones() {
+	local p=$1 f=$2 i out=""
+	for i in $(seq 10); do snap_start "$p$i"; done
+	for i in $(seq 10); do
+		snap_api "$p$i" PUT /snapshot/load "$($f "$i")" >"$T/$p$i.code" &
+	done
+	for i in $(seq 10); do while [ ! -s "$T/$p$i.code" ]; do sleep 0.05; done; done
+	sleep 2
+	for i in $(seq 10); do
+		snap_stop "$p$i"
+		if [ "$(cat "$T/$p$i.code")" != "204 " ] || ! snap_check src "$p$i" >/dev/null 2>&1; then
+			out="$out $p$i($(cat "$T/$p$i.code"); $(snap_check src "$p$i" 2>&1 | tail -1))"
+		fi
+	done
+	echo "$out"
+}
+
 # Ten clones from the one snapshot at once: each goes on counting.
-for i in $(seq 10); do snap_start "c$i"; done
-for i in $(seq 10); do
-	snap_api "c$i" PUT /snapshot/load "$(load_body "$T/s.state" "$T/s.mem" true)" >"$T/c$i.code" &
-done
-for i in $(seq 10); do while [ ! -s "$T/c$i.code" ]; do sleep 0.05; done; done
-sleep 2
-bad_clones=""
-for i in $(seq 10); do
-	snap_stop "c$i"
-	if [ "$(cat "$T/c$i.code")" != "204 " ] || ! snap_check src "c$i" >/dev/null 2>&1; then
-		bad_clones="$bad_clones c$i($(cat "$T/c$i.code"); $(snap_check src "c$i" 2>&1 | tail -1))"
-	fi
-done
+file_clone() { load_body "$T/s.state" "$T/s.mem" true; }
+bad_clones=$(ten_clones c file_clone)
 [ -z "$bad_clones" ] && ok snapshot_ten_clones_continue || bad snapshot_ten_clones_continue "$bad_clones"
 
 # ---- the Uffd memory backend: pages from a page-fault handler ------------------------------
@@ -181,19 +190,11 @@ else case "$state" in *'"state":"Running"'*) ok snapshot_uffd_restore_continues 
 	*) bad snapshot_uffd_restore_continues "GET /: $state" ;; esac; fi
 
 # Ten clones, each with its own handler, at once.
-for i in $(seq 10); do handler_start "hu$i" "$T/s.mem"; snap_start "u$i"; done
+for i in $(seq 10); do handler_start "hu$i" "$T/s.mem"; done
+uffd_clone() { uffd_body "$T/s.state" "$T/hu$1.hsock" true; }
+bad_clones=$(ten_clones u uffd_clone)
 for i in $(seq 10); do
-	snap_api "u$i" PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/hu$i.hsock" true)" >"$T/u$i.code" &
-done
-for i in $(seq 10); do while [ ! -s "$T/u$i.code" ]; do sleep 0.05; done; done
-sleep 2
-bad_clones=""
-for i in $(seq 10); do
-	snap_stop "u$i"
-	if [ "$(cat "$T/u$i.code")" != "204 " ] || ! snap_check src "u$i" >/dev/null 2>&1 ||
-	   ! handler_served "hu$i"; then
-		bad_clones="$bad_clones u$i($(cat "$T/u$i.code"); $(snap_check src "u$i" 2>&1 | tail -1); $(tail -1 "$T/hu$i.herr"))"
-	fi
+	handler_served "hu$i" || bad_clones="$bad_clones hu$i($(tail -1 "$T/hu$i.herr"))"
 done
 [ -z "$bad_clones" ] && ok snapshot_uffd_ten_clones_continue || bad snapshot_uffd_ten_clones_continue "$bad_clones"
 
