@@ -97,8 +97,9 @@ $(ASAN_EMBER): $(VMM_SRCS) $(VMM_HDRS)
 	@$(if $(Q),echo "  CC      $@ (ASan/UBSan)")
 	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) $(LDLIBS)
 
-asan: $(ASAN_EMBER) $(TEST_EMBER) guests
-	$(Q)$(UNIT_ENV) TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
+asan: $(ASAN_EMBER) $(TEST_EMBER) guests $(BUILD)/uffd_handler
+	$(Q)$(UNIT_ENV) TEST_EMBER=$(TEST_EMBER) UFFD_HANDLER=$(BUILD)/uffd_handler \
+		tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
 	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
 
 tier3: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/xfer
