@@ -50,8 +50,8 @@ struct machine {
 	unsigned int nr_virtio;              /* virtio-mmio slots used */
 	struct acpi_machine acpi;            /* what the ACPI tables describe */
 	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
-	int uffd;                            /* the "Uffd" backend's userfaultfd, */
-	bool uffd_on;                        /* when uffd_on (machine_restore) */
+	bool uffd_on;                        /* loaded with the "Uffd" backend: */
+	int uffd;                            /* its userfaultfd, kept open till the end */
 };
 
 /* Build everything `cfg` describes, every vCPU with the CPU template

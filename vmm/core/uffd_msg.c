@@ -56,12 +56,12 @@ static int parse_region(json_t *o, unsigned int i, uint64_t file_size, struct uf
 			char *err, size_t errlen)
 {
 	uint64_t kib = 0;
-	bool has_ps, has_kib;
+	bool has_ps, has_kib, seen;
 
 	if (!json_is_object(o))
 		return bad(err, errlen, i, "not an object");
-	if (!get_u64(o, "base_host_virt_addr", &r->base, &has_ps) ||
-	    !get_u64(o, "size", &r->size, &has_ps) || !get_u64(o, "offset", &r->offset, &has_ps))
+	if (!get_u64(o, "base_host_virt_addr", &r->base, &seen) ||
+	    !get_u64(o, "size", &r->size, &seen) || !get_u64(o, "offset", &r->offset, &seen))
 		return bad(err, errlen, i, "base_host_virt_addr, size and offset must be "
 			   "non-negative integers");
 	if (!get_u64(o, "page_size", &r->page_size, &has_ps) && has_ps)
