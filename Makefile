@@ -37,7 +37,7 @@ JAILER_LIB_OBJS := $(filter-out $(BUILD)/jailer/main.o,$(JAILER_OBJS))
 # then run a new make for the real work: nothing it reads from pkg-config
 # predates them, and -j cannot run the two side by side.
 all: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/ember-jailer
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/uffd_handler
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -68,6 +68,14 @@ $(BUILD)/gen/sandbox_bpf.o: $(BUILD)/gen/sandbox_bpf.c
 $(BUILD)/ember: $(VMM_OBJS) $(BUILD)/gen/sandbox_bpf.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The example page-fault handler for "Uffd" snapshot loads (docs/snapshots.md),
+# static like ember so it can run inside a jail.
+$(BUILD)/uffd_handler: tools/uffd_handler.c vmm/core/uffd_msg.c vmm/core/uffd_msg.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -static $(CFLAGS) $(LDFLAGS) -o $@ tools/uffd_handler.c vmm/core/uffd_msg.c \
+		$(shell pkg-config --static --libs jansson 2>/dev/null)
 
 $(BUILD)/ember-jailer: $(JAILER_OBJS)
 	@$(if $(Q),echo "  LD      $@")

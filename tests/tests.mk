@@ -73,8 +73,9 @@ $(TEST_EMBER): $(filter-out $(BUILD)/vmm/core/sandbox.o,$(VMM_OBJS)) $(BUILD)/te
 -include $(BUILD)/test/sandbox.d
 
 # ---- the suite ------------------------------------------------------------
-tier2: $(BUILD)/ember $(TEST_EMBER) guests
-	$(Q)TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
+tier2: $(BUILD)/ember $(TEST_EMBER) guests $(BUILD)/uffd_handler
+	$(Q)TEST_EMBER=$(TEST_EMBER) UFFD_HANDLER=$(BUILD)/uffd_handler \
+		tests/integration/tier2.sh $(BUILD)/ember $(BUILD)/guests
 
 # The API suite, then the swagger-driven check (tests/api/README.md): every
 # path and method of Firecracker's swagger against ember, answers validated
@@ -87,8 +88,8 @@ swagger-check: $(BUILD)/ember guests
 	$(Q)tests/api/swagger_check.py $(BUILD)/ember $(BUILD)/guests
 
 # ember-jailer: a tiny guest through the jailer, checked from outside; attacks.
-jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests
-	$(Q)tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
+jailer: $(BUILD)/ember $(BUILD)/ember-jailer guests $(BUILD)/uffd_handler
+	$(Q)UFFD_HANDLER=$(BUILD)/uffd_handler tests/integration/jailer.sh $(BUILD)/ember-jailer $(BUILD)/ember $(BUILD)/guests
 
 # The tier-2 and API suites again against ember built with ASan/UBSan/LSan.
 ASAN_EMBER := $(BUILD)/asan/ember
@@ -97,8 +98,9 @@ $(ASAN_EMBER): $(VMM_SRCS) $(VMM_HDRS)
 	@$(if $(Q),echo "  CC      $@ (ASan/UBSan)")
 	$(Q)$(CC) $(CFLAGS) $(UNIT_SAN) -o $@ $(VMM_SRCS) $(LDLIBS)
 
-asan: $(ASAN_EMBER) $(TEST_EMBER) guests
-	$(Q)$(UNIT_ENV) TEST_EMBER=$(TEST_EMBER) tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
+asan: $(ASAN_EMBER) $(TEST_EMBER) guests $(BUILD)/uffd_handler
+	$(Q)$(UNIT_ENV) TEST_EMBER=$(TEST_EMBER) UFFD_HANDLER=$(BUILD)/uffd_handler \
+		tests/integration/tier2.sh $(ASAN_EMBER) $(BUILD)/guests
 	$(Q)$(UNIT_ENV) tests/integration/api.sh $(ASAN_EMBER) $(BUILD)/guests
 
 tier3: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/xfer
@@ -178,6 +180,12 @@ $(BUILD)/fuzz/fuzz_snapfile: $(FUZZ_SNAPFILE_SRCS) $(VMM_HDRS)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SNAPFILE_SRCS) -lpthread
 
+FUZZ_UFFD_MSG_SRCS := tests/fuzz/fuzz_uffd_msg.c vmm/core/uffd_msg.c
+$(BUILD)/fuzz/fuzz_uffd_msg: $(FUZZ_UFFD_MSG_SRCS) vmm/core/uffd_msg.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_UFFD_MSG_SRCS) $(shell pkg-config --libs jansson)
+
 # Each fuzzer's libFuzzer flags (its input size); its seed corpus, when it
 # has one, is tests/fuzz/corpus-NAME.
 FUZZ_FLAGS_virtq  := -max_len=16500
@@ -186,12 +194,13 @@ FUZZ_FLAGS_vsock  := -max_len=66000
 FUZZ_FLAGS_net    := -max_len=65600
 FUZZ_FLAGS_serial := -max_len=4096
 FUZZ_FLAGS_snapfile := -max_len=65536
+FUZZ_FLAGS_uffd_msg := -max_len=65536
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(BUILD)/fuzz/fuzz_blk \
       $(BUILD)/fuzz/fuzz_vsock $(BUILD)/fuzz/fuzz_net $(BUILD)/fuzz/fuzz_serial \
-      $(BUILD)/fuzz/fuzz_snapfile
+      $(BUILD)/fuzz/fuzz_snapfile $(BUILD)/fuzz/fuzz_uffd_msg
 	$(call run-fuzzer,http,)
 	$(call run-fuzzer,api,tests/fuzz/corpus-api)
 	$(call run-fuzzer,virtq,tests/fuzz/corpus-virtq,$(FUZZ_FLAGS_virtq))
@@ -200,6 +209,7 @@ fuzz: $(BUILD)/fuzz/fuzz_http $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtq $(
 	$(call run-fuzzer,net,tests/fuzz/corpus-net,$(FUZZ_FLAGS_net))
 	$(call run-fuzzer,serial,tests/fuzz/corpus-serial,$(FUZZ_FLAGS_serial))
 	$(call run-fuzzer,snapfile,tests/fuzz/corpus-snapfile,$(FUZZ_FLAGS_snapfile))
+	$(call run-fuzzer,uffd_msg,tests/fuzz/corpus-uffd_msg,$(FUZZ_FLAGS_uffd_msg))
 
 # fuzz-long: every tests/fuzz/fuzz_*.c, one at a time, until 10 million
 # executions or 30 minutes, whichever comes first (3.5 hours at most for

@@ -15,6 +15,8 @@
 #include "builder.h"
 #include "snapfile.h"
 #include "vmm/core/log.h"
+#include "vmm/core/uffd.h"
+#include "vmm/core/uffd_msg.h"
 #include "vmm/kvm/vcpu.h"
 
 /* ---- the guest command line ------------------------------------------- */
@@ -455,9 +457,47 @@ static int restore_states(struct machine *m, const struct snap *s, char *err, si
 	return ret;
 }
 
+/* "Uffd": a userfaultfd over every RAM region, and the handler told where
+ * they are (base address in ember, offset in the memory file: the regions
+ * lie back to back in both). */
+static int serve_faults(struct machine *m, const char *path, char *err, size_t errlen)
+{
+	const struct guest_mem *gm = &m->vm.mem;
+	struct uffd_region r[GM_MAX_REGIONS];
+	uint64_t page = gm->pages == GM_PAGES_HUGETLB ? 2 * MiB : (uint64_t)sysconf(_SC_PAGESIZE);
+	char *msg;
+	int ret, fd = uffd_create(err, errlen);
+
+	if (fd < 0)
+		return fd;
+	m->uffd = fd;
+	m->uffd_on = true;
+	for (int i = 0; i < gm->nr_regions; i++) {
+		r[i] = (struct uffd_region){
+			.base = (uintptr_t)gm->region[i].host, .size = gm->region[i].size,
+			.offset = (uint64_t)(gm->region[i].host - (uint8_t *)gm->map),
+			.page_size = page,
+		};
+		ret = uffd_register(fd, gm->region[i].host, gm->region[i].size);
+		if (ret) {
+			snprintf(err, errlen, "userfaultfd: cannot register guest RAM: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	msg = uffd_msg_build(r, (unsigned int)gm->nr_regions);
+	if (!msg) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = uffd_send(path, fd, msg, err, errlen);
+	free(msg);
+	return ret;
+}
+
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
-		    struct conout *console, const struct snap *s, int mem_fd, char *err,
-		    size_t errlen)
+		    struct conout *console, const struct snap *s, const struct restore_mem *mem,
+		    char *err, size_t errlen)
 {
 	struct vm_config c = *cfg;
 	int ret;
@@ -465,7 +505,12 @@ int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_lo
 	memset(m, 0, sizeof(*m));
 	c.vcpus = s->machine->nr_vcpus;
 	c.boot_timer = s->machine->flags & SNAP_MACHINE_BOOT_TIMER;
-	ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem_fd, c.track_dirty_pages);
+	if (mem->fd >= 0)
+		ret = vm_create_from_file(&m->vm, c.vcpus, s->mem_size, mem->fd,
+					  c.track_dirty_pages);
+	else
+		ret = vm_create(&m->vm, c.vcpus, false, s->mem_size, mem->pages, NULL,
+				c.track_dirty_pages);
 	if (!ret)
 		ret = add_legacy(m, &c, console);
 	if (!ret)
@@ -474,7 +519,24 @@ int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_lo
 		snprintf(err, errlen, "cannot build the microVM: %s (see the log)", strerror(-ret));
 		return ret;
 	}
+	/* Before any state: KVM may read guest RAM while it takes some in. */
+	if (mem->fd < 0) {
+		ret = serve_faults(m, mem->uffd_path, err, errlen);
+		if (ret)
+			return ret;
+	}
 	return restore_states(m, s, err, errlen);
+}
+
+void machine_unblock_faults(struct machine *m)
+{
+	for (int i = 0; m->uffd_on && i < m->vm.mem.nr_regions; i++) {
+		const struct gm_region *r = &m->vm.mem.region[i];
+		int ret = uffd_unregister(m->uffd, r->host, r->size);
+
+		if (ret)
+			log_warn("userfaultfd: cannot unregister guest RAM: %s", strerror(-ret));
+	}
 }
 
 /* Devices first: each reaps its I/O in flight before guest RAM goes. */
@@ -491,4 +553,7 @@ void machine_destroy(struct machine *m)
 		m->legacy_up = false;
 	}
 	vm_destroy(&m->vm);
+	if (m->uffd_on)
+		close(m->uffd);
+	m->uffd_on = false;
 }

@@ -50,6 +50,8 @@ struct machine {
 	unsigned int nr_virtio;              /* virtio-mmio slots used */
 	struct acpi_machine acpi;            /* what the ACPI tables describe */
 	char cmdline[LAYOUT_CMDLINE_MAX];    /* the user's plus what the devices need */
+	bool uffd_on;                        /* loaded with the "Uffd" backend: */
+	int uffd;                            /* its userfaultfd, kept open till the end */
 };
 
 /* Build everything `cfg` describes, every vCPU with the CPU template
@@ -61,16 +63,30 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 		  const struct cpu_template *tmpl, struct ev_loop *loop,
 		  struct conout *console, uint64_t start_us, uint64_t start_cpu_us);
 struct snap;
+/* Where a restored microVM's RAM comes from. */
+struct restore_mem {
+	int fd;                 /* "File": the memory file, mapped private; or -1 */
+	const char *uffd_path;  /* "Uffd" (fd -1): the page-fault handler's socket */
+	enum gm_pages pages;    /* "Uffd": GM_PAGES_NORMAL or GM_PAGES_HUGETLB */
+};
 /* PUT /snapshot/load: build the machine a checked snapshot `s` describes
- * (its vCPU count, RAM from `mem_fd`, its legacy devices, and the virtio
+ * (its vCPU count, RAM from `mem`, its legacy devices, and the virtio
  * devices of cfg->devs, which the caller filled from the snapshot's
  * configuration; `cfg` gives the rest: console budget, track_dirty_pages)
  * and put every saved state back, the virtio queues running again without
- * the driver's help.  The vCPUs are not started.  0 or -errno with the
- * reason in err; machine_destroy releases what was made. */
+ * the driver's help.  With "Uffd", RAM is anonymous, registered with a new
+ * userfaultfd and handed to the handler (vmm/core/uffd.h) before any state
+ * is restored: every page the restore or the guest touches comes from the
+ * handler.  The vCPUs are not started.  0 or -errno with the reason in
+ * err; machine_destroy releases what was made. */
 int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_loop *loop,
-		    struct conout *console, const struct snap *s, int mem_fd, char *err,
-		    size_t errlen);
+		    struct conout *console, const struct snap *s, const struct restore_mem *mem,
+		    char *err, size_t errlen);
+/* Teardown, after vm_kick_stop and before the vCPUs are joined: with the
+ * "Uffd" backend, wake every vCPU waiting for a page the handler never
+ * served (the range is unregistered), so it can see it must stop.  vmm
+ * thread. */
+void machine_unblock_faults(struct machine *m);
 /* PUT /snapshot/create, vCPUs parked: drain every device's I/O in flight
  * (each request completed into its used ring, at most 5 s), then save the
  * state of every part into a state file being written (`w`, started with

@@ -19,6 +19,7 @@
 #include <linux/if_tun.h>
 #include <linux/fs.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -29,6 +30,10 @@
 #include <termios.h>
 
 #include "sandbox_policy.h"
+
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
 
 #define ALLOW(name, why) { .syscall = name, .comment = why }
 #define ALLOW1(name, a, why) { .syscall = name, .nargs = 1, .args = { a }, .comment = why }
@@ -90,7 +95,10 @@ static const struct sandbox_rule vmm_rules[] = {
 	ALLOW("pwritev", "block writes (Sync engine)"),
 	ALLOW("fdatasync", "block FLUSH (Sync engine)"),
 	ALLOW2("socket", EQ(0, AF_UNIX, "AF_UNIX"), SOCK_TYPE(SOCK_STREAM),
-	       "vsock: a guest connects to <uds_path>_<port> (connected through io_uring)"),
+	       "vsock: a guest connects to <uds_path>_<port> (connected through io_uring); "
+	       "PUT /snapshot/load with \"Uffd\": the page-fault handler's socket (vmm_boot)"),
+	IOCTL(UFFDIO_UNREGISTER, "teardown of a \"Uffd\" snapshot load: a vCPU waiting for a "
+	      "page the handler never served wakes up and stops"),
 	IOCTL(TUNSETOFFLOAD, "net: offloads the guest negotiated, at DRIVER_OK"),
 	IOCTL(TCGETS, "terminal restored at exit (tcsetattr reads it back)"),
 	IOCTL(TCSETS, "terminal restored at exit"),
@@ -122,7 +130,8 @@ static const struct sandbox_rule boot_rules[] = {
 	ALLOW2("openat", EQ(2, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, "O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "the kernel and initrd (checked at PUT /boot-source, loaded at InstanceStart); PUT /snapshot/load: the state and memory files"),
 	ALLOW2("openat", EQ(2, O_RDWR | O_NONBLOCK | O_CLOEXEC, "O_RDWR|O_NONBLOCK|O_CLOEXEC"),
-	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "/dev/net/tun"),
+	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"),
+	       "/dev/net/tun; /dev/userfaultfd where userfaultfd(2) is refused (\"Uffd\" load)"),
 	ALLOW2("openat", EQ(2, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC,
 			    "O_WRONLY|O_APPEND|O_CREAT|O_NONBLOCK|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "PUT /logger, PUT /metrics: their files"),
@@ -158,6 +167,15 @@ static const struct sandbox_rule boot_rules[] = {
 	IOCTL(KVM_SET_IRQCHIP, "PUT /snapshot/load: PIC and IOAPIC state"),
 	IOCTL(KVM_SET_PIT2, "PUT /snapshot/load: PIT state"),
 	IOCTL(KVM_SET_CLOCK, "PUT /snapshot/load: the kvmclock goes on from the saved value"),
+	ALLOW1("userfaultfd", EQ(0, O_CLOEXEC | O_NONBLOCK, "O_CLOEXEC|O_NONBLOCK"),
+	       "PUT /snapshot/load with the \"Uffd\" memory backend: guest RAM's page faults "
+	       "go to the handler"),
+	IOCTL(USERFAULTFD_IOC_NEW, "\"Uffd\" load: a userfaultfd from /dev/userfaultfd"),
+	IOCTL(UFFDIO_API, "\"Uffd\" load: the userfaultfd handshake"),
+	IOCTL(UFFDIO_REGISTER, "\"Uffd\" load: guest RAM registered for missing-page faults"),
+	ALLOW1("sendmsg", MASKED(2, ~(unsigned int)(MSG_DONTWAIT | MSG_NOSIGNAL), 0,
+				 "flags: MSG_DONTWAIT, MSG_NOSIGNAL only"),
+	       "\"Uffd\" load: the regions and the userfaultfd (SCM_RIGHTS) to the handler"),
 	IOCTL(TUNSETIFF, "net: attach the tap"),
 	IOCTL(TUNGETIFF, "net: is it a tap"),
 	IOCTL(TUNSETVNETHDRSZ, "net: the 12-byte vnet header"),
@@ -168,7 +186,8 @@ static const struct sandbox_rule boot_rules[] = {
 	ALLOW("bind", "vsock: the uds_path listener"),
 	ALLOW("listen", "vsock: the uds_path listener"),
 	ALLOW("umask", "vsock: the uds_path socket file bound 0600 (usock_bind)"),
-	ALLOW("connect", "vsock: probing a stale uds_path socket"),
+	ALLOW("connect", "vsock: probing a stale uds_path socket; \"Uffd\" load: the page-fault "
+	      "handler's socket"),
 	ALLOW1("fcntl", EQ(1, F_GETFL, "F_GETFL"), "net: the tap's flags"),
 	ALLOW1("fcntl", EQ(1, F_SETFL, "F_SETFL"), "net: the tap made non-blocking"),
 	ALLOW1("prlimit64", EQ(1, RLIMIT_NOFILE, "RLIMIT_NOFILE"), "vsock: room for its connections"),

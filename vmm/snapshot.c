@@ -70,13 +70,13 @@ static int load_mem_backend(json_t *body, struct snapshot_load_params *p, char *
 	if (ret)
 		return ret;
 	type = str(mb, "backend_type");
-	if (!strcmp(type, "Uffd"))
-		return fail(err, errlen, "snapshot/load: the \"Uffd\" memory backend is not "
-			    "supported yet (only \"File\")");
-	if (strcmp(type, "File"))
+	if (strcmp(type, "File") && strcmp(type, "Uffd"))
 		return fail(err, errlen, "snapshot/load: 'backend_type' must be \"File\" or "
 			    "\"Uffd\", not \"%s\"", type);
-	p->mem_path = str(mb, "backend_path");
+	if (!strcmp(type, "Uffd"))
+		p->uffd_path = str(mb, "backend_path");
+	else
+		p->mem_path = str(mb, "backend_path");
 	return 0;
 }
 
@@ -130,8 +130,7 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 	const char *huge = str(body, "huge_pages");
 	int ret = json_check_fields("snapshot/load", body, fields, 10, false, err, errlen);
 
-	p->net_overrides = NULL;
-	p->vsock_uds = NULL;
+	memset(p, 0, sizeof(*p));
 	if (!ret)
 		ret = load_mem_backend(body, p, err, errlen);
 	if (ret)
@@ -141,13 +140,16 @@ int snapshot_load_params(json_t *body, struct snapshot_load_params *p, char *err
 	/* enable_diff_snapshots: the older name (either turns tracking on). */
 	p->track_dirty = json_is_true(json_object_get(body, "track_dirty_pages")) ||
 			 json_is_true(json_object_get(body, "enable_diff_snapshots"));
-	if (!*p->state_path || !*p->mem_path)
+	if (!*p->state_path || !*(p->mem_path ? p->mem_path : p->uffd_path))
 		return fail(err, errlen, "snapshot/load: the paths must not be empty");
 	if (json_is_true(json_object_get(body, "clock_realtime")))
 		return fail(err, errlen, "snapshot/load: 'clock_realtime' is not supported yet");
-	if (huge && strcmp(huge, "None"))
+	/* A handler fills hugetlbfs pages as well as ordinary ones; a memory
+	 * file ember maps itself comes in ordinary pages. */
+	p->hugetlb = p->uffd_path && huge && !strcmp(huge, "2M");
+	if (huge && strcmp(huge, "None") && !p->hugetlb)
 		return fail(err, errlen, "snapshot/load: 'huge_pages' \"%s\" is not supported "
-			    "(\"None\": the memory file is mapped in ordinary pages)", huge);
+			    "(\"None\"; \"2M\" with the \"Uffd\" memory backend)", huge);
 	return load_overrides(body, nets, p, err, errlen);
 }
 
@@ -389,6 +391,8 @@ int snapshot_open(struct snapshot_files *f, const char *state_path, const char *
 		snprintf(err, errlen, "snapshot/load: %s: %s", state_path, why);
 		return ret;
 	}
+	if (!mem_path)
+		return 0;
 	f->mem_fd = open_regular("memory file", mem_path, &st, err, errlen);
 	if (f->mem_fd < 0)
 		return f->mem_fd;

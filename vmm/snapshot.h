@@ -25,11 +25,13 @@ struct snapshot_create_params {
 	bool diff;                /* only the pages dirtied since the last snapshot */
 };
 
-/* PUT /snapshot/load: {snapshot_path, mem_backend: {backend_type: "File",
- * backend_path} (or the older mem_file_path), resume_vm, ...}. */
+/* PUT /snapshot/load: {snapshot_path, mem_backend: {backend_type: "File"
+ * or "Uffd", backend_path} (or the older mem_file_path), resume_vm, ...}. */
 struct snapshot_load_params {
 	const char *state_path;
-	const char *mem_path;
+	const char *mem_path;     /* "File": the memory file; NULL with "Uffd" */
+	const char *uffd_path;    /* "Uffd": the page-fault handler's socket, else NULL */
+	bool hugetlb;             /* "Uffd" with huge_pages "2M" */
 	bool resume;
 	json_t *net_overrides;    /* [{iface_id, host_dev_name}] (in body), or NULL */
 	const char *vsock_uds;    /* vsock_override.uds_path (in body), or NULL */
@@ -69,7 +71,8 @@ struct snapshot_files {
 	struct snap s;
 	int mem_fd;
 };
-/* 0 or -errno with the reason in err; snapshot_files_close either way. */
+/* mem_path NULL: no memory file ("Uffd": the handler has it).
+ * 0 or -errno with the reason in err; snapshot_files_close either way. */
 int snapshot_open(struct snapshot_files *f, const char *state_path, const char *mem_path,
 		  char *err, size_t errlen);
 void snapshot_files_close(struct snapshot_files *f);

@@ -513,6 +513,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 {
 	struct snapshot_load_params p;
 	struct snapshot_files f;
+	struct restore_mem mem;
 	uint64_t t0 = time_mono_us();
 	bool was_tracking;
 	int ret = vmm_fresh(vmm, err, errlen);
@@ -528,7 +529,9 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 		goto err_files;
 	was_tracking = vmm->cfg->track_dirty_pages;
 	vmm->cfg->track_dirty_pages = p.track_dirty;
-	ret = machine_restore(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, &f.s, f.mem_fd,
+	mem = (struct restore_mem){ .fd = f.mem_fd, .uffd_path = p.uffd_path,
+		.pages = p.hugetlb ? GM_PAGES_HUGETLB : GM_PAGES_NORMAL };
+	ret = machine_restore(&vmm->m, vmm->cfg, &vmm->loop, &vmm->console, &f.s, &mem,
 			      err, errlen);
 	if (!ret && vmm_watch_vm(vmm)) {
 		ret = -EIO;
@@ -540,7 +543,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	vmm->cfg->vcpus = f.s.machine->nr_vcpus;
 	vmm->cfg->mem_mib = f.s.mem_size / MiB;
 	vmm->cfg->boot_timer = f.s.machine->flags & SNAP_MACHINE_BOOT_TIMER;
-	vmm->cfg->hugepages = GM_PAGES_NORMAL;  /* the memory file, in ordinary pages */
+	vmm->cfg->hugepages = mem.pages;  /* a memory file comes in ordinary pages */
 	snapshot_files_close(&f);
 	term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
@@ -552,8 +555,9 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	if (vmm->looping && sandbox_enter(SANDBOX_VMM))
 		vm_request_exit(&vmm->m.vm, 1, "cannot confine the vmm thread");
 	vmm->latency.load_snapshot = time_mono_us() - t0;
-	log_info("snapshot loaded from %s (memory %s) in %llu us, microVM %s", p.state_path,
-		 p.mem_path, (unsigned long long)vmm->latency.load_snapshot,
+	log_info("snapshot loaded from %s (memory %s%s) in %llu us, microVM %s", p.state_path,
+		 p.mem_path ? p.mem_path : "from the page-fault handler at ",
+		 p.mem_path ? "" : p.uffd_path, (unsigned long long)vmm->latency.load_snapshot,
 		 p.resume ? "running" : "paused");
 	return 0;
 
@@ -593,6 +597,8 @@ void vmm_destroy(struct vmm *vmm)
 		log_warn("%s", err);
 	metrics_close(&vmm->metrics);
 	if (vmm->vm_built) {
+		vm_kick_stop(&vmm->m.vm);
+		machine_unblock_faults(&vmm->m);
 		vm_stop_vcpus(&vmm->m.vm);
 		term_restore();
 		machine_destroy(&vmm->m);

@@ -9,12 +9,16 @@ guest's first byte on the console.  Restore: PUT /snapshot/load (File,
 resume_vm) of a snapshot of that guest taken once -> the same three points;
 (c) depends on where in its loop the guest was paused (the counter prints
 every 4096 steps), so (b) is the figure to compare.  min/median/max of RUNS.
+"uffd" is the same load with the Uffd backend, pages served by
+tools/uffd_handler (UFFD_HANDLER, default next to EMBER; started before the
+request, one per load).  Each for 128 MiB and 1 GiB of guest RAM.
 """
 import os, re, socket, statistics, subprocess, sys, tempfile, time
 
 EMBER, G = sys.argv[1], sys.argv[2]
 RUNS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 T = tempfile.mkdtemp(prefix="ember-snapbench-")
+HANDLER = os.environ.get("UFFD_HANDLER", os.path.join(os.path.dirname(EMBER), "uffd_handler"))
 
 
 def api(sock, method, path, body):
@@ -64,47 +68,67 @@ class Ember:
         self.p.wait()
 
 
-def boot(e):
+def boot(e, mib):
     api(e.sock, "PUT", "/boot-source", '{"kernel_image_path": "%s/counter.elf"}' % G)
-    api(e.sock, "PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": 128}')
+    api(e.sock, "PUT", "/machine-config", '{"vcpu_count": 1, "mem_size_mib": %d}' % mib)
     t0 = time.monotonic()
     api(e.sock, "PUT", "/actions", '{"action_type": "InstanceStart"}')
     return t0, time.monotonic() - t0
 
 
-def measure(kind):
+def handler():
+    hsock = f"{T}/h.sock"
+    if os.path.exists(hsock):
+        os.unlink(hsock)
+    h = subprocess.Popen([HANDLER, hsock, f"{T}/s.mem"], stderr=open(f"{T}/h.err", "w"))
+    while not os.path.exists(hsock):
+        time.sleep(0.001)
+    return h, hsock
+
+
+def measure(kind, mib):
     e = Ember(kind)
+    h = None
     if kind == "boot":
-        t0, resp = boot(e)
+        t0, resp = boot(e, mib)
     else:
+        if kind == "file":
+            backend = '{"backend_type": "File", "backend_path": "%s/s.mem"}' % T
+        else:
+            h, hsock = handler()
+            backend = '{"backend_type": "Uffd", "backend_path": "%s"}' % hsock
         t0 = time.monotonic()
         api(e.sock, "PUT", "/snapshot/load", '{"snapshot_path": "%s/s.state", "mem_backend": '
-            '{"backend_type": "File", "backend_path": "%s/s.mem"}, "resume_vm": true}' % (T, T))
+            '%s, "resume_vm": true}' % (T, backend))
         resp = time.monotonic() - t0
     out = e.first_output(t0)
     run = e.first_run_us() / 1e6 - t0
     e.kill()
+    if h:
+        h.wait()
     return resp * 1e3, run * 1e3, out * 1e3
 
 
-src = Ember("src")
-boot(src)
-time.sleep(0.5)
-api(src.sock, "PATCH", "/vm", '{"state": "Paused"}')
-api(src.sock, "PUT", "/snapshot/create",
-    '{"snapshot_path": "%s/s.state", "mem_file_path": "%s/s.mem"}' % (T, T))
-src.kill()
+for mib in (128, 1024):
+    src = Ember("src")
+    boot(src, mib)
+    time.sleep(0.5)
+    api(src.sock, "PATCH", "/vm", '{"state": "Paused"}')
+    api(src.sock, "PUT", "/snapshot/create",
+        '{"snapshot_path": "%s/s.state", "mem_file_path": "%s/s.mem"}' % (T, T))
+    src.kill()
 
-res = {"boot": [], "restore": []}
-for _ in range(RUNS):
-    for kind in res:
-        res[kind].append(measure(kind))
-print(f"tiny counter guest, 1 vCPU, 128 MiB, {RUNS} runs each: min / median / max in ms")
-for i, what in enumerate(["request -> 204", "request -> vcpu 0 first KVM_RUN",
-                          "request -> first console byte"]):
-    for kind in res:
-        v = [r[i] for r in res[kind]]
-        print(f"  {kind:8} {what:34} {min(v):8.2f} {statistics.median(v):8.2f} {max(v):8.2f}")
-b = statistics.median(r[1] for r in res["boot"])
-r = statistics.median(r[1] for r in res["restore"])
-print(f"  restore/boot (to first KVM_RUN, medians): {r / b:.2f}")
+    res = {"boot": [], "file": [], "uffd": []}
+    for _ in range(RUNS):
+        for kind in res:
+            res[kind].append(measure(kind, mib))
+    print(f"tiny counter guest, 1 vCPU, {mib} MiB, {RUNS} runs each: min / median / max in ms")
+    for i, what in enumerate(["request -> 204", "request -> vcpu 0 first KVM_RUN",
+                              "request -> first console byte"]):
+        for kind in res:
+            v = [r[i] for r in res[kind]]
+            print(f"  {kind:8} {what:34} {min(v):8.2f} {statistics.median(v):8.2f} {max(v):8.2f}")
+    b = statistics.median(r[1] for r in res["boot"])
+    for kind in ("file", "uffd"):
+        r = statistics.median(r[1] for r in res[kind])
+        print(f"  {kind} restore/boot (to first KVM_RUN, medians): {r / b:.2f}")

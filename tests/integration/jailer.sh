@@ -211,6 +211,52 @@ else
 	check b_sigterm_ends_it gone "$BPID"
 fi
 
+# ---- run C: a snapshot loaded in the jail with the Uffd backend ----------------
+# The page-fault handler runs outside (root), its socket inside the jail (the
+# only place ember can reach), owned by the jail's uid; ember, as that uid,
+# gets its userfaultfd from the jail's /dev/userfaultfd.
+HANDLER=${UFFD_HANDLER:-$(dirname "$EMBER")/uffd_handler}
+ID=vm-c JAIL=$BASE/ember/vm-c/root
+capi() { # SOCKET METHOD PATH BODY: prints the status
+	curl -s -m 30 -o "$T/cbody" -w '%{http_code}' --unix-socket "$1" -X "$2" \
+		-H 'Content-Type: application/json' -d "$4" "http://localhost$3"
+}
+"$EMBER" --api-sock "$T/snap.sock" >"$T/snap.out" 2>&1 </dev/null &
+SPID=$!
+pids+=("$SPID")
+for _ in $(seq 100); do [ -S "$T/snap.sock" ] && break; sleep 0.05; done
+capi "$T/snap.sock" PUT /boot-source "{\"kernel_image_path\": \"$G/counter.elf\"}" >/dev/null
+capi "$T/snap.sock" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' >/dev/null
+capi "$T/snap.sock" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+sleep 0.5
+capi "$T/snap.sock" PATCH /vm '{"state": "Paused"}' >/dev/null
+capi "$T/snap.sock" PUT /snapshot/create "{\"snapshot_path\": \"$T/snap.state\", \"mem_file_path\": \"$T/snap.mem\"}" >/dev/null
+kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
+"$JAILER" --id "$ID" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" \
+	--chroot-base-dir "$BASE" -- --api-sock /run/api.sock >"$T/c.out" 2>"$T/c.err" </dev/null &
+CPID=$!
+pids+=("$CPID")
+S=$JAIL/run/api.sock
+for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
+install -o "$JUID" -g "$JGID" -m 0600 "$T/snap.state" "$JAIL/snap.state"
+"$HANDLER" "$JAIL/run/h.sock" "$T/snap.mem" 2>"$T/h.err" &
+HPID=$!
+pids+=("$HPID")
+for _ in $(seq 100); do [ -S "$JAIL/run/h.sock" ] && break; sleep 0.05; done
+chown "$JUID:$JGID" "$JAIL/run/h.sock"
+code=$(capi "$S" PUT /snapshot/load '{"snapshot_path": "/snap.state", "mem_backend": {"backend_type": "Uffd", "backend_path": "/run/h.sock"}, "resume_vm": true}')
+before=$(grep -c '^count' "$T/c.out")
+sleep 1
+after=$(grep -c '^count' "$T/c.out")
+kill -TERM "$CPID"
+wait "$CPID" 2>/dev/null
+wait "$HPID" 2>/dev/null
+if [ "$code" != 204 ]; then bad c_uffd_load_in_jail "load: $code $(cat "$T/cbody"; tail -3 "$T/c.err")"
+elif [ "$after" -le "$before" ] || grep -q "tiny: counting" "$T/c.out"; then
+	bad c_uffd_load_in_jail "counts $before then $after: $(tail -2 "$T/c.out")"
+elif ! grep -q "the VMM ended: served [1-9]" "$T/h.err"; then bad c_uffd_load_in_jail "handler: $(cat "$T/h.err")"
+else ok c_uffd_load_in_jail; fi
+
 # ---- attacks: each refused, nothing created outside the base -----------------
 A=$T/attack
 fresh() { rm -rf "$A"; mkdir -m 0755 "$A"; }

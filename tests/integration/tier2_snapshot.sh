@@ -134,20 +134,29 @@ elif ! why=$(snap_check src dst 2>&1); then bad snapshot_restore_paused_then_res
 else case "$state" in *'"state":"Paused"'*) ok snapshot_restore_paused_then_resume ;;
 	*) bad snapshot_restore_paused_then_resume "GET /: $state" ;; esac; fi
 
+# ten_clones PREFIX BODY_FN: ten embers PREFIX1..PREFIX10 load at once, each
+# the body `BODY_FN i` prints, and count for two seconds; prints those that
+# did not go on (nothing when all did).
+ten_clones() {
+	local p=$1 f=$2 i out=""
+	for i in $(seq 10); do snap_start "$p$i"; done
+	for i in $(seq 10); do
+		snap_api "$p$i" PUT /snapshot/load "$($f "$i")" >"$T/$p$i.code" &
+	done
+	for i in $(seq 10); do while [ ! -s "$T/$p$i.code" ]; do sleep 0.05; done; done
+	sleep 2
+	for i in $(seq 10); do
+		snap_stop "$p$i"
+		if [ "$(cat "$T/$p$i.code")" != "204 " ] || ! snap_check src "$p$i" >/dev/null 2>&1; then
+			out="$out $p$i($(cat "$T/$p$i.code"); $(snap_check src "$p$i" 2>&1 | tail -1))"
+		fi
+	done
+	echo "$out"
+}
+
 # Ten clones from the one snapshot at once: each goes on counting.
-for i in $(seq 10); do snap_start "c$i"; done
-for i in $(seq 10); do
-	snap_api "c$i" PUT /snapshot/load "$(load_body "$T/s.state" "$T/s.mem" true)" >"$T/c$i.code" &
-done
-for i in $(seq 10); do while [ ! -s "$T/c$i.code" ]; do sleep 0.05; done; done
-sleep 2
-bad_clones=""
-for i in $(seq 10); do
-	snap_stop "c$i"
-	if [ "$(cat "$T/c$i.code")" != "204 " ] || ! snap_check src "c$i" >/dev/null 2>&1; then
-		bad_clones="$bad_clones c$i($(cat "$T/c$i.code"); $(snap_check src "c$i" 2>&1 | tail -1))"
-	fi
-done
+file_clone() { load_body "$T/s.state" "$T/s.mem" true; }
+bad_clones=$(ten_clones c file_clone)
 [ -z "$bad_clones" ] && ok snapshot_ten_clones_continue || bad snapshot_ten_clones_continue "$bad_clones"
 
 # ---- Diff snapshots: the pages dirtied since the last snapshot ---------------------------
@@ -269,6 +278,116 @@ cmp -s "$T/small.mem" "$T/small.copy" || bad snapshot_rebase_refuses_larger_diff
 "$EMBER" --rebase-snapshot-memory "$T/r.mem" >"$T/out" 2>"$T/err"
 rc=$?
 expect snapshot_rebase_needs_two_files 1 "err:takes two files"
+# ---- the Uffd memory backend: pages from a page-fault handler ------------------------------
+# tools/uffd_handler (UFFD_HANDLER) serves the memory file; it prints what it
+# served when ember has ended.
+HANDLER=${UFFD_HANDLER:-$(dirname "$EMBER")/uffd_handler}
+uffd_body() { # STATE SOCKET RESUME [EXTRA]
+	echo "{\"snapshot_path\": \"$1\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$2\"}, \"resume_vm\": $3${4:-}}"
+}
+# handler_start NAME MEM: a handler on $T/NAME.hsock, its stderr in $T/NAME.herr
+handler_start() {
+	rm -f "$T/$1.hsock"
+	timeout 60 "$HANDLER" "$T/$1.hsock" "$2" 2>"$T/$1.herr" &
+	eval "hpid_$1=$!"
+	for _ in $(seq 200); do [ -S "$T/$1.hsock" ] && return; sleep 0.05; done
+}
+# handler_served NAME: after its ember ended, the handler ended and copied pages
+handler_served() {
+	local p
+	p=$(eval echo "\$hpid_$1")
+	wait "$p" 2>/dev/null
+	grep -Eq "the VMM ended: served [1-9][0-9]* faults \([1-9][0-9]* pages copied" "$T/$1.herr"
+}
+
+handler_start hu "$T/s.mem"
+snap_start du
+r1=$(snap_api du PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/hu.hsock" true)")
+state=$(snap_api du GET / '')
+sleep 1
+snap_stop du
+if [ "$r1" != "204 " ]; then bad snapshot_uffd_restore_continues "load: $r1"; sed 's/^/    | /' "$T/du.err" | tail -5
+elif ! why=$(snap_check src du 2>&1); then bad snapshot_uffd_restore_continues "$why"
+elif ! handler_served hu; then bad snapshot_uffd_restore_continues "handler: $(cat "$T/hu.herr")"
+else case "$state" in *'"state":"Running"'*) ok snapshot_uffd_restore_continues ;;
+	*) bad snapshot_uffd_restore_continues "GET /: $state" ;; esac; fi
+
+# Ten clones, each with its own handler, at once.
+for i in $(seq 10); do handler_start "hu$i" "$T/s.mem"; done
+uffd_clone() { uffd_body "$T/s.state" "$T/hu$1.hsock" true; }
+bad_clones=$(ten_clones u uffd_clone)
+for i in $(seq 10); do
+	handler_served "hu$i" || bad_clones="$bad_clones hu$i($(tail -1 "$T/hu$i.herr"))"
+done
+[ -z "$bad_clones" ] && ok snapshot_uffd_ten_clones_continue || bad snapshot_uffd_ten_clones_continue "$bad_clones"
+
+# 2 MiB huge pages: the handler copies whole huge pages (page_size 2097152).
+if [ -w /proc/sys/vm/nr_hugepages ]; then
+	old_huge=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((old_huge + 16)) >/proc/sys/vm/nr_hugepages
+	handler_start hh "$T/s.mem"
+	snap_start dh
+	r1=$(snap_api dh PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/hh.hsock" true ', "huge_pages": "2M"')")
+	cfg=$(snap_api dh GET /machine-config '')
+	sleep 1
+	snap_stop dh
+	echo "$old_huge" >/proc/sys/vm/nr_hugepages
+	if [ "$r1" != "204 " ]; then bad snapshot_uffd_huge_pages "load: $r1"; sed 's/^/    | /' "$T/dh.err" | tail -5
+	elif ! why=$(snap_check src dh 2>&1); then bad snapshot_uffd_huge_pages "$why"
+	elif ! handler_served hh; then bad snapshot_uffd_huge_pages "handler: $(cat "$T/hh.herr")"
+	else case "$cfg" in *'"huge_pages":"2M"'*) ok snapshot_uffd_huge_pages ;;
+		*) bad snapshot_uffd_huge_pages "GET /machine-config: $cfg" ;; esac; fi
+fi
+
+# Refused: no socket, a socket nobody listens on; then the same ember loads.
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); time.sleep(60)' "$T/deaf.hsock" &
+deaf=$!
+for _ in $(seq 100); do [ -S "$T/deaf.hsock" ] && break; sleep 0.05; done
+snap_start ub
+got1=$(snap_api ub PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/none.hsock" true)")
+got2=$(snap_api ub PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/deaf.hsock" true)")
+got3=$(snap_api ub PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/deaf.hsock" true ', "huge_pages": "Transparent"')")
+kill "$deaf" 2>/dev/null; wait "$deaf" 2>/dev/null
+case "$got1" in 400*"cannot connect to the page-fault handler's socket $T/none.hsock: No such file"*)
+	ok snapshot_uffd_refused_no_socket ;; *) bad snapshot_uffd_refused_no_socket "answer: $got1" ;; esac
+case "$got2" in 400*"cannot connect to the page-fault handler's socket"*"Connection refused"*)
+	ok snapshot_uffd_refused_not_listening ;; *) bad snapshot_uffd_refused_not_listening "answer: $got2" ;; esac
+case "$got3" in 400*"'huge_pages' \\\"Transparent\\\" is not supported"*)
+	ok snapshot_uffd_refused_transparent ;; *) bad snapshot_uffd_refused_transparent "answer: $got3" ;; esac
+handler_start hb "$T/s.mem"
+r1=$(snap_api ub PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/hb.hsock" true)")
+sleep 1
+snap_stop ub
+if [ "$r1" != "204 " ]; then bad snapshot_uffd_load_after_refusals "load: $r1"
+elif ! why=$(snap_check src ub 2>&1); then bad snapshot_uffd_load_after_refusals "$why"
+elif ! handler_served hb; then bad snapshot_uffd_load_after_refusals "handler: $(cat "$T/hb.herr")"
+else ok snapshot_uffd_load_after_refusals; fi
+
+# A handler that takes the userfaultfd and goes away without serving a page:
+# the vCPUs wait for their pages (as with Firecracker), but ember still
+# answers, and SIGTERM ends it cleanly (its teardown wakes the vCPUs).
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.recvmsg(65536, socket.CMSG_SPACE(4))' "$T/quit.hsock" &
+quitter=$!
+for _ in $(seq 100); do [ -S "$T/quit.hsock" ] && break; sleep 0.05; done
+snap_start uq
+r1=$(snap_api uq PUT /snapshot/load "$(uffd_body "$T/s.state" "$T/quit.hsock" true)")
+wait "$quitter"
+sleep 0.5
+r2=$(snap_api uq GET / '')
+r3=$(snap_api uq PUT /actions '{"action_type": "SendCtrlAltDel"}')
+kill -TERM $(pgrep -P "$pid_uq") 2>/dev/null
+wait "$pid_uq"
+rc=$?
+if [ "$r1" != "204 " ] || [ "${r2%% *}" != 200 ] || [ "$r3" != "204 " ]; then
+	bad snapshot_uffd_handler_gone_sigterm "answers: $r1 / $r2 / $r3"
+elif [ "$rc" -ne 0 ] || ! grep -q "stopping the microVM: Terminated" "$T/uq.err"; then
+	bad snapshot_uffd_handler_gone_sigterm "exit $rc: $(tail -3 "$T/uq.err")"
+elif grep -q '^count' "$T/uq.out"; then
+	bad snapshot_uffd_handler_gone_sigterm "the guest ran without its pages: $(head -2 "$T/uq.out")"
+else ok snapshot_uffd_handler_gone_sigterm; fi
 
 # ---- bad snapshots and refused loads: 400, and the ember stays fresh ---------------------------
 # snap_edit SRC DST PYTHON: DST is SRC with the state file's bytes `b`
@@ -297,7 +416,6 @@ declare -a cases=(
 	"wrong_version|$(load_body "$T/v2.state" "$T/s.mem" true)|snapshot version 2 is not supported"
 	"short_memory_file|$(load_body "$T/s.state" "$T/short.mem" true)|shorter than the 33554432"
 	"missing_file|$(load_body "$T/nothing.state" "$T/s.mem" true)|cannot open the state file"
-	"uffd_not_yet|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"$T/u.sock\"}}|\\\"Uffd\\\" memory backend is not supported yet"
 	"network_override|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}|no network interface \\\"eth0\\\""
 	"vsock_override_without_vsock|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"vsock_override\": {\"uds_path\": \"$T/x.sock\"}}|the snapshot has no vsock device"
 	"two_memory_backends|{\"snapshot_path\": \"$T/s.state\", \"mem_file_path\": \"$T/s.mem\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}}|exactly one of"

@@ -185,7 +185,7 @@ int vm_start_vcpus(struct vm *vm)
 	return 0;
 }
 
-void vm_stop_vcpus(struct vm *vm)
+void vm_kick_stop(struct vm *vm)
 {
 	struct vcpu_shared *s = &vm->shared;
 
@@ -195,6 +195,13 @@ void vm_stop_vcpus(struct vm *vm)
 	pthread_mutex_unlock(&s->pause_lock);
 	for (unsigned int i = 0; i < s->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	struct vcpu_shared *s = &vm->shared;
+
+	vm_kick_stop(vm);
 	for (unsigned int i = 0; i < s->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 }

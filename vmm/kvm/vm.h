@@ -52,6 +52,9 @@ int vm_create_from_file(struct vm *vm, unsigned int nr_vcpus, uint64_t mem_bytes
  * and join them all (also those parked in a pause). */
 int vm_start_vcpus(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);
+/* vm_stop_vcpus' first half: tell every vCPU to stop and kick it, without
+ * waiting (a vCPU may need more help to get out, machine_unblock_faults). */
+void vm_kick_stop(struct vm *vm);
 /* vmm thread (API requests): park every vCPU outside KVM_RUN (returns once
  * all are parked, -ESHUTDOWN if the vCPUs are stopping), and let them run
  * again. */
