@@ -36,6 +36,11 @@ void log_set_level(enum log_level level)
 	log_level = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
 int log_level_parse(const char *s, enum log_level *out)
 {
 	static const struct { const char *name; enum log_level level; } map[] = {

@@ -18,6 +18,8 @@ enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Set the VM id shown in every line (default "anonymous-instance"). */
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
+/* Whether a line at `level` is written now. */
+bool log_enabled(enum log_level level);
 /* Parse "Off", "Error", "Warning", "Info", "Debug", "Trace" (any case; Trace
  * is Debug); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);

@@ -10,6 +10,7 @@
 
 #include "vmm/x86/layout.h"
 #include "vmm/core/log.h"
+#include "vmm/core/stages.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -43,9 +44,11 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 			  strerror(-ret));
 		return ret;
 	}
+	stage_mark("guest RAM: mmap, madvise");
 	ret = kvm_set_memory(&vm->kvm, &vm->mem);
 	if (ret)
 		return ret;
+	stage_mark("KVM_SET_USER_MEMORY_REGION");
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
