@@ -72,6 +72,16 @@ bool log_ratelimit_ok(struct log_ratelimit *rl);
 			log_msg(level, __FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
 
+/* A UTC date and time, as a log line shows it (month 1-12, day 1-31).
+ * Computed here rather than by gmtime_r: glibc's reads the time zone
+ * (/etc/localtime, seven system calls) on first use although UTC needs
+ * none, a cost at every start (docs/benchmarks.md, start-up). */
+struct log_utc {
+	int64_t year;
+	int mon, mday, hour, min, sec;
+};
+void log_utc_from_epoch(int64_t secs, struct log_utc *t);
+
 /* Monotonic and process-CPU clocks in microseconds. */
 uint64_t time_mono_us(void);
 uint64_t time_cpu_us(void);
