@@ -8,8 +8,10 @@
  * The vmm thread marks stages while it builds the machine, up to the
  * creation of the vCPU threads; vCPU 0 marks the last ones and prints them
  * all, after the line the start-up benchmark reads.  One thread at a time:
- * the vmm thread marks nothing once the vCPU threads exist.  Below debug
- * level nothing is recorded after main's first call.
+ * the vmm thread marks nothing once the vCPU threads exist.  The clock is
+ * the whole process's: started through the API, the stage that ends with
+ * the capabilities also holds the requests and the wait for InstanceStart.
+ * Below debug level nothing is recorded after main's first call.
  */
 #ifndef EMBER_STAGES_H
 #define EMBER_STAGES_H
