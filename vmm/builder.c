@@ -15,6 +15,7 @@
 #include "builder.h"
 #include "snapfile.h"
 #include "vmm/core/log.h"
+#include "vmm/core/stages.h"
 #include "vmm/core/uffd.h"
 #include "vmm/core/uffd_msg.h"
 #include "vmm/kvm/vcpu.h"
@@ -287,8 +288,10 @@ int machine_build(struct machine *m, const struct vm_config *cfg,
 		ret = cmdline_add(m, config_cmdline(cfg));
 	if (!ret)
 		ret = add_devices(m, cfg, loop);
+	stage_mark("legacy and virtio devices");
 	if (!ret)
 		ret = load_kernel(m, cfg);
+	stage_mark("kernel, boot structures into guest RAM, boot registers");
 	return ret;
 }
 

@@ -21,6 +21,7 @@
 #include "vmm.h"
 #include "vmm/config/config.h"
 #include "vmm/core/log.h"
+#include "vmm/core/stages.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -164,16 +165,19 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_LEN];
 	int status;
 
+	stage_begin();
 	close_inherited_fds();
 	config_init(&cfg);
 	if (configure(&cfg, argc, argv, &status) || sandbox_setup(&cfg))
 		goto out;
+	stage_mark("configuration, seccomp set-up");
 	block_signals();
 	status = 1;
 	if (vmm_init(&vmm, &cfg) || api_router_init(&api, &vmm))
 		goto out_vmm;
 	if (api_open(&api, &cfg))
 		goto out_api;
+	stage_mark("vmm thread: event loop, console, API");
 	if (cfg.kernel_path && vmm_start(&vmm, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out_api;

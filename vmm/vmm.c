@@ -17,6 +17,7 @@
 #include "vmm.h"
 #include "vmm/core/log.h"
 #include "vmm/core/sandbox.h"
+#include "vmm/core/stages.h"
 #include "vmm/core/term.h"
 #include "vmm/kvm/vcpu.h"
 #include "vmm/x86/cpu_template.h"
@@ -399,6 +400,8 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		term_raw(STDIN_FILENO);
 	vmm->vm_built = true;
 	vmm->state = VMM_RUNNING;
+	stage_mark("event sources, terminal");
+	/* the last mark of this thread: vCPU 0 marks the rest (stages.h) */
 	ret = vm_start_vcpus(&vmm->m.vm);
 	if (ret)
 		vm_request_exit(&vmm->m.vm, 1, "cannot start the vCPUs");

@@ -174,6 +174,17 @@ python3 -c 'import json,sys; v=[json.loads(l) for l in open(sys.argv[1])][-1]["v
 run 10 --kernel "$G/hello.elf" --mem-mib 32
 expect long_mode_entry 0 "out:hello from long mode" "out:cr0 0x8" "out:cs 0x8" \
 	"err:guest requested a reset (i8042)"
+has err "start-up stage" && bad startup_stages_only_at_debug "stage lines below debug level" \
+	|| ok startup_stages_only_at_debug
+# At debug level: the start-up benchmark's line, then where the CPU went, stage
+# by stage (vmm/core/stages.h, docs/benchmarks.md).
+run 10 --kernel "$G/hello.elf" --mem-mib 32 --level Debug
+expect startup_stages_at_debug 0 "err:vcpu 0: first KVM_RUN at monotonic" \
+	"err:start-up stage: exec and libc start-up: " "err:start-up stage: KVM_GET_SUPPORTED_CPUID: " \
+	"err:start-up stage: KVM_CREATE_VCPU: " \
+	"err:start-up stage: vCPU thread creation: " \
+	"err:start-up stage: vCPU 0's seccomp filter (the vmm thread's in parallel): " \
+	"out:hello from long mode"
 
 run 10 --kernel "$G/boot_params.elf" --mem-mib 64 --cmdline "ember tier2 cmdline"
 expect boot_params_zero_page 0 "out:header 0x53726448" "out:boot_flag 0xaa55" "out:loader 0xff" \

@@ -4,11 +4,15 @@
  * (a client's JSON key, a path) are escaped, so a message can neither end
  * its line early nor forge one (issue 12 item 4, log injection); long
  * messages are cut without a half escape; stderr lines go through the
- * writer ember sets (non-blocking), and a line it refuses is counted.
+ * writer ember sets (non-blocking), and a line it refuses is counted; the
+ * time in a line is UTC as gmtime_r gives it, worked out without loading a
+ * time zone (issue 18: seven system calls at every start).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -66,6 +70,54 @@ static ssize_t fake_write(void *opaque, const void *buf, size_t len)
 	o->calls++;
 	snprintf(o->last, sizeof(o->last), "%.*s", (int)len, (const char *)buf);
 	return o->answer < 0 ? o->answer : (ssize_t)len;
+}
+
+/* Runs before anything else here: a log line must not make glibc load a
+ * time zone.  glibc's gmtime_r does, on first use, from $TZ or
+ * /etc/localtime; with TZ a POSIX rule, loading it names the zone, so
+ * tzname shows whether it happened. */
+static void test_log_line_loads_no_time_zone(void **state)
+{
+	struct fake_out o = { .answer = 0 };
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "EMBERTZ-5", 1), 0);
+	log_set_stderr_writer(fake_write, &o);
+	log_warn("a line");
+	log_set_stderr_writer(NULL, NULL);
+	assert_int_equal(o.calls, 1);
+	assert_string_not_equal(tzname[0], "EMBERTZ");
+	unsetenv("TZ");
+}
+
+/* The date and time in a log line: the same as gmtime_r's, leap days,
+ * century years and times before 1970 included. */
+static void test_utc_matches_gmtime(void **state)
+{
+	static const int64_t fixed[] = {
+		0, -1, 59, 86399, 86400, 951782399, 951782400, 951868800,  /* 2000-02-29 */
+		4107456000, 4107542400,                                      /* 2100-02-28, 03-01 */
+		-2208988800, -62135596800, 253402300799, 1795737600,
+	};
+	struct log_utc u;
+	struct tm tm;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed) + 20000; i++) {
+		/* then a sweep from 1600 to 2400 with an odd step */
+		int64_t t = i < ARRAY_SIZE(fixed) ? fixed[i]
+			  : -11676096000LL + (int64_t)(i - ARRAY_SIZE(fixed)) * 1262303LL;
+		time_t tt = (time_t)t;
+
+		assert_non_null(gmtime_r(&tt, &tm));
+		log_utc_from_epoch(t, &u);
+		if (u.year != tm.tm_year + 1900 || u.mon != tm.tm_mon + 1 || u.mday != tm.tm_mday ||
+		    u.hour != tm.tm_hour || u.min != tm.tm_min || u.sec != tm.tm_sec)
+			fail_msg("%lld: got %lld-%02d-%02d %02d:%02d:%02d, gmtime_r %d-%02d-%02d "
+				 "%02d:%02d:%02d", (long long)t, (long long)u.year, u.mon, u.mday,
+				 u.hour, u.min, u.sec, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+				 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
 }
 
 /* Runs first: the log still goes to stderr (no log_configure yet). */
@@ -127,7 +179,9 @@ static void test_log_msg_one_line_per_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_line_loads_no_time_zone),
 		cmocka_unit_test(test_stderr_writer_drops_are_counted),
+		cmocka_unit_test(test_utc_matches_gmtime),
 		cmocka_unit_test(test_escape_control_bytes),
 		cmocka_unit_test(test_escape_never_splits_an_escape),
 		cmocka_unit_test(test_log_msg_one_line_per_message),

@@ -36,6 +36,11 @@ void log_set_level(enum log_level level)
 	log_level = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
 int log_level_parse(const char *s, enum log_level *out)
 {
 	static const struct { const char *name; enum log_level level; } map[] = {
@@ -116,11 +121,42 @@ size_t log_escape(char *dst, size_t size, const char *src, size_t len)
 	return n;
 }
 
+/* Days since 1970-01-01 → proleptic Gregorian date.  The calendar is
+ * counted from 0000-03-01 so that February, with its leap day, ends each
+ * 400-year era's year: an era has 146097 days, a year starts in March. */
+static void civil_from_days(int64_t days, struct log_utc *t)
+{
+	int64_t z = days + 719468;  /* days from 0000-03-01 to 1970-01-01 */
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;                                 /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;                               /* March = 0 */
+
+	t->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	t->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	t->year = (int64_t)(yoe + era * 400 + (t->mon <= 2));
+}
+
+void log_utc_from_epoch(int64_t secs, struct log_utc *t)
+{
+	int64_t days = secs / 86400, rem = secs % 86400;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil_from_days(days, t);
+	t->hour = (int)(rem / 3600);
+	t->min = (int)(rem / 60 % 60);
+	t->sec = (int)(rem % 60);
+}
+
 void log_msg(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
 	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX * 4 + 2], thread[16] = "?";
 	struct timespec ts;
-	struct tm tm;
+	struct log_utc tm;
 	va_list ap;
 	int n;
 	size_t len;
@@ -129,11 +165,11 @@ void log_msg(enum log_level level, const char *file, int line_no, const char *fm
 	if (level > log_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	log_utc_from_epoch(ts.tv_sec, &tm);
 	pthread_getname_np(pthread_self(), thread, sizeof(thread));
-	n = snprintf(raw, sizeof(raw), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_id, thread);
+	n = snprintf(raw, sizeof(raw), "%04lld-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s:%s] ",
+		     (long long)tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
+		     ts.tv_nsec / 1000, log_id, thread);
 	if (log_show_level && n > 0 && (size_t)n < sizeof(raw))
 		n += snprintf(raw + n, sizeof(raw) - (size_t)n, "%s ", level_names[level]);
 	if (log_show_origin && n > 0 && (size_t)n < sizeof(raw))

@@ -18,6 +18,8 @@ enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Set the VM id shown in every line (default "anonymous-instance"). */
 void log_set_id(const char *id);
 void log_set_level(enum log_level level);
+/* Whether a line at `level` is written now. */
+bool log_enabled(enum log_level level);
 /* Parse "Off", "Error", "Warning", "Info", "Debug", "Trace" (any case; Trace
  * is Debug); -EINVAL if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
@@ -69,6 +71,16 @@ bool log_ratelimit_ok(struct log_ratelimit *rl);
 		if (log_ratelimit_ok(&rl__))                            \
 			log_msg(level, __FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
+
+/* A UTC date and time, as a log line shows it (month 1-12, day 1-31).
+ * Computed here rather than by gmtime_r: glibc's reads the time zone
+ * (/etc/localtime, seven system calls) on first use although UTC needs
+ * none, a cost at every start (docs/benchmarks.md, start-up). */
+struct log_utc {
+	int64_t year;
+	int mon, mday, hour, min, sec;
+};
+void log_utc_from_epoch(int64_t secs, struct log_utc *t);
 
 /* Monotonic and process-CPU clocks in microseconds. */
 uint64_t time_mono_us(void);

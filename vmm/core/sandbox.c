@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -492,10 +493,16 @@ out:
 /* What every confined thread relies on, done once before any filter. */
 static int sandbox_prepare(char *err, size_t errlen)
 {
-	/* What glibc and jansson would otherwise open on first use, in whichever
-	 * thread that is: the time zone (gmtime_r) and the hash seed. */
-	tzset();
-	json_object_seed(0);
+	uint32_t seed = 0;
+
+	/* What jansson would otherwise open on first use, in whichever thread
+	 * that is: /dev/urandom for its hash seed.  getrandom is one system
+	 * call where jansson's own read takes three; without it (before
+	 * Linux 3.17) jansson reads the file now.  (The log needs no time
+	 * zone: log_utc_from_epoch.) */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = 0;
+	json_object_seed(seed);
 	/* One malloc arena for all threads.  glibc trims a thread's own arena
 	 * (not the main one) through shrink_heap, which opens
 	 * /proc/sys/vm/overcommit_memory on first use: an API thread freeing a

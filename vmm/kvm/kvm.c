@@ -12,6 +12,7 @@
 #include "kvm.h"
 #include "vmm/x86/layout.h"
 #include "vmm/core/log.h"
+#include "vmm/core/stages.h"
 
 #define KVM_MAX_CPUID_ENTRIES 256
 
@@ -100,6 +101,7 @@ static int kvm_create_vm(struct kvm *kvm)
 		log_error("kvm: KVM_CREATE_VM: %s", strerror(errno));
 		return -errno;
 	}
+	stage_mark("KVM_CREATE_VM");
 	ret = kvm_vm_ioctl(kvm, KVM_SET_TSS_ADDR, KVM_TSS_ADDR, "KVM_SET_TSS_ADDR");
 	if (!ret && ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0)
 		ret = kvm_vm_ioctl(kvm, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&idmap,
@@ -108,6 +110,7 @@ static int kvm_create_vm(struct kvm *kvm)
 		ret = kvm_vm_ioctl(kvm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
 	if (!ret)
 		ret = kvm_vm_ioctl(kvm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
+	stage_mark("TSS, identity map, KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2");
 	return ret;
 }
 
@@ -135,9 +138,11 @@ int kvm_init(struct kvm *kvm, const char *dev_path, const struct cpu_template *t
 	}
 	kvm->tsc_deadline = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
 				  KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	stage_mark("config checks, open /dev/kvm, capabilities");
 	ret = kvm_get_cpuid(kvm);
 	if (ret)
 		goto err_close;
+	stage_mark("KVM_GET_SUPPORTED_CPUID");
 	ret = kvm_create_vm(kvm);
 	if (ret)
 		goto err_close;

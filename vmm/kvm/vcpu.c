@@ -19,6 +19,7 @@
 #include "vmm/core/thread.h"
 #include "vmm/core/bus.h"
 #include "vmm/core/sandbox.h"
+#include "vmm/core/stages.h"
 #include "kvm.h"
 #include "vcpu.h"
 
@@ -191,6 +192,7 @@ int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id)
 		log_error("vcpu %u: KVM_CREATE_VCPU: %s", id, strerror(errno));
 		return -errno;
 	}
+	stage_mark("KVM_CREATE_VCPU");
 	vcpu->run = mmap(NULL, (size_t)kvm->run_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
@@ -209,6 +211,7 @@ int vcpu_init(struct vcpu *vcpu, struct vcpu_shared *shared, unsigned int id)
 		ret = vcpu_set_lapic(vcpu);
 	if (ret)
 		goto err_unmap;
+	stage_mark("vCPU: kvm_run mmap, CPUID, MSRs, FPU, LAPIC");
 	return 0;
 
 err_unmap:
@@ -391,6 +394,8 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 	bool confined;
 
+	if (vcpu->id == 0)
+		stage_mark("vCPU thread creation");
 	snprintf(name, sizeof(name), "vcpu %u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
@@ -403,12 +408,15 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->id == 0) {  /* read by the start-up benchmark */
 		struct rusage ru;
 
+		stage_mark("vCPU 0's seccomp filter (the vmm thread's in parallel)");
+
 		getrusage(RUSAGE_SELF, &ru);
 		log_debug("vcpu 0: first KVM_RUN at monotonic %llu us, process CPU %llu us"
 			  " (user %ld us, system %ld us)",
 			  (unsigned long long)time_mono_us(), (unsigned long long)time_cpu_us(),
 			  ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
 			  ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
+		stage_log();
 	}
 	while (confined && !atomic_load(&s->stopping)) {
 		if (atomic_load(&s->pause_requested)) {

@@ -10,6 +10,7 @@
 
 #include "vmm/x86/layout.h"
 #include "vmm/core/log.h"
+#include "vmm/core/stages.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -44,6 +45,7 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 			  strerror(-ret));
 		return ret;
 	}
+	stage_mark("guest RAM: mmap, madvise");
 	if (track_dirty && (ret = gm_dirty_init(&vm->mem))) {
 		log_error("cannot track the dirty pages of guest memory: %s", strerror(-ret));
 		return ret;
@@ -51,6 +53,7 @@ static int vm_create_common(struct vm *vm, unsigned int nr_vcpus, bool smt, uint
 	ret = kvm_set_memory(&vm->kvm, &vm->mem);
 	if (ret)
 		return ret;
+	stage_mark("KVM_SET_USER_MEMORY_REGION");
 	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
