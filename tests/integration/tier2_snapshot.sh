@@ -1,4 +1,5 @@
-# Tier 2, snapshots (sourced by tier2.sh: uses EMBER, G, T, ok, bad).
+# Tier 2, snapshots (sourced by tier2.sh: uses EMBER, G, T, ok, bad, and the CPU
+# template tests' $T/tmpl.json).
 # The counter guest (tests/guests/tiny/counter.c, 2 vCPUs: the second waits
 # for a SIPI that never comes, its reset state saved and restored) counts in memory and
 # prints "count 0xN sum 0xS" lines: paused, snapshotted, killed, restored
@@ -84,26 +85,18 @@ case "$diff" in 400*'\"Diff\" snapshots are not supported yet'*) ok snapshot_cre
 # ---- the CPUID and MSRs a CPU template and smt give, restored (issue 16) ----------------
 # The cpu_loop guest prints leaf 1 ECX, the brand's first word, leaf 0xb's
 # threads per core and the PAT MSR, over and over.  Built with smt and a
-# custom template (PUT /cpu-config: hypervisor bit cleared, a brand bit set,
-# PAT's low byte 1), snapshotted and restored into a fresh ember (which
+# custom template (PUT /cpu-config with tier2.sh's $T/tmpl.json: hypervisor
+# bit cleared, a brand bit set, PAT's low byte 1), snapshotted and restored into a fresh ember (which
 # builds its vCPUs with its default CPUID), it must go on seeing the
 # template's values.  The ember before the CPUID section refused this
 # create; with only the refusal lifted the restored guest saw ember's
 # default CPUID (hypervisor bit set, 1 thread per core).
-cat >"$T/snaptmpl.json" <<'JSON'
-{ "cpuid_modifiers": [
-    { "leaf": "0x1", "subleaf": "0x0", "flags": 0, "modifiers": [
-      { "register": "ecx", "bitmap": "0b0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" } ] },
-    { "leaf": "0x80000002", "subleaf": "0b0", "flags": 0, "modifiers": [
-      { "register": "eax", "bitmap": "0b1_x" } ] } ],
-  "msr_modifiers": [ { "addr": "0x277", "bitmap": "0b0000_0001" } ] }
-JSON
 # cpu_lines FILE: the whole "cpu:" lines as "ECX BRAND THREADS PAT", one a line
 cpu_lines() { sed -n 's/^cpu: n 0x[0-9a-f]* ecx \(0x[0-9a-f]*\) brand \(0x[0-9a-f]*\) threads \(0x[0-9a-f]*\) pat \(0x[0-9a-f]*\)$/\1 \2 \3 \4/p' "$T/$1"; }
 snap_start tsrc
 r1=$(snap_api tsrc PUT /boot-source "{\"kernel_image_path\": \"$G/cpu_loop.elf\"}")
 r2=$(snap_api tsrc PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 32, "smt": true}')
-r3=$(snap_api tsrc PUT /cpu-config "$(cat "$T/snaptmpl.json")")
+r3=$(snap_api tsrc PUT /cpu-config "$(cat "$T/tmpl.json")")
 r4=$(snap_api tsrc PUT /actions '{"action_type": "InstanceStart"}')
 for _ in $(seq 200); do [ "$(cpu_lines tsrc.out | wc -l)" -ge 2 ] && break; sleep 0.05; done
 r5=$(snap_api tsrc PATCH /vm '{"state": "Paused"}')
