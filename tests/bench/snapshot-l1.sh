@@ -7,8 +7,10 @@
 #  - fresh boot: exec -> READY, one ping, -> its answer (the point a restore
 #    reaches: the guest waiting in read()), ember and QEMU alternately;
 #  - ember create: the booted guest answered, then PATCH /vm Paused +
-#    PUT /snapshot/create Full (each timed); QEMU: QMP stop + migrate
-#    "exec:cat > FILE" until query-migrate says completed;
+#    PUT /snapshot/create Full (each timed); QEMU: QMP migrate
+#    "exec:cat > FILE" of the running guest until query-migrate says
+#    completed (QEMU stops the VM at the end itself; a stream saved from a
+#    stopped VM would load into a VM left paused);
 #  - ember restore, per memory backend in BACKENDS: PUT /snapshot/load
 #    (resume_vm) sent -> 204, and -> the guest's answer (pinged every 2 ms
 #    from the 204 on); and exec -> answer (process start, API socket, load).
@@ -99,7 +101,7 @@ for mem in $SIZES; do
 	echo "bench:   ember pause               $(stats "$D/create.ember" 1) ($CREATES runs)"
 	echo "bench:   ember create (Full)       $(stats "$D/create.ember" 2)"
 	echo "bench:   ember pause+create        $(stats "$D/create.ember" 3); state file $sfile B, memory file $mfile B"
-	[ -z "$QEMU" ] || echo "bench:   qemu stop+migrate to file $(stats "$D/create.qemu" 3) ($CREATES runs; migration stream $qfile B)"
+	[ -z "$QEMU" ] || echo "bench:   qemu migrate to file      $(stats "$D/create.qemu" 3) ($CREATES runs; migration stream $qfile B)"
 	for be in $BACKENDS; do
 		echo "bench:   ember restore $be: load->204      $(stats "$D/restore.$be" 2) ($RUNS runs)"
 		echo "bench:   ember restore $be: load->answer   $(stats "$D/restore.$be" 3)"

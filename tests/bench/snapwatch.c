@@ -23,14 +23,14 @@
  *       "load_to_answer_us pss_kib rss_kib".
  *   snapwatch qemu-save QMP READY ANSWER FILE CMD...
  *       CMD (QEMU with -qmp unix:QMP,server=on,wait=off) boots the guest,
- *       pinged once READY; once it answered: QMP stop, migrate
- *       "exec:cat > FILE", query-migrate until completed.  Prints
- *       "stop_us save_us stop_save_us".
+ *       pinged once READY; once it answered: QMP migrate "exec:cat > FILE"
+ *       of the running guest (QEMU stops it at the end of the copy),
+ *       query-migrate until completed.  Prints "0 save_us save_us".
  *   snapwatch qemu-restore ANSWER CMD...
  *       CMD (QEMU with -incoming) started, pinged every 2 ms until ANSWER.
  *       Prints "exec_to_answer_us".
  * Exit status 1 (and a message on stderr) when a step fails or times out
- * (TIMEOUT_S seconds for each wait).  Built static for the L1 image.
+ * (SNAPWATCH_TIMEOUT seconds for each wait, 120 by default).  Built static for the L1 image.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,7 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TIMEOUT_S  600
+#define TIMEOUT_S  timeout_s()
 #define MAX_CLONES 32
 
 extern char **environ;
@@ -60,6 +60,14 @@ struct vmm {
 	size_t len;
 	long long t_exec, t_answer;
 };
+
+/* Each wait's limit: $SNAPWATCH_TIMEOUT seconds, 120 by default. */
+static int timeout_s(void)
+{
+	const char *t = getenv("SNAPWATCH_TIMEOUT");
+
+	return t && atoi(t) > 0 ? atoi(t) : 120;
+}
 
 static long long mono_us(void)
 {
@@ -403,9 +411,10 @@ static int qemu_save(int argc, char **argv)
 	if (!f || !fgets(reply, sizeof(reply), f))
 		die("no QMP greeting");
 	qmp(f, "{\"execute\": \"qmp_capabilities\"}", reply, sizeof(reply));
-	t0 = mono_us();
-	qmp(f, "{\"execute\": \"stop\"}", reply, sizeof(reply));
-	t1 = mono_us();
+	/* No "stop" first: a stream saved from a stopped VM says so, and the
+	 * VM it is loaded into stays paused.  Migrating the running guest (idle
+	 * in its read) copies RAM once, then stops it and copies what changed. */
+	t0 = t1 = mono_us();
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate\", \"arguments\": "
 		 "{\"uri\": \"exec:cat > %s\"}}", argv[3]);
 	qmp(f, cmd, reply, sizeof(reply));
