@@ -65,6 +65,7 @@ for mem in $SIZES; do
 			fail "qemu fresh boot failed"
 		i=$((i + 1))
 	done
+	echo "bench: snapshot: $mem MiB: fresh boots done"  # progress: L1's quiet-console watch
 	# -- create (the last one's files are restored below)
 	i=0
 	while [ "$i" -lt "$CREATES" ]; do
@@ -78,6 +79,7 @@ for mem in $SIZES; do
 	done
 	sfile=$(ls -l "$st" | awk '{ print $5 }') mfile=$(ls -l "$mf" | awk '{ print $5 }')
 	qfile=0; [ -z "$QEMU" ] || qfile=$(ls -l "$qf" | awk '{ print $5 }')
+	echo "bench: snapshot: $mem MiB: creates done"
 	# -- restores: every backend, QEMU's in between the first QEMU_RUNS
 	for be in $BACKENDS; do
 		i=0
@@ -91,6 +93,7 @@ for mem in $SIZES; do
 			i=$((i + 1))
 		done
 	done
+	echo "bench: snapshot: $mem MiB: restores done"
 	# -- clones
 	$SW ember-clones "$CLONES" "$D/clone" "$ANSWER" "$st" "$mf" "${BACKENDS%% *}" "$EMBER" \
 		>"$D/clones" 2>"$D/err" || fail "clones failed"

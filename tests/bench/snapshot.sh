@@ -32,7 +32,7 @@ else
 		echo 'export SNAPWATCH RUNS QEMU_RUNS FRESH_RUNS CREATES CLONES SIZES BACKENDS'
 		tail -n +2 tests/bench/snapshot-l1.sh
 	} >"$B/bench-snapshot-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --mem 3072 --timeout 2400 --quiet-timeout 900 \
+	tests/harness/l1-run.sh --with-qemu --mem 3072 --timeout 2400 --quiet-timeout 300 \
 		--initrd "$initrd" --file "$B/snapwatch:opt/ember/bin/snapwatch" \
 		"$B/bench-snapshot-l1.sh" | grep --line-buffered -E '^(bench|l1):'
 fi
