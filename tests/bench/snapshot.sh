@@ -4,7 +4,7 @@
 # QEMU microvm's migration to a file in the same run; directly on a host with
 # hardware KVM, inside the L1 machine otherwise (one L1 run).  Called by
 # tests/bench/run.sh.
-# env: [RUNS=50] [QEMU_RUNS=10] [FRESH_RUNS=5] [CREATES=3] [CLONES=10]
+# env: [RUNS=30] [QEMU_RUNS=5] [FRESH_RUNS=3] [CREATES=2] [CLONES=10]
 #      [SIZES="128 1024"] [BACKENDS="File"] (passed on to snapshot-l1.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
