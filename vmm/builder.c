@@ -361,6 +361,7 @@ int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t err
 	struct snap_acpi_pm pm = { .event = (uint32_t)m->acpi_pm.event };
 	struct serial_state ss;
 	struct i8042_state ks;
+	struct vcpu_cpuid *vc;
 	struct vcpu_state *vs;
 	struct vm_state vm;
 	int ret;
@@ -370,18 +371,26 @@ int machine_save(struct machine *m, struct snap_writer *w, char *err, size_t err
 	if (ret)
 		return ret;
 	sm.nr_devices = m->nr_devs;
-	sm.flags = m->boot_timer_mapped ? SNAP_MACHINE_BOOT_TIMER : 0;
+	sm.flags = (m->boot_timer_mapped ? SNAP_MACHINE_BOOT_TIMER : 0) |
+		   (m->vm.shared.smt ? SNAP_MACHINE_SMT : 0);
 	ret = kvm_msr_list(&m->vm.kvm);
 	vs = malloc(sizeof(*vs));
-	if (!ret && !vs)
+	vc = malloc(sizeof(*vc));
+	if (!ret && (!vs || !vc))
 		ret = -ENOMEM;
 	snap_writer_section(w, SNAP_SEC_MACHINE, 0, &sm, sizeof(sm));
 	for (unsigned int i = 0; !ret && i < sm.nr_vcpus; i++) {
 		ret = vcpu_save(&m->vm.vcpus[i], m->vm.kvm.msr_list, vs);
 		if (!ret)
-			snap_writer_section(w, SNAP_SEC_VCPU, i, vs,
-					    VCPU_STATE_FIXED_LEN + vs->nr_msrs * sizeof(vs->msrs[0]));
+			ret = vcpu_save_cpuid(&m->vm.vcpus[i], vc);
+		if (ret)
+			break;
+		snap_writer_section(w, SNAP_SEC_VCPU, i, vs,
+				    VCPU_STATE_FIXED_LEN + vs->nr_msrs * sizeof(vs->msrs[0]));
+		snap_writer_section(w, SNAP_SEC_CPUID, i, vc,
+				    VCPU_CPUID_FIXED_LEN + vc->nent * sizeof(vc->entries[0]));
 	}
+	free(vc);
 	free(vs);
 	if (!ret)
 		ret = vm_save_state(&m->vm, &vm);
@@ -430,15 +439,23 @@ static int restore_devices(struct machine *m, const struct snap *s, char *err, s
 static int restore_states(struct machine *m, const struct snap *s, char *err, size_t errlen)
 {
 	struct vcpu_state *vs = malloc(sizeof(*vs));
-	int ret = vs ? 0 : -ENOMEM;
+	struct vcpu_cpuid *vc = malloc(sizeof(*vc));
+	int ret = vs && vc ? 0 : -ENOMEM;
 
-	if (!vs)
+	if (ret)
 		snprintf(err, errlen, "out of memory");
 	for (unsigned int i = 0; !ret && i < s->machine->nr_vcpus; i++) {
+		/* CPUID first: KVM checks the registers and MSRs against it. */
+		memcpy(vc, s->cpuid[i], VCPU_CPUID_FIXED_LEN +
+		       s->cpuid[i]->nent * sizeof(vc->entries[0]));
+		ret = vcpu_restore_cpuid(&m->vm.vcpus[i], vc, err, errlen);
+		if (ret)
+			break;
 		memcpy(vs, s->vcpu[i], VCPU_STATE_FIXED_LEN +
 		       s->vcpu[i]->nr_msrs * sizeof(vs->msrs[0]));
 		ret = vcpu_restore(&m->vm.vcpus[i], vs, err, errlen);
 	}
+	free(vc);
 	free(vs);
 	if (!ret)
 		ret = restore_devices(m, s, err, errlen);
@@ -514,6 +531,7 @@ int machine_restore(struct machine *m, const struct vm_config *cfg, struct ev_lo
 	else
 		ret = vm_create(&m->vm, c.vcpus, false, s->mem_size, mem->pages, NULL,
 				c.track_dirty_pages);
+	m->vm.shared.smt = s->machine->flags & SNAP_MACHINE_SMT;  /* the CPUID is restored */
 	if (!ret)
 		ret = add_legacy(m, &c, console);
 	if (!ret)

@@ -82,6 +82,7 @@ static const struct sandbox_rule vmm_rules[] = {
 	IOCTL(KVM_GET_LAPIC, "PUT /snapshot/create: a paused vCPU's state"),
 	IOCTL(KVM_GET_MSRS, "PUT /snapshot/create: a paused vCPU's state"),
 	IOCTL(KVM_GET_VCPU_EVENTS, "PUT /snapshot/create: a paused vCPU's state"),
+	IOCTL(KVM_GET_CPUID2, "PUT /snapshot/create: a vCPU's CPUID (smt, CPU template)"),
 	IOCTL(KVM_GET_TSC_KHZ, "PUT /snapshot/create: the TSC rate (and /snapshot/load compares)"),
 	IOCTL(KVM_GET_IRQCHIP, "PUT /snapshot/create: PIC and IOAPIC state"),
 	IOCTL(KVM_GET_PIT2, "PUT /snapshot/create: PIT state"),

@@ -17,6 +17,8 @@ _Static_assert(sizeof(struct vm_state) % 8 == 0, "vm state");
 _Static_assert(sizeof(struct serial_state) % 8 == 0, "serial state");
 _Static_assert(sizeof(struct i8042_state) % 8 == 0, "i8042 state");
 _Static_assert(sizeof(struct snap_virtio) % 8 == 0, "virtio state");
+_Static_assert(VCPU_CPUID_FIXED_LEN % 8 == 0 && sizeof(struct kvm_cpuid_entry2) % 8 == 0,
+	       "cpuid");
 
 /* ---- CRC-64 (ECMA-182 polynomial, reflected; init and final xor all ones) */
 
@@ -129,6 +131,7 @@ static const char *const section_names[SNAP_SEC_COUNT] = {
 	[SNAP_SEC_SERIAL] = "serial", [SNAP_SEC_I8042] = "i8042",
 	[SNAP_SEC_BOOT_TIMER] = "boot-timer", [SNAP_SEC_ACPI_PM] = "acpi-pm",
 	[SNAP_SEC_DEVICES] = "devices", [SNAP_SEC_VIRTIO] = "virtio",
+	[SNAP_SEC_CPUID] = "cpuid",
 };
 
 static const size_t section_lens[SNAP_SEC_COUNT] = {
@@ -141,6 +144,7 @@ static const size_t section_lens[SNAP_SEC_COUNT] = {
 	[SNAP_SEC_ACPI_PM] = sizeof(struct snap_acpi_pm),
 	[SNAP_SEC_DEVICES] = 0,                   /* its text: checked on its own */
 	[SNAP_SEC_VIRTIO] = sizeof(struct snap_virtio),
+	[SNAP_SEC_CPUID] = VCPU_CPUID_FIXED_LEN,  /* plus its entries */
 };
 
 /* The regions must be exactly those ember lays out for mem_size. */
@@ -207,6 +211,14 @@ static int take_section(struct snap *s, const struct snap_section_hdr *h, const 
 				   "most %u bytes", (unsigned long long)h->len, SNAP_MAX_DEVICES_JSON);
 		want = h->len;
 	}
+	if (h->type == SNAP_SEC_CPUID && h->len >= want) {
+		const struct vcpu_cpuid *c = p;
+
+		if (c->nent > VCPU_CPUID_MAX)
+			return bad(err, errlen, "vcpu %u: %u CPUID entries (at most %d)", h->index,
+				   c->nent, VCPU_CPUID_MAX);
+		want += c->nent * sizeof(c->entries[0]);
+	}
 	if (h->len != want)
 		return bad(err, errlen, "%s section of %llu bytes (want %zu)", name,
 			   (unsigned long long)h->len, want);
@@ -215,11 +227,12 @@ static int take_section(struct snap *s, const struct snap_section_hdr *h, const 
 			return bad(err, errlen, "virtio section index %u (at most %d devices)",
 				   h->index, SNAP_MAX_DEVICES);
 		slot = (const void **)&s->virtio[h->index];
-	} else if (h->type == SNAP_SEC_VCPU) {
+	} else if (h->type == SNAP_SEC_VCPU || h->type == SNAP_SEC_CPUID) {
 		if (h->index >= EMBER_MAX_VCPUS)
-			return bad(err, errlen, "vcpu section index %u (at most %d vCPUs)", h->index,
-				   EMBER_MAX_VCPUS);
-		slot = (const void **)&s->vcpu[h->index];
+			return bad(err, errlen, "%s section index %u (at most %d vCPUs)", name,
+				   h->index, EMBER_MAX_VCPUS);
+		slot = h->type == SNAP_SEC_VCPU ? (const void **)&s->vcpu[h->index] :
+						  (const void **)&s->cpuid[h->index];
 	} else if (h->index) {
 		return bad(err, errlen, "%s section with index %u", name, h->index);
 	} else {
@@ -277,6 +290,64 @@ static int check_virtio(const struct snap *s, uint32_t i, char *err, size_t errl
 	return 0;
 }
 
+/* The register bits of a leaf that differ from vCPU to vCPU (cpuid.c sets
+ * them): the APIC id in leaf 1 and the topology leaves, AMD's extended
+ * APIC id and core id.  0 for every other leaf. */
+static uint32_t cpuid_own_bits(uint32_t function, int reg)
+{
+	static const struct { uint32_t function; uint32_t mask[4]; } own[] = {
+		{ 0x1,        { 0, 0xff000000u, 0, 0 } },
+		{ 0xb,        { 0, 0, 0, 0xffffffffu } },
+		{ 0x1f,       { 0, 0, 0, 0xffffffffu } },
+		{ 0x8000001e, { 0xffffffffu, 0xffu, 0, 0 } },
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (own[i].function == function)
+			return own[i].mask[reg];
+	return 0;
+}
+
+/* One vCPU's CPUID: a sane size, leaves in the four ranges KVM knows (basic,
+ * hypervisor, extended, Centaur; 256 each), subleaves below 256, no
+ * function/index twice; and every vCPU's like vCPU 0's, entry by entry,
+ * apart from its own ids. */
+static int check_cpuid(const struct snap *s, uint32_t v, char *err, size_t errlen)
+{
+	const struct vcpu_cpuid *c = s->cpuid[v], *c0 = s->cpuid[0];
+
+	if (!c->nent || c->padding)
+		return bad(err, errlen, "vcpu %u: a CPUID of %u entries", v, c->nent);
+	if (c->nent != c0->nent)
+		return bad(err, errlen, "vcpu %u has %u CPUID entries, vcpu 0 %u", v, c->nent,
+			   c0->nent);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i], *e0 = &c0->entries[i];
+		uint32_t r[4] = { e->eax, e->ebx, e->ecx, e->edx };
+		uint32_t r0[4] = { e0->eax, e0->ebx, e0->ecx, e0->edx };
+
+		if ((e->function & 0x3fffff00u) || e->index > 0xff || e->padding[0] ||
+		    e->padding[1] || e->padding[2])
+			return bad(err, errlen, "vcpu %u: CPUID entry %u (leaf 0x%x, subleaf 0x%x) "
+				   "is not a CPUID leaf", v, i, e->function, e->index);
+		for (uint32_t j = 0; j < i; j++)
+			if (c->entries[j].function == e->function && c->entries[j].index == e->index)
+				return bad(err, errlen, "vcpu %u: CPUID leaf 0x%x, subleaf 0x%x appears "
+					   "twice", v, e->function, e->index);
+		if (v == 0)
+			continue;
+		if (e->function != e0->function || e->index != e0->index || e->flags != e0->flags)
+			return bad(err, errlen, "vcpu %u: CPUID entry %u is leaf 0x%x, subleaf 0x%x, "
+				   "vcpu 0's leaf 0x%x, subleaf 0x%x", v, i, e->function, e->index,
+				   e0->function, e0->index);
+		for (int k = 0; k < 4; k++)
+			if ((r[k] ^ r0[k]) & ~cpuid_own_bits(e->function, k))
+				return bad(err, errlen, "vcpu %u: CPUID leaf 0x%x, subleaf 0x%x differs "
+					   "from vcpu 0's", v, e->function, e->index);
+	}
+	return 0;
+}
+
 static int check_devices(const struct snap *s, char *err, size_t errlen)
 {
 	uint32_t n = s->machine->nr_devices;
@@ -310,7 +381,7 @@ static int check_states(const struct snap *s, char *err, size_t errlen)
 		return bad(err, errlen, "no machine section");
 	if (m->nr_vcpus < 1 || m->nr_vcpus > EMBER_MAX_VCPUS)
 		return bad(err, errlen, "%u vCPUs (1 to %d)", m->nr_vcpus, EMBER_MAX_VCPUS);
-	if (m->flags & ~SNAP_MACHINE_BOOT_TIMER || m->reserved)
+	if (m->flags & ~(SNAP_MACHINE_BOOT_TIMER | SNAP_MACHINE_SMT) || m->reserved)
 		return bad(err, errlen, "machine section: unknown flags 0x%x", m->flags);
 	for (uint32_t i = 0; i < EMBER_MAX_VCPUS; i++) {
 		if (i < m->nr_vcpus && !s->vcpu[i])
@@ -322,6 +393,14 @@ static int check_states(const struct snap *s, char *err, size_t errlen)
 				   s->vcpu[i]->mp_state.mp_state > KVM_MP_STATE_AP_RESET_HOLD))
 			return bad(err, errlen, "vcpu %u: invalid MP state %u", i,
 				   s->vcpu[i]->mp_state.mp_state);
+		if (i < m->nr_vcpus && !s->cpuid[i])
+			return bad(err, errlen, "vcpu %u of %u has no CPUID section", i, m->nr_vcpus);
+		if (i >= m->nr_vcpus && s->cpuid[i])
+			return bad(err, errlen, "a CPUID section for vcpu %u, but the machine has %u "
+				   "vCPUs", i, m->nr_vcpus);
+		ret = s->cpuid[i] ? check_cpuid(s, i, err, errlen) : 0;
+		if (ret)
+			return ret;
 	}
 	if (!s->vm || !s->serial || !s->i8042 || !s->boot_timer || !s->acpi_pm)
 		return bad(err, errlen, "missing the %s section", !s->vm ? "vm" : !s->serial ?
@@ -409,13 +488,14 @@ void snap_describe(const struct snap *s, FILE *out)
 			(unsigned long long)s->regions[i].gpa,
 			(unsigned long long)s->regions[i].size,
 			(unsigned long long)s->regions[i].file_offset);
-	fprintf(out, "vCPUs: %u; virtio devices: %u; boot timer: %s; sections: %u\n",
-		s->machine->nr_vcpus, s->machine->nr_devices,
+	fprintf(out, "vCPUs: %u%s; virtio devices: %u; boot timer: %s; sections: %u\n",
+		s->machine->nr_vcpus, s->machine->flags & SNAP_MACHINE_SMT ? " (smt)" : "",
+		s->machine->nr_devices,
 		s->machine->flags & SNAP_MACHINE_BOOT_TIMER ? "yes" : "no", s->nr_sections);
 	for (uint32_t i = 0; i < s->machine->nr_vcpus; i++)
-		fprintf(out, "  vcpu %u: rip 0x%llx, %u MSRs, TSC %u kHz\n", i,
+		fprintf(out, "  vcpu %u: rip 0x%llx, %u MSRs, TSC %u kHz, %u CPUID entries\n", i,
 			(unsigned long long)s->vcpu[i]->regs.rip, s->vcpu[i]->nr_msrs,
-			s->vcpu[i]->tsc_khz);
+			s->vcpu[i]->tsc_khz, s->cpuid[i]->nent);
 	for (uint32_t i = 0; i < s->machine->nr_devices; i++) {
 		const struct virtio_mmio_state *t = &s->virtio[i]->t;
 

@@ -16,7 +16,9 @@
  * the RAM layout ember builds for that RAM size (none overlapping, none
  * leaving RAM), that each section has its type's exact length, appears
  * once and all required ones are there, and the device states' own
- * invariants.  What KVM checks itself (registers) it leaves to KVM.
+ * invariants; each vCPU's CPUID is bounded (entry count, leaf and subleaf
+ * numbers, no entry twice) and the same on every vCPU apart from the APIC
+ * and core ids.  What KVM checks itself (registers) it leaves to KVM.
  *
  * Pure code (no KVM, no files): the unit tests and the fuzzer drive it
  * directly.  Any thread; the vmm thread in ember.
@@ -76,10 +78,12 @@ enum snap_section {
 	SNAP_SEC_ACPI_PM,         /* struct snap_acpi_pm */
 	SNAP_SEC_DEVICES,         /* the devices' configuration: JSON text, NUL-padded */
 	SNAP_SEC_VIRTIO,          /* struct snap_virtio; index: the virtio-mmio slot */
+	SNAP_SEC_CPUID,           /* struct vcpu_cpuid, nent entries long; index: the vCPU */
 	SNAP_SEC_COUNT,
 };
 
 #define SNAP_MACHINE_BOOT_TIMER 0x1u   /* the boot-timer device is mapped */
+#define SNAP_MACHINE_SMT        0x2u   /* machine-config "smt" (the CPUID says so too) */
 
 struct snap_machine {
 	uint32_t nr_vcpus;
@@ -116,6 +120,7 @@ struct snap {
 	uint64_t mem_file_min;    /* the memory file must be at least this long */
 	const struct snap_machine *machine;
 	const struct vcpu_state *vcpu[EMBER_MAX_VCPUS];
+	const struct vcpu_cpuid *cpuid[EMBER_MAX_VCPUS];
 	const struct vm_state *vm;
 	const struct serial_state *serial;
 	const struct i8042_state *i8042;

@@ -475,10 +475,6 @@ int vmm_snapshot_create(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	if (vmm->state != VMM_PAUSED)
 		return fail(err, errlen, -EINVAL, "snapshot/create: the microVM must be paused "
 			    "(PATCH /vm {\"state\": \"Paused\"}) first");
-	/* The state file holds no CPUID: a restore gets ember's own. */
-	if (vmm->cfg->smt || vmm->cfg->cpu_custom || vmm->cfg->cpu_static != CPU_STATIC_NONE)
-		return fail(err, errlen, -EOPNOTSUPP, "snapshot/create: snapshots of a microVM with "
-			    "smt or a CPU template are not supported yet");
 	ret = snapshot_create_params(body, &p, err, errlen);
 	if (!ret && p.diff && !vmm->m.vm.mem.dirty)
 		return fail(err, errlen, -EINVAL, "snapshot/create: a \"Diff\" snapshot needs dirty "
@@ -546,6 +542,7 @@ int vmm_snapshot_load(struct vmm *vmm, json_t *body, char *err, size_t errlen)
 	vmm->cfg->vcpus = f.s.machine->nr_vcpus;
 	vmm->cfg->mem_mib = f.s.mem_size / MiB;
 	vmm->cfg->boot_timer = f.s.machine->flags & SNAP_MACHINE_BOOT_TIMER;
+	vmm->cfg->smt = f.s.machine->flags & SNAP_MACHINE_SMT;
 	vmm->cfg->hugepages = mem.pages;  /* a memory file comes in ordinary pages */
 	snapshot_files_close(&f);
 	term_raw(STDIN_FILENO);

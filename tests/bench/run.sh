@@ -10,7 +10,11 @@
 #     (tests/bench/blk.sh, same place as 2);
 #  4. network and vsock: iperf3 TCP over virtio-net on a tap and an xfer stream
 #     over vsock, ember vs QEMU microvm (vhost off and on) (tests/bench/net.sh,
-#     same place as 2).
+#     same place as 2);
+#  5. snapshots of a Linux guest: create, restore to its first answer, clones'
+#     PSS, ember vs QEMU microvm migration (tests/bench/snapshot.sh, same place
+#     as 2);
+#  6. guest memory page sizes (tests/bench/hugepages.sh, same place as 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/harness/common.sh
@@ -79,6 +83,11 @@ tests/bench/blk.sh
 
 echo "== network and vsock: iperf3 TCP over virtio-net on a tap, xfer over vsock, ember vs QEMU microvm"
 tests/bench/net.sh
+
+# Snapshots of a Linux guest: create, restore to its first answer, clones'
+# PSS, against QEMU microvm's migration to a file (same place as 2).
+echo "== snapshots: create, restore, clones, ember vs QEMU microvm migration to a file"
+tests/bench/snapshot.sh
 
 # Guest RAM in 4 KiB pages, transparent huge pages or hugetlbfs: boot time,
 # VM exits, the L1 kernel's nested page-table entries, guest RSS (same place as 2).

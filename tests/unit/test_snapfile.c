@@ -41,17 +41,43 @@ static void make_virtio(struct snap_virtio *sv)
 		.used_gpa = 0x402000, .size = 8, .last_avail = 95, .used_idx = 95, .ready = 1 };
 }
 
+/* Five CPUID entries like a real vCPU's: leaf 0, leaf 1 (its APIC id in
+ * EBX), the extended topology's two subleaves (its x2APIC id in EDX), and
+ * the brand's first part; the first `nent` of them. */
+static size_t make_cpuid(struct vcpu_cpuid *c, unsigned int vcpu, uint32_t nent)
+{
+	const struct kvm_cpuid_entry2 e[] = {
+		{ .function = 0, .eax = 0x1f, .ebx = 0x756e6547 },
+		{ .function = 1, .eax = 0x806f8, .ebx = vcpu << 24 | 0x020800, .ecx = 0xfffa3203 },
+		{ .function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 1, .ebx = 1, .ecx = 0x100, .edx = vcpu },
+		{ .function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 1, .ebx = 2, .ecx = 0x201, .edx = vcpu },
+		{ .function = 0x80000002, .eax = 0x65626d65 },
+	};
+
+	memset(c, 0, sizeof(*c));
+	c->nent = nent;
+	memcpy(c->entries, e, nent * sizeof(e[0]));
+	return VCPU_CPUID_FIXED_LEN + nent * sizeof(e[0]);
+}
+
+#define NO_CPUID UINT32_MAX   /* make_n: leave that vCPU's CPUID section out */
+
 /* A valid state file for `vcpus` vCPUs and `mem` bytes of RAM (three MSRs
- * each), with `nr_devices` virtio devices (and their configuration) when
- * `sections` says so, else only claiming them. */
-static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices,
-		      bool sections)
+ * each; vCPU 0 and the others with nent0 and nent CPUID entries), with
+ * `nr_devices` virtio devices (and their configuration) when `sections`
+ * says so, else only claiming them. */
+static void make(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices);
+static void make_full(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices,
+		      bool sections, uint32_t nent0, uint32_t nent)
 {
 	struct gm_region want[GM_MAX_REGIONS];
 	struct snap_region r[GM_MAX_REGIONS];
 	struct snap_machine m = { .nr_vcpus = vcpus, .nr_devices = nr_devices,
 				  .flags = SNAP_MACHINE_BOOT_TIMER };
 	struct vcpu_state *v = calloc(1, sizeof(*v));
+	struct vcpu_cpuid *c = calloc(1, sizeof(*c));
 	struct vm_state vm = { 0 };
 	struct serial_state ss = { .ier = 1, .rx_len = 3, .rx_head = 62 };
 	struct i8042_state ks = { .len = 2, .head = 15 };
@@ -62,6 +88,7 @@ static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t
 	int n = gm_layout_of(mem, MMIO_GAP_START, MMIO_GAP_END, want);
 
 	assert_non_null(v);
+	assert_non_null(c);
 	for (int i = 0; i < n; i++) {
 		r[i] = (struct snap_region){ .gpa = want[i].gpa, .size = want[i].size,
 					     .file_offset = off };
@@ -78,6 +105,10 @@ static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t
 		v->msrs[0].index = 0x10;
 		f->boundaries[f->nb++] = w.len;
 		snap_writer_section(&w, SNAP_SEC_VCPU, i, v, VCPU_STATE_FIXED_LEN + 3 * sizeof(v->msrs[0]));
+		if ((i ? nent : nent0) == NO_CPUID)
+			continue;
+		f->boundaries[f->nb++] = w.len;
+		snap_writer_section(&w, SNAP_SEC_CPUID, i, c, make_cpuid(c, i, i ? nent : nent0));
 	}
 	for (uint32_t i = 0; i < 3; i++)
 		vm.irqchip[i].chip_id = i;
@@ -107,12 +138,25 @@ static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t
 	assert_int_equal(snap_writer_finish(&w), 0);
 	f->buf = w.buf;
 	f->len = w.len;
+	free(c);
 	free(v);
+}
+
+static void make_devs(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices,
+		      bool sections)
+{
+	make_full(f, vcpus, mem, nr_devices, sections, 5, 5);
+}
+
+static void make_n(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices,
+		   uint32_t nent0, uint32_t nent)
+{
+	make_full(f, vcpus, mem, nr_devices, false, nent0, nent);
 }
 
 static void make(struct file *f, unsigned int vcpus, uint64_t mem, uint32_t nr_devices)
 {
-	make_devs(f, vcpus, mem, nr_devices, false);
+	make_n(f, vcpus, mem, nr_devices, 5, 5);
 }
 
 /* Put a correct checksum back after an edit (a crafted file, not damage). */
@@ -178,6 +222,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(s.serial->rx_head, 62);
 	assert_int_equal(s.boot_timer->boot_us, 1234);
 	assert_null(s.vcpu[2]);
+	assert_int_equal(s.cpuid[1]->nent, 5);
+	assert_int_equal(s.cpuid[1]->entries[1].ebx >> 24, 1);
+	assert_int_equal(s.cpuid[1]->entries[3].edx, 1);
+	assert_null(s.cpuid[2]);
 	free(f.buf);
 }
 
@@ -471,6 +519,91 @@ static void test_section_shapes(void **state)
 	free(f.buf);
 }
 
+/* Each vCPU's CPUID: present, a bounded entry count matching the section,
+ * real leaves and subleaves each once, the same on every vCPU apart from
+ * the APIC ids (make's vCPUs already differ there and parse). */
+static void test_cpuid(void **state)
+{
+	struct file f;
+	struct snap_section_hdr *sh;
+	struct vcpu_cpuid *c, *c1;
+	struct kvm_cpuid_entry2 keep;
+
+	(void)state;
+	make(&f, 2, MEM, 0);
+	c = section(&f, SNAP_SEC_CPUID, 0);
+	c1 = section(&f, SNAP_SEC_CPUID, 1);
+	c->nent = VCPU_CPUID_MAX + 1;
+	reseal(&f);
+	refused(&f, "vcpu 0: 257 CPUID entries (at most 256)");
+	c->nent = UINT32_MAX;   /* no overflow of the length sum */
+	reseal(&f);
+	refused(&f, "CPUID entries (at most 256)");
+	c->nent = 4;            /* the section holds 5 */
+	reseal(&f);
+	refused(&f, "cpuid section of 208 bytes (want 168)");
+	c->nent = 5;
+	c->padding = 1;
+	reseal(&f);
+	refused(&f, "vcpu 0: a CPUID of 5 entries");
+	c->padding = 0;
+	keep = c->entries[2];
+	c->entries[2].function = 0x12345;
+	reseal(&f);
+	refused(&f, "vcpu 0: CPUID entry 2 (leaf 0x12345, subleaf 0x0) is not a CPUID leaf");
+	c->entries[2] = keep;
+	c->entries[2].index = 0x100;
+	reseal(&f);
+	refused(&f, "is not a CPUID leaf");
+	c->entries[2] = keep;
+	c->entries[2].padding[1] = 7;
+	reseal(&f);
+	refused(&f, "is not a CPUID leaf");
+	c->entries[2] = keep;
+	c1->entries[3].index = 0;   /* 0xb subleaf 0 twice */
+	reseal(&f);
+	refused(&f, "vcpu 1: CPUID leaf 0xb, subleaf 0x0 appears twice");
+	c1->entries[3].index = 1;
+	c1->entries[1].ecx ^= 1;    /* a feature bit only vCPU 1 has */
+	reseal(&f);
+	refused(&f, "vcpu 1: CPUID leaf 0x1, subleaf 0x0 differs from vcpu 0's");
+	c1->entries[1].ecx ^= 1;
+	c1->entries[1].ebx ^= 1 << 16;  /* leaf 1 EBX beyond the APIC id */
+	reseal(&f);
+	refused(&f, "differs from vcpu 0's");
+	c1->entries[1].ebx ^= 1 << 16;
+	c1->entries[4].function = 0x80000003;
+	reseal(&f);
+	refused(&f, "vcpu 1: CPUID entry 4 is leaf 0x80000003, subleaf 0x0, vcpu 0's leaf "
+		"0x80000002");
+	c1->entries[4].function = 0x80000002;
+	sh = (struct snap_section_hdr *)c1 - 1;
+	sh->index = EMBER_MAX_VCPUS;
+	reseal(&f);
+	refused(&f, "cpuid section index 32");
+	sh->index = 0;
+	reseal(&f);
+	refused(&f, "cpuid section 0 appears twice");
+	sh->index = 1;
+	reseal(&f);
+	{
+		struct snap s;
+		char err[256] = "";
+
+		assert_int_equal(snap_parse(f.buf, f.len, &s, err, sizeof(err)), 0);
+	}
+	free(f.buf);
+	make_n(&f, 2, MEM, 0, 5, NO_CPUID);
+	refused(&f, "vcpu 1 of 2 has no CPUID section");
+	free(f.buf);
+	make_n(&f, 2, MEM, 0, 5, 4);
+	refused(&f, "vcpu 1 has 4 CPUID entries, vcpu 0 5");
+	free(f.buf);
+	make_n(&f, 1, MEM, 0, 0, 0);
+	refused(&f, "vcpu 0: a CPUID of 0 entries");
+	free(f.buf);
+}
+
 static void test_device_states(void **state)
 {
 	struct file f;
@@ -564,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_virtio_bad_values),
 		cmocka_unit_test(test_regions_overlap_or_leave_ram),
 		cmocka_unit_test(test_section_shapes),
+		cmocka_unit_test(test_cpuid),
 		cmocka_unit_test(test_device_states),
 		cmocka_unit_test(test_memory_file_shorter_than_layout),
 		cmocka_unit_test(test_crc64_check_value),

@@ -95,6 +95,25 @@ struct vcpu_state {
 };
 #define VCPU_STATE_FIXED_LEN offsetof(struct vcpu_state, msrs)
 
+/* A vCPU's CPUID as ember set it (KVM_GET_CPUID2): struct kvm_cpuid2 with
+ * room for KVM's most entries.  The snapshot's CPUID section is its first
+ * nent entries (a multiple of 8 bytes throughout). */
+#define VCPU_CPUID_MAX 256            /* KVM_MAX_CPUID_ENTRIES */
+struct vcpu_cpuid {
+	uint32_t nent;
+	uint32_t padding;             /* 0 */
+	struct kvm_cpuid_entry2 entries[VCPU_CPUID_MAX];
+};
+#define VCPU_CPUID_FIXED_LEN offsetof(struct vcpu_cpuid, entries)
+
+/* vmm thread, vCPUs parked: the CPUID KVM holds for the vCPU (the
+ * normalised one, with smt and the CPU template).  0 or -errno (logged). */
+int vcpu_save_cpuid(struct vcpu *vcpu, struct vcpu_cpuid *c);
+/* vmm thread, restoring a snapshot after vcpu_init and before
+ * vcpu_restore (CPUID first: KVM checks registers and MSRs against it).
+ * 0 or -errno with the reason in err. */
+int vcpu_restore_cpuid(struct vcpu *vcpu, const struct vcpu_cpuid *c, char *err, size_t errlen);
+
 /* vmm thread, vCPUs parked (vm_pause): read every piece of the state above;
  * `msr_list` is the MSRs to try (kvm_msr_list), those KVM cannot read are
  * left out.  0 or -errno (logged). */

@@ -1,12 +1,6 @@
 /* Prints the CPUID fields ember normalises. */
 #include "guest.h"
 
-static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
-
 GUEST_MAIN(guest_main)
 void guest_main(uint64_t zp)
 {
