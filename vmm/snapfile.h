@@ -41,7 +41,7 @@
 #include "vmm/x86/layout.h"
 
 #define SNAP_MAGIC       "EMBERSNP"
-#define SNAP_VERSION     1
+#define SNAP_VERSION     2   /* 2: CPUID, virtio devices; 1 (without them) is refused */
 #define SNAP_MAX_SECTIONS 128
 #define SNAP_MAX_DEVICES (CONFIG_MAX_DRIVES + CONFIG_MAX_NETS + 1)
 #define SNAP_MAX_DEVICES_JSON (256u << 10)  /* the devices' configuration, bytes */

@@ -446,12 +446,12 @@ b[-8:] = struct.pack("<Q", crc64(bytes(b[:-8])))
 open(sys.argv[2], "wb").write(b)
 PY
 }
-snap_edit "$T/s.state" "$T/v2.state" 'b[8:12] = struct.pack("<I", 2)'
+snap_edit "$T/s.state" "$T/v1.state" 'b[8:12] = struct.pack("<I", 1)'
 head -c $((16 << 20)) "$T/s.mem" >"$T/short.mem"
 snap_start bad
 declare -a cases=(
 	"truncated|$(load_body "$T/trunc.state" "$T/s.mem" true)|checksum mismatch"
-	"wrong_version|$(load_body "$T/v2.state" "$T/s.mem" true)|snapshot version 2 is not supported"
+	"wrong_version|$(load_body "$T/v1.state" "$T/s.mem" true)|snapshot version 1 is not supported"
 	"short_memory_file|$(load_body "$T/s.state" "$T/short.mem" true)|shorter than the 33554432"
 	"missing_file|$(load_body "$T/nothing.state" "$T/s.mem" true)|cannot open the state file"
 	"network_override|{\"snapshot_path\": \"$T/s.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/s.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}|no network interface \\\"eth0\\\""

@@ -301,9 +301,12 @@ static void test_wrong_magic_and_version(void **state)
 
 	(void)state;
 	make(&f, 1, MEM, 0);
-	header(&f)->version = 2;
+	header(&f)->version = 1;          /* the format before CPUID and devices */
 	reseal(&f);
-	refused(&f, "version 2 is not supported");
+	refused(&f, "version 1 is not supported");
+	header(&f)->version = 3;
+	reseal(&f);
+	refused(&f, "version 3 is not supported");
 	header(&f)->version = SNAP_VERSION;
 	header(&f)->magic[0] = 'X';
 	reseal(&f);
