@@ -136,7 +136,7 @@ else bad snapshot_describe_cpuid "exit $rc, CPUID entries '$n0' '$n1'"; fi
 # --describe-snapshot: the version and the layout; a damaged file refused.
 "$EMBER" --describe-snapshot "$T/s.state" >"$T/out" 2>"$T/err"
 rc=$?
-expect snapshot_describe 0 "out:ember snapshot, version 1" \
+expect snapshot_describe 0 "out:ember snapshot, version 2" \
 	"out:region 0: guest 0x0, 33554432 bytes, file offset 0x0" "out:vCPUs: 2"
 head -c 4000 "$T/s.state" >"$T/trunc.state"
 "$EMBER" --describe-snapshot "$T/trunc.state" >"$T/out" 2>"$T/err"
