@@ -73,6 +73,41 @@ static int write_dirty_region(int fd, const struct gm_region *r, uint64_t first,
 	return 0;
 }
 
+static bool page_is_zero(const uint8_t *page)
+{
+	const uint64_t *w = (const uint64_t *)page;
+
+	for (size_t i = 0; i < GM_PAGE_SIZE / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Full: the pages of region `r` (at file offset `off`) holding anything
+ * but zeros, in runs; the all-zero pages stay holes of the file (extended
+ * to the RAM size), which read back as zeros. */
+static int write_nonzero_region(int fd, const struct gm_region *r, uint64_t off)
+{
+	uint64_t n = r->size / GM_PAGE_SIZE;
+
+	for (uint64_t p = 0; p < n;) {
+		uint64_t end = p;
+
+		while (end < n && !page_is_zero(r->host + end * GM_PAGE_SIZE))
+			end++;
+		if (end > p) {
+			int ret = snapmem_write_all(fd, r->host + p * GM_PAGE_SIZE,
+						    (end - p) * GM_PAGE_SIZE,
+						    (off_t)(off + p * GM_PAGE_SIZE));
+
+			if (ret)
+				return ret;
+		}
+		p = end + 1;
+	}
+	return 0;
+}
+
 int snapmem_write(const struct guest_mem *gm, const char *path, const uint64_t *dirty,
 		  char *err, size_t errlen)
 {
@@ -81,7 +116,7 @@ int snapmem_write(const struct guest_mem *gm, const char *path, const uint64_t *
 
 	if (fd < 0)
 		return fd;
-	if (dirty && ftruncate(fd, (off_t)gm->size))
+	if (ftruncate(fd, (off_t)gm->size))
 		ret = -errno;
 	for (int i = 0; !ret && i < gm->nr_regions; i++) {
 		const struct gm_region *r = &gm->region[i];
@@ -89,7 +124,7 @@ int snapmem_write(const struct guest_mem *gm, const char *path, const uint64_t *
 		if (dirty)
 			ret = write_dirty_region(fd, r, off / GM_PAGE_SIZE, dirty);
 		else
-			ret = snapmem_write_all(fd, r->host, r->size, (off_t)off);
+			ret = write_nonzero_region(fd, r, off);
 		off += r->size;
 	}
 	if (ret)

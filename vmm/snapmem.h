@@ -35,9 +35,10 @@ int snapmem_write_all(int fd, const void *buf, size_t len, off_t off);
 int snapmem_open_regular(const char *who, const char *what, const char *path, int flags,
 			 struct stat *st, char *err, size_t errlen);
 
-/* Write guest RAM to `path`: every page when `dirty` is NULL, else only the
- * pages whose bit is set (gm_dirty_words words), into a file extended to
- * the RAM size, so the rest reads as holes.  0 or -errno with the reason
+/* Write guest RAM to `path`, a file extended to the RAM size whose pages
+ * not written are holes (reading as zeros): when `dirty` is NULL (Full)
+ * every page holding anything but zeros, else (Diff) exactly the pages
+ * whose bit is set (gm_dirty_words words), zeros or not.  0 or -errno with the reason
  * in err (the caller unlinks the file). */
 int snapmem_write(const struct guest_mem *gm, const char *path, const uint64_t *dirty,
 		  char *err, size_t errlen);

@@ -196,14 +196,23 @@ static void test_write_full(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "";
+	char ranges[256];
 	uint8_t *got;
 	off_t len;
 
+	/* Pages of zeros (never touched, or cleared) become holes: 2-4 and the
+	 * last page of region 0, the first of region 1 and the last of RAM. */
+	memset(f->host + 2 * PG, 0, 3 * PG);
+	memset(f->host + REG - PG, 0, 2 * PG);
+	memset(f->host + RAM - PG, 0, PG);
+	f->host[3 * PG + 100] = 1;   /* but one byte makes a page data */
 	assert_ret(snapmem_write(&f->gm, "full.mem", NULL, err, sizeof(err)), 0);
 	got = slurp("full.mem", &len);
 	assert_int_equal(len, RAM);
 	assert_memory_equal(got, f->host, RAM);
 	free(got);
+	data_ranges("full.mem", ranges, sizeof(ranges));
+	assert_string_equal(ranges, "0+2 3+1 5+58 65+62");
 }
 
 /* Only the marked pages, at their file offsets; the rest holes of zeros;
