@@ -52,7 +52,7 @@ $(BUILD)/apibench: tests/bench/apibench.c
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/ember guests $(BUILD)/startup $(BUILD)/bootwatch \
-		$(BUILD)/apibench $(BUILD)/xfer
+		$(BUILD)/apibench $(BUILD)/xfer $(BUILD)/uffd_handler
 	$(Q)tests/bench/run.sh
 
 # ---- ember with the seccomp test hooks --------------------------------------

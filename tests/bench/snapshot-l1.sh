@@ -22,7 +22,8 @@
 #      [FRESH_RUNS=3] [CREATES=2] [CLONES=10] [SIZES="128 1024"]
 # (fewer than 50 restores by default: every VM started is a chance for the
 # nested L1 to hang, and three of four runs with 50 did; docs/benchmarks.md)
-#      [BACKENDS="File"] (a backend's name is sent as mem_backend.backend_type)
+#      [BACKENDS="File Uffd"] (a backend's name is sent as mem_backend.backend_type;
+#      Uffd: UFFD_HANDLER (tools/uffd_handler) serves the memory file, one per restore)
 #      [QEMU]
 RUNS=${RUNS:-30}
 QEMU_RUNS=${QEMU_RUNS:-5}
@@ -30,7 +31,8 @@ FRESH_RUNS=${FRESH_RUNS:-3}
 CREATES=${CREATES:-2}
 CLONES=${CLONES:-10}
 SIZES=${SIZES:-128 1024}
-BACKENDS=${BACKENDS:-File}
+BACKENDS=${BACKENDS:-File Uffd}
+UFFD_HANDLER=${UFFD_HANDLER:-uffd_handler}
 QEMU=${QEMU:-qemu-system-x86_64}
 SW=${SNAPWATCH:-snapwatch}
 READY="ember: snap ready"
@@ -86,8 +88,19 @@ for mem in $SIZES; do
 	for be in $BACKENDS; do
 		i=0
 		while [ "$i" -lt "$RUNS" ]; do
-			$SW ember-restore "$D/r.sock" "$ANSWER" "$st" "$mf" "$be" "$EMBER" >>"$D/restore.$be" 2>"$D/err" ||
+			src=$mf
+			if [ "$be" = Uffd ]; then  # a page-fault handler serving $mf, one per restore
+				src=$D/h.sock
+				rm -f "$src"
+				$UFFD_HANDLER "$src" "$mf" >/dev/null 2>&1 &
+				hp=$!
+				n=0
+				while [ ! -S "$src" ] && [ "$n" -lt 500 ]; do sleep 0.01; n=$((n + 1)); done
+			fi
+			$SW ember-restore "$D/r.sock" "$ANSWER" "$st" "$src" "$be" "$EMBER" >>"$D/restore.$be" 2>"$D/err" ||
 				fail "ember restore ($be) failed"
+			# the handler leaves when its ember has ended
+			[ "$be" != Uffd ] || wait "$hp" 2>/dev/null || true
 			if [ -n "$QEMU" ] && [ "$be" = "${BACKENDS%% *}" ] && [ "$i" -lt "$QEMU_RUNS" ]; then
 				$SW qemu-restore "$ANSWER" $(qemu_cmd "$mem" -incoming "exec:cat<$qf") "$ARGS" \
 					>>"$D/restore.qemu" 2>"$D/err" || fail "qemu restore failed"
