@@ -13,7 +13,7 @@
 # GUEST_DEBIAN_INITRD (Debian's stock cloud kernel, with tests/guests/debian.sh), GUEST_ROOTFS (the ext4 root of the block scenarios, built
 # with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
 # TIER3_ONLY (boot, acpi, block, net, vsock, jailer or snapshot: run that group of
-# scenarios only; default all but snapshot), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
+# scenarios only; default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
 # microvm instead of ember, to check the scenarios themselves against a
 # reference), XFER (the host's xfer, tests/guests/xfer; built when unset),
 # SNAP_WRITER=1 (the snapshot group's guest writes its drive hard: see tier3_snapshot.sh).
@@ -803,8 +803,7 @@ fi
 if [ "${TIER3_VMM:-}" != qemu ] && { [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = jailer ]; }; then
 	jailer_scenarios
 fi
-# Opt-in for now (TIER3_ONLY=snapshot): not in the default run.
-if [ "${TIER3_ONLY:-}" = snapshot ]; then
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = snapshot ]; then
 	snapshot_scenarios
 fi
 rm -rf "$logs"
