@@ -12,12 +12,14 @@
 # legacy kernel without ACPI, kernels/microvm-legacy.config), GUEST_DEBIAN_KERNEL and
 # GUEST_DEBIAN_INITRD (Debian's stock cloud kernel, with tests/guests/debian.sh), GUEST_ROOTFS (the ext4 root of the block scenarios, built
 # with tests/guests/mkrootfs.sh), EMBER_TIMEOUT (seconds per ember run, default 120),
-# TIER3_ONLY (boot, acpi, block, net, vsock or jailer: run that group of scenarios only;
-# default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
+# TIER3_ONLY (boot, acpi, block, net, vsock, jailer or snapshot: run that group of
+# scenarios only; default all), TIER3_VMM=qemu (run the block, net and vsock scenarios on QEMU's
 # microvm instead of ember, to check the scenarios themselves against a
-# reference), XFER (the host's xfer, tests/guests/xfer; built when unset).
+# reference), XFER (the host's xfer, tests/guests/xfer; built when unset),
+# SNAP_WRITER=1 (the snapshot group's guest writes its drive hard: see tier3_snapshot.sh).
 # The net and vsock scenarios are in tier3_net.sh, the ones through ember-jailer
-# in tier3_jailer.sh (EMBER_JAILER), both sourced from here.
+# in tier3_jailer.sh (EMBER_JAILER), the Linux snapshot in tier3_snapshot.sh, all
+# sourced from here.
 set -euo pipefail
 
 # --- host side: pick where to run -------------------------------------------------
@@ -48,7 +50,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		legacy=$("$root/kernels/build.sh" microvm-legacy | tail -n1)
 		debian_guest "$work/debian"
 		echo "TIER3_ONLY='${TIER3_ONLY:-}' TIER3_VMM='${TIER3_VMM:-}'" >"$work/env"
-		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS; do
+		for v in NET_TIMEOUT NET_BULK NET_RATE NET_RATE_SECS SNAP_WRITER; do
 			eval "[ -z \"\${$v:-}\" ] || echo \"$v='\$$v'\"" >>"$work/env"
 		done
 		xfer=${XFER:-$work/xfer}
@@ -64,6 +66,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 			$ember --file "$xfer:opt/ember/bin/xfer" \
 			--file "$here/tier3_net.sh:opt/ember/tier3_net.sh" \
 			--file "$here/tier3_jailer.sh:opt/ember/tier3_jailer.sh" \
+			--file "$here/tier3_snapshot.sh:opt/ember/tier3_snapshot.sh" \
 			--file "$legacy/vmlinux:opt/ember/guest/legacy/vmlinux" \
 			--file "$work/debian/vmlinuz:opt/ember/guest/debian/vmlinuz" \
 			--file "$work/debian/initrd:opt/ember/guest/debian/initrd" \
@@ -91,6 +94,7 @@ if [ -z "${EMBER_IN_L1:-}" ]; then
 		export XFER=$work/xfer
 	fi
 	export IPR=${IPR:-$(command -v ip)} TIER3_NET=$here/tier3_net.sh TIER3_JAILER=$here/tier3_jailer.sh
+	export TIER3_SNAPSHOT=$here/tier3_snapshot.sh
 	export EMBER_JAILER=${EMBER_JAILER:-$root/build/ember-jailer}
 fi
 if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
@@ -101,6 +105,7 @@ if [ -n "${EMBER_IN_L1:-}" ] && [ -f /opt/ember/tier3.env ]; then
 	GUEST_DEBIAN_KERNEL=/opt/ember/guest/debian/vmlinuz GUEST_DEBIAN_INITRD=/opt/ember/guest/debian/initrd
 	TIER3_NET=/opt/ember/tier3_net.sh
 	TIER3_JAILER=/opt/ember/tier3_jailer.sh
+	TIER3_SNAPSHOT=/opt/ember/tier3_snapshot.sh
 fi
 
 # --- the scenarios (POSIX sh from here on) -----------------------------------------
@@ -756,6 +761,8 @@ STEP
 . "${TIER3_NET:?}"
 # shellcheck source=tests/integration/tier3_jailer.sh
 . "${TIER3_JAILER:?}"
+# shellcheck source=tests/integration/tier3_snapshot.sh
+. "${TIER3_SNAPSHOT:?}"
 
 if [ ! -x "${EMBER:-}" ]; then
 	echo "FAIL setup: no ember binary at '${EMBER:-}'"
@@ -795,6 +802,9 @@ if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = vsock ]; then
 fi
 if [ "${TIER3_VMM:-}" != qemu ] && { [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = jailer ]; }; then
 	jailer_scenarios
+fi
+if [ -z "${TIER3_ONLY:-}" ] || [ "$TIER3_ONLY" = snapshot ]; then
+	snapshot_scenarios
 fi
 rm -rf "$logs"
 echo "$passed passed, $failed failed"

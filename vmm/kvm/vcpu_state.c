@@ -195,10 +195,15 @@ int vcpu_restore(struct vcpu *vcpu, const struct vcpu_state *st, char *err, size
 		ret = set(vcpu, KVM_SET_XSAVE, st->xsave, "KVM_SET_XSAVE", err, errlen);
 	if (!ret)
 		ret = set(vcpu, KVM_SET_XCRS, &st->xcrs, "KVM_SET_XCRS", err, errlen);
-	if (!ret)
-		ret = restore_msrs(vcpu, st, err, errlen);
+	/* The LAPIC before the MSRs: KVM drops a write of MSR_IA32_TSC_DEADLINE
+	 * while the LAPIC timer is not in TSC-deadline mode (as after reset), so
+	 * a guest whose tick was armed lost it and never got another timer
+	 * interrupt (tier3_snapshot.sh, SNAP_WRITER=1). KVM_SET_SREGS above has
+	 * set the APIC base the LAPIC state is read against. */
 	if (!ret)
 		ret = set(vcpu, KVM_SET_LAPIC, &st->lapic, "KVM_SET_LAPIC", err, errlen);
+	if (!ret)
+		ret = restore_msrs(vcpu, st, err, errlen);
 	if (!ret)
 		ret = set(vcpu, KVM_SET_MP_STATE, &st->mp_state, "KVM_SET_MP_STATE", err, errlen);
 	if (!ret)
