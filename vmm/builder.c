@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,37 +169,28 @@ struct vm_device *machine_find_device(struct machine *m, const struct device_typ
 
 /* ---- kernel, initrd and the boot CPU --------------------------------------- */
 
-/* Map a whole host file read-only; *len = 0 for an empty file.  Opened
- * non-blocking and checked to be a regular file before anything is read: a
- * FIFO's open would otherwise wait for a writer for ever. */
-static int map_file(const char *what, const char *path, uint8_t **data, size_t *len)
+/* Open a kernel or initrd for boot_src reads (src->len is 0 for an empty
+ * file).  Opened non-blocking and checked to be a regular file before
+ * anything is read: a FIFO's open would otherwise wait for a writer for ever.
+ * The caller closes src->fd. */
+static int open_image(const char *what, const char *path, struct boot_src *src)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), ret = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), ret;
 
-	*data = NULL;
-	*len = 0;
 	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;
 		log_error("%s: cannot open %s: %s", what, path, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
 		log_error("%s: %s is not a regular file", what, path);
-		goto out;
+		goto fail;
 	}
-	if (!st.st_size)
-		goto out;
-	*data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (*data == MAP_FAILED) {
-		ret = -errno;
-		*data = NULL;
-		log_error("%s: cannot map %s: %s", what, path, strerror(errno));
-		goto out;
-	}
-	*len = (size_t)st.st_size;
-out:
+	*src = boot_src_fd(fd, (size_t)st.st_size);
+	return 0;
+fail:
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -208,19 +198,17 @@ out:
 
 static int load_initrd(struct machine *m, const char *path, struct boot_initrd *initrd)
 {
-	uint8_t *data;
-	size_t len;
+	struct boot_src src;
 	int ret;
 
 	memset(initrd, 0, sizeof(*initrd));
 	if (!path)
 		return 0;
-	ret = map_file("initrd", path, &data, &len);
+	ret = open_image("initrd", path, &src);
 	if (ret)
 		return ret;
-	ret = boot_load_initrd(&m->vm.mem, &m->boot, data, len, initrd);
-	if (data)
-		munmap(data, len);
+	ret = boot_load_initrd(&m->vm.mem, &m->boot, &src, initrd);
+	close(src.fd);
 	return ret;
 }
 
@@ -230,16 +218,14 @@ static int load_initrd(struct machine *m, const char *path, struct boot_initrd *
 static int load_kernel(struct machine *m, const struct vm_config *cfg)
 {
 	struct boot_initrd initrd;
+	struct boot_src src;
 	uint64_t rsdp = 0;
-	uint8_t *img;
-	size_t len;
-	int ret = map_file("kernel", cfg->kernel_path, &img, &len);
+	int ret = open_image("kernel", cfg->kernel_path, &src);
 
 	if (ret)
 		return ret;
-	ret = boot_load_kernel(&m->vm.mem, img, len, &m->boot);
-	if (img)
-		munmap(img, len);
+	ret = boot_load_kernel(&m->vm.mem, &src, &m->boot);
+	close(src.fd);
 	if (!ret)
 		ret = load_initrd(m, cfg->initrd_path, &initrd);
 	if (!ret)

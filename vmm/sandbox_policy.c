@@ -130,6 +130,8 @@ static const struct sandbox_rule vmm_rules[] = {
 static const struct sandbox_rule boot_rules[] = {
 	ALLOW2("openat", EQ(2, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, "O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"), "the kernel and initrd (checked at PUT /boot-source, loaded at InstanceStart); PUT /snapshot/load: the state and memory files"),
+	ALLOW("pread64", "InstanceStart: the kernel's headers, and its segments and the initrd "
+	      "read straight into guest RAM"),
 	ALLOW2("openat", EQ(2, O_RDWR | O_NONBLOCK | O_CLOEXEC, "O_RDWR|O_NONBLOCK|O_CLOEXEC"),
 	       EQ(0, (uint32_t)AT_FDCWD, "AT_FDCWD"),
 	       "/dev/net/tun; /dev/userfaultfd where userfaultfd(2) is refused (\"Uffd\" load)"),

@@ -19,6 +19,8 @@
 #include "vmm/x86/layout.h"
 #include "vmm/core/memory.h"
 
+#define SRC(b, l) (&(struct boot_src){ .buf = (b), .fd = -1, .len = (l) })
+
 #define AREA (LAYOUT_ACPI_END - LAYOUT_ACPI_START)
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -556,8 +558,8 @@ static void check_placement(uint64_t mem)
 		skip();
 	assert_ret(ret, 0);
 	memset(initrd, 0x5a, sizeof(initrd));
-	assert_ret(boot_load_kernel(&gm, img, len, &bi), 0);
-	assert_ret(boot_load_initrd(&gm, &bi, initrd, sizeof(initrd), &rd), 0);
+	assert_ret(boot_load_kernel(&gm, SRC(img, len), &bi), 0);
+	assert_ret(boot_load_initrd(&gm, &bi, SRC(initrd, sizeof(initrd)), &rd), 0);
 	assert_ret(boot_write_cmdline(&gm, &bi, "console=ttyS0"), 0);
 	assert_ret(acpi_write(&gm, &m, &rsdp), 0);
 	assert_ret(boot_write_params(&gm, &bi, &rd, rsdp), 0);

@@ -6,11 +6,15 @@
  * the command line, the E820 map, the zero page, page tables, PVH
  * start_info and the MP table.
  *
- * Images are always handed to the loaders in an exact-size heap buffer, so
- * ASan reports any read past the end of the file.
+ * Images are handed to the loaders in an exact-size heap buffer, so ASan
+ * reports any read past the end of the file; ember itself reads them from
+ * the file (pread), which test_load_from_file compares with the buffer.
  */
+#define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "vmm/x86/boot.h"
@@ -20,6 +24,10 @@
 #define GUEST_SIZE   (16 * MiB)
 #define POISON       0xaa
 #define XEN_PVH_NOTE 18
+/* A boot_src over a host buffer. */
+#define SRC(b, l)    (&(struct boot_src){ .buf = (b), .fd = -1, .len = (l) })
+/* A boot_src over `l` bytes of the open file `f`. */
+#define SRC_FD(f, l) (&(struct boot_src){ .buf = NULL, .fd = (f), .len = (l) })
 
 /* ---- fixture: 16 MiB of fake guest RAM, filled with POISON ------------ */
 
@@ -172,7 +180,7 @@ static int load_elf_exact(const struct guest_mem *gm, const uint8_t *img, size_t
 			  struct boot_image *bi)
 {
 	uint8_t *copy = unit_dup(img, len);
-	int ret = boot_load_elf(gm, copy, len, bi);
+	int ret = boot_load_elf(gm, SRC(copy, len), bi);
 
 	unit_drop(copy);
 	return ret;
@@ -594,7 +602,7 @@ static void test_elf_mutations(void **state)
 
 			m[at] = (r & 0x200) ? (uint8_t)(r >> 40) : (uint8_t)(m[at] ^ (1u << (r % 8)));
 		}
-		ret = boot_load_elf(&g->gm, m, len, &bi);
+		ret = boot_load_elf(&g->gm, SRC(m, len), &bi);
 		if (ret && ret != -EINVAL && ret != -ENOEXEC && ret != -EFBIG)
 			fail_msg("iteration %d: undocumented return %d", iter, ret);
 		if (!ret && (bi.entry < LAYOUT_HIMEM_START || bi.entry >= bi.kernel_end ||
@@ -664,7 +672,7 @@ static int load_bz_exact(const struct guest_mem *gm, const uint8_t *img, size_t 
 			 struct boot_image *bi)
 {
 	uint8_t *copy = unit_dup(img, len);
-	int ret = boot_load_bzimage(gm, copy, len, bi);
+	int ret = boot_load_bzimage(gm, SRC(copy, len), bi);
 
 	unit_drop(copy);
 	return ret;
@@ -877,7 +885,7 @@ static void test_bz_mutations(void **state)
 
 			m[at] = (r & 0x200) ? (uint8_t)(r >> 40) : (uint8_t)(m[at] ^ (1u << (r % 8)));
 		}
-		ret = boot_load_bzimage(&g->gm, m, len, &bi);
+		ret = boot_load_bzimage(&g->gm, SRC(m, len), &bi);
 		if (ret && ret != -EINVAL && ret != -ENOEXEC && ret != -EFBIG)
 			fail_msg("iteration %d: undocumented return %d", iter, ret);
 		if (!ret && (bi.kernel_end > GUEST_SIZE || bi.initrd_max > GUEST_SIZE ||
@@ -896,7 +904,7 @@ static int load_kernel_exact(const struct guest_mem *gm, const uint8_t *img, siz
 			     struct boot_image *bi)
 {
 	uint8_t *copy = unit_dup(img, len);
-	int ret = boot_load_kernel(gm, copy, len, bi);
+	int ret = boot_load_kernel(gm, SRC(copy, len), bi);
 
 	unit_drop(copy);
 	return ret;
@@ -979,7 +987,7 @@ static void test_initrd_placement(void **state)
 		for (uint64_t j = 0; j < cases[i].len; j++)
 			data[j] = (uint8_t)(j * 3 + i);
 		assert_ret_case(cases[i].name,
-				boot_load_initrd(&g->gm, &bi, data, cases[i].len, &rd), 0);
+				boot_load_initrd(&g->gm, &bi, SRC(data, cases[i].len), &rd), 0);
 		if (rd.gpa != cases[i].gpa || rd.size != cases[i].len)
 			fail_msg("case '%s': initrd at 0x%llx size %llu", cases[i].name,
 				 (unsigned long long)rd.gpa, (unsigned long long)rd.size);
@@ -1016,7 +1024,7 @@ static void test_initrd_bad(void **state)
 		struct boot_initrd rd = { .gpa = 0x1234, .size = 0x5678 };
 
 		assert_ret_case(cases[i].name,
-				boot_load_initrd(&g->gm, &bi, data, cases[i].len, &rd),
+				boot_load_initrd(&g->gm, &bi, SRC(data, cases[i].len), &rd),
 				cases[i].want);
 	}
 	/* Nothing was written anywhere. */
@@ -1041,16 +1049,121 @@ static void test_initrd_after_loaders(void **state)
 	h.initrd_addr_max = 12 * MiB - 1;
 	img = bz_build(&h, BZ_PAYLOAD, &len);
 	assert_ret(load_bz_exact(&g->gm, img, len, &bi), 0);
-	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC(data, sizeof(data)), &rd), 0);
 	assert_int_equal(rd.gpa, 12 * MiB - 0x1000);
 	assert_true(rd.gpa >= bi.kernel_end);
 	unit_drop(img);
 
 	img = elf_build(&elf_default, &len);
 	assert_ret(load_elf_exact(&g->gm, img, len, &bi), 0);
-	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC(data, sizeof(data)), &rd), 0);
 	assert_int_equal(rd.gpa, GUEST_SIZE - 0x1000);
 	unit_drop(img);
+}
+
+/* ---- images read from a file: pread straight into guest RAM ---------- */
+
+/* An anonymous file holding `len` bytes of `data`. */
+static int file_with(const uint8_t *data, size_t len)
+{
+	int fd = memfd_create("ember-test-image", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	return fd;
+}
+
+/* Load `img` from a buffer and from a file holding the same bytes: the same
+ * return, the same boot_image and the same guest RAM. */
+static void load_both_ways(struct guest *g, const char *name, const uint8_t *img, size_t len)
+{
+	uint8_t *ram = unit_keep(malloc(GUEST_SIZE));
+	struct boot_image from_buf, from_file;
+	int fd = file_with(img, len), want, got;
+
+	memset(&from_buf, 0, sizeof(from_buf));
+	memset(&from_file, 0, sizeof(from_file));
+	memset(g->ram, POISON, GUEST_SIZE);
+	want = boot_load_kernel(&g->gm, SRC(img, len), &from_buf);
+	memcpy(ram, g->ram, GUEST_SIZE);
+	memset(g->ram, POISON, GUEST_SIZE);
+	got = boot_load_kernel(&g->gm, SRC_FD(fd, len), &from_file);
+	close(fd);
+	if (got != want)
+		fail_msg("%s: %d from the file, %d from a buffer", name, got, want);
+	if (memcmp(&from_buf, &from_file, sizeof(from_buf)))
+		fail_msg("%s: the boot image differs", name);
+	if (memcmp(ram, g->ram, GUEST_SIZE))
+		fail_msg("%s: guest RAM differs", name);
+	unit_drop(ram);
+}
+
+static void test_load_from_file(void **state)
+{
+	struct guest *g = *state;
+	struct setup_header h = bz_default_hdr();
+	const uint32_t pvh = 1 * MiB + 0x200;
+	struct elf_spec s = elf_default;
+	uint8_t note[64] = { 0 }, *img;
+	size_t len;
+
+	img = elf_build(&elf_default, &len);
+	load_both_ways(g, "vmlinux", img, len);
+	load_both_ways(g, "vmlinux, headers only", img, 0x200);
+	load_both_ways(g, "vmlinux, ELF header cut", img, 20);
+	unit_drop(img);
+
+	s.note = note;
+	s.note_len = note_put(note, "Xen", 4, XEN_PVH_NOTE, &pvh, 4);
+	img = elf_build(&s, &len);
+	load_both_ways(g, "vmlinux with a PVH note", img, len);
+	unit_drop(img);
+
+	img = bz_build(&h, BZ_PAYLOAD, &len);
+	load_both_ways(g, "bzImage", img, len);
+	load_both_ways(g, "bzImage, payload cut", img, len - 1);
+	load_both_ways(g, "bzImage, header only", img, 0x206);
+	unit_drop(img);
+	load_both_ways(g, "empty file", NULL, 0);
+}
+
+/* A file that shrinks between its measure and its read is an error, not
+ * a guest booted from stale or zeroed bytes. */
+static void test_load_file_shrank(void **state)
+{
+	struct guest *g = *state;
+	struct setup_header h = bz_default_hdr();
+	struct boot_image bi;
+	struct boot_initrd rd;
+	uint8_t data[5000];
+	size_t len;
+	uint8_t *img;
+	int fd;
+
+	img = elf_build(&elf_default, &len);
+	fd = file_with(img, len);
+	assert_int_equal(ftruncate(fd, (off_t)len - 1), 0);
+	assert_ret(boot_load_kernel(&g->gm, SRC_FD(fd, len), &bi), -EIO);
+	close(fd);
+	unit_drop(img);
+
+	img = bz_build(&h, BZ_PAYLOAD, &len);
+	fd = file_with(img, len);
+	assert_int_equal(ftruncate(fd, 0x1000), 0);
+	assert_ret(boot_load_kernel(&g->gm, SRC_FD(fd, len), &bi), -EIO);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_ret(boot_load_kernel(&g->gm, SRC_FD(fd, len), &bi), -EIO);
+	close(fd);
+	unit_drop(img);
+
+	memset(data, 0x3c, sizeof(data));
+	fd = file_with(data, sizeof(data));
+	bi = plain_bi(2 * MiB, GUEST_SIZE);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC_FD(fd, sizeof(data)), &rd), 0);
+	assert_memory_equal(g->ram + rd.gpa, data, sizeof(data));
+	assert_int_equal(ftruncate(fd, 100), 0);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC_FD(fd, sizeof(data)), &rd), -EIO);
+	close(fd);
 }
 
 static void test_cmdline(void **state)
@@ -1245,7 +1358,7 @@ static void test_params_elf(void **state)
 
 	memset(data, 0x77, sizeof(data));
 	assert_ret(load_elf_exact(&g->gm, img, len, &bi), 0);
-	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC(data, sizeof(data)), &rd), 0);
 	assert_ret(boot_write_params(&g->gm, &bi, &rd, 0xe0000), 0);
 
 	bp = read_zero_page(g);
@@ -1309,7 +1422,7 @@ static void test_params_bzimage(void **state)
 	h.cmdline_size = 1000;
 	img = bz_build(&h, BZ_PAYLOAD, &len);
 	assert_ret(load_bz_exact(&g->gm, img, len, &bi), 0);
-	assert_ret(boot_load_initrd(&g->gm, &bi, data, sizeof(data), &rd), 0);
+	assert_ret(boot_load_initrd(&g->gm, &bi, SRC(data, sizeof(data)), &rd), 0);
 	assert_ret(boot_write_params(&g->gm, &bi, &rd, 0), 0);
 	bp = read_zero_page(g);
 
@@ -1585,6 +1698,8 @@ int main(void)
 		T(test_bz_every_prefix),
 		T(test_bz_mutations),
 		T(test_load_kernel_dispatch),
+		T(test_load_from_file),
+		T(test_load_file_shrank),
 		T(test_initrd_placement),
 		T(test_initrd_bad),
 		T(test_initrd_after_loaders),

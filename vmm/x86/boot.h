@@ -2,9 +2,9 @@
 /*
  * boot.h - direct kernel boot without firmware.
  *
- * The loaders parse a kernel image held in host memory (mapped from the
- * file by the builder, or a test buffer), validate every header field they
- * use, copy the image into guest RAM and describe how to enter it.  The boot
+ * The loaders read a kernel image from a boot_src (an open file, read
+ * straight into guest RAM, or a buffer in tests), validate every header
+ * field they use, place the image in guest RAM and describe how to enter it.  The boot
  * writers then build what the kernel expects in low memory.  The builder
  * calls everything here on the vmm thread before vCPUs exist; errors are
  * logged with the reason and returned as -errno:
@@ -12,6 +12,7 @@
  *   -EINVAL   malformed or truncated image
  *   -EFBIG    does not fit in guest memory
  *   -E2BIG    command line over the limit
+ *   -EIO      the file could not be read, or ended before its measured size
  */
 #ifndef EMBER_BOOT_H
 #define EMBER_BOOT_H
@@ -42,18 +43,44 @@ struct boot_initrd {
 	uint64_t size;
 };
 
+/* Where an image is read from: `len` bytes of an open regular file (`buf`
+ * NULL), read with pread straight to where they belong, the headers into
+ * locals and the segments into guest RAM, so the file is never mapped and
+ * nothing is copied twice; or a host buffer (unit tests, fuzzing). */
+struct boot_src {
+	const uint8_t *buf;
+	int fd;
+	size_t len;
+};
+
+static inline struct boot_src boot_src_mem(const void *buf, size_t len)
+{
+	return (struct boot_src){ .buf = buf, .fd = -1, .len = len };
+}
+
+static inline struct boot_src boot_src_fd(int fd, size_t len)
+{
+	return (struct boot_src){ .buf = NULL, .fd = fd, .len = len };
+}
+
+/* Copy [off, off+n) of the image, which the caller checked lies inside
+ * src->len, to dst.  -EIO (logged, naming `what`) when the file ended
+ * early: it shrank after it was measured. */
+int boot_src_read(const struct boot_src *src, const char *what, uint64_t off, void *dst,
+		  size_t n);
+
 /* Load an ELF vmlinux (64-bit; PVH entry when the Xen note is present) or a
  * bzImage (protocol >= 2.12 with a 64-bit entry), chosen by magic. */
-int boot_load_kernel(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_kernel(const struct guest_mem *gm, const struct boot_src *src,
 		     struct boot_image *out);
-int boot_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_elf(const struct guest_mem *gm, const struct boot_src *src,
 		  struct boot_image *out);
-int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_bzimage(const struct guest_mem *gm, const struct boot_src *src,
 		      struct boot_image *out);
 
 /* Place the initrd at the top of low RAM, above the kernel. */
 int boot_load_initrd(const struct guest_mem *gm, const struct boot_image *bi,
-		     const uint8_t *data, size_t len, struct boot_initrd *out);
+		     const struct boot_src *src, struct boot_initrd *out);
 
 /* Write the command line (checked against bi->cmdline_max). */
 int boot_write_cmdline(const struct guest_mem *gm, const struct boot_image *bi,

@@ -43,11 +43,12 @@ static int bz_check_header(const struct setup_header *h, size_t len)
 	return 0;
 }
 
-int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_bzimage(const struct guest_mem *gm, const struct boot_src *src,
 		      struct boot_image *out)
 {
 	struct setup_header h;
 	uint64_t setup_size, payload, need;
+	size_t len = src->len;
 	uint8_t *dst;
 	int ret;
 
@@ -56,8 +57,9 @@ int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len
 		return -EINVAL;
 	}
 	/* Protocol 2.12 defines every field of struct setup_header. */
-	memcpy(&h, img + BZ_HDR_OFFSET, sizeof(h));
-	ret = bz_check_header(&h, len);
+	ret = boot_src_read(src, "kernel", BZ_HDR_OFFSET, &h, sizeof(h));
+	if (!ret)
+		ret = bz_check_header(&h, len);
 	if (ret)
 		return ret;
 	setup_size = ((uint64_t)(h.setup_sects ? h.setup_sects : 4) + 1) * 512;
@@ -85,7 +87,9 @@ int boot_load_bzimage(const struct guest_mem *gm, const uint8_t *img, size_t len
 			  (unsigned long long)(gm_low_end(gm) / MiB));
 		return -EFBIG;
 	}
-	memcpy(dst, img + setup_size, payload);
+	ret = boot_src_read(src, "kernel", setup_size, dst, payload);
+	if (ret)
+		return ret;
 	gm_mark_dirty(gm, LAYOUT_HIMEM_START, payload);
 
 	memset(out, 0, sizeof(*out));

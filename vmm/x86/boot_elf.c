@@ -61,42 +61,55 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t len)
 	return 0;
 }
 
-/* Look for the Xen PVH entry note in one PT_NOTE segment; 0 if absent. */
-static uint64_t elf_pvh_entry(const uint8_t *img, size_t len, const Elf64_Phdr *ph)
+/* Look for the Xen PVH entry note in one PT_NOTE segment: 0 if absent, 1
+ * with *entry set, -EIO if the file could not be read. */
+static int elf_pvh_entry(const struct boot_src *src, const Elf64_Phdr *ph, uint64_t *entry)
 {
 	uint64_t off = ph->p_offset, end;
 
-	if (!in_file(ph->p_offset, ph->p_filesz, len))
+	if (!in_file(ph->p_offset, ph->p_filesz, src->len))
 		return 0;
 	end = ph->p_offset + ph->p_filesz;
 	while (end - off >= sizeof(Elf64_Nhdr)) {
+		char name[4];
 		Elf64_Nhdr nh;
 		uint64_t name_off, desc_off, next;
+		uint32_t pvh;
+		int ret;
 
-		memcpy(&nh, img + off, sizeof(nh));
+		ret = boot_src_read(src, "kernel", off, &nh, sizeof(nh));
+		if (ret)
+			return ret;
 		name_off = off + sizeof(nh);
 		desc_off = name_off + (((uint64_t)nh.n_namesz + 3) & ~3ULL);
 		next = desc_off + (((uint64_t)nh.n_descsz + 3) & ~3ULL);
 		if (next > end)
 			return 0;
 		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
-		    !memcmp(img + name_off, "Xen", 4) && nh.n_descsz >= 4) {
-			uint32_t entry;
-
-			memcpy(&entry, img + desc_off, sizeof(entry));
-			return entry;
+		    nh.n_descsz >= 4) {
+			ret = boot_src_read(src, "kernel", name_off, name, sizeof(name));
+			if (ret)
+				return ret;
+			if (!memcmp(name, "Xen", 4)) {
+				ret = boot_src_read(src, "kernel", desc_off, &pvh, sizeof(pvh));
+				if (ret)
+					return ret;
+				*entry = pvh;
+				return 1;
+			}
 		}
 		off = next;
 	}
 	return 0;
 }
 
-static int elf_load_segment(const struct guest_mem *gm, const uint8_t *img,
-			    size_t len, const Elf64_Phdr *ph)
+static int elf_load_segment(const struct guest_mem *gm, const struct boot_src *src,
+			    const Elf64_Phdr *ph)
 {
 	uint8_t *dst;
+	int ret;
 
-	if (!in_file(ph->p_offset, ph->p_filesz, len)) {
+	if (!in_file(ph->p_offset, ph->p_filesz, src->len)) {
 		log_error("kernel: ELF segment at file offset 0x%llx is truncated",
 			  (unsigned long long)ph->p_offset);
 		return -EINVAL;
@@ -117,31 +130,37 @@ static int elf_load_segment(const struct guest_mem *gm, const uint8_t *img,
 			  (unsigned long long)(gm->size / MiB));
 		return -EFBIG;
 	}
-	memcpy(dst, img + ph->p_offset, ph->p_filesz);
+	ret = boot_src_read(src, "kernel", ph->p_offset, dst, ph->p_filesz);
+	if (ret)
+		return ret;
 	memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
 	gm_mark_dirty(gm, ph->p_paddr, ph->p_memsz);
 	return 0;
 }
 
-int boot_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_elf(const struct guest_mem *gm, const struct boot_src *src,
 		  struct boot_image *out)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	Elf64_Ehdr ehdr = { 0 }, *eh = &ehdr;
 	uint64_t pvh = 0, end = 0;
 	int loaded = 0, entry_ok = 0, ret;
 
-	ret = elf_check_header(eh, len);
+	ret = boot_src_read(src, "kernel", 0, eh, src->len < sizeof(*eh) ? src->len : sizeof(*eh));
+	if (!ret)
+		ret = elf_check_header(eh, src->len);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
 
-		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_NOTE && !pvh)
-			pvh = elf_pvh_entry(img, len, &ph);
+		ret = boot_src_read(src, "kernel", eh->e_phoff + i * sizeof(ph), &ph, sizeof(ph));
+		if (!ret && ph.p_type == PT_NOTE && !pvh)
+			ret = elf_pvh_entry(src, &ph, &pvh);
+		if (ret < 0)
+			return ret;
 		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		ret = elf_load_segment(gm, img, len, &ph);
+		ret = elf_load_segment(gm, src, &ph);
 		if (ret)
 			return ret;
 		loaded++;
@@ -172,13 +191,19 @@ int boot_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t len,
 	return 0;
 }
 
-int boot_load_kernel(const struct guest_mem *gm, const uint8_t *img, size_t len,
+int boot_load_kernel(const struct guest_mem *gm, const struct boot_src *src,
 		     struct boot_image *out)
 {
-	if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG))
-		return boot_load_elf(gm, img, len, out);
-	if (len >= 0x206 && !memcmp(img + 0x202, "HdrS", 4))
-		return boot_load_bzimage(gm, img, len, out);
+	uint8_t magic[0x206];
+	size_t len = src->len;
+	int ret = boot_src_read(src, "kernel", 0, magic, len < sizeof(magic) ? len : sizeof(magic));
+
+	if (ret)
+		return ret;
+	if (len >= SELFMAG && !memcmp(magic, ELFMAG, SELFMAG))
+		return boot_load_elf(gm, src, out);
+	if (len >= 0x206 && !memcmp(magic + 0x202, "HdrS", 4))
+		return boot_load_bzimage(gm, src, out);
 	log_error("kernel: neither an ELF vmlinux nor a bzImage (%zu bytes)", len);
 	return len < 0x206 ? -EINVAL : -ENOEXEC;
 }

@@ -18,9 +18,12 @@
 #define PDE_2M_PAGE    0x83ULL  /* present | rw | page size */
 
 int boot_load_initrd(const struct guest_mem *gm, const struct boot_image *bi,
-		     const uint8_t *data, size_t len, struct boot_initrd *out)
+		     const struct boot_src *src, struct boot_initrd *out)
 {
 	uint64_t top = bi->initrd_max, gpa;
+	size_t len = src->len;
+	void *dst;
+	int ret;
 
 	if (!len) {
 		log_error("initrd: file is empty");
@@ -33,8 +36,13 @@ int boot_load_initrd(const struct guest_mem *gm, const struct boot_image *bi,
 		return -EFBIG;
 	}
 	gpa = (top - len) & ~(PAGE_SIZE - 1);
-	if (gm_write(gm, gpa, data, len))
+	dst = gm_ptr(gm, gpa, len);
+	if (!dst)
 		return -EFBIG;
+	ret = boot_src_read(src, "initrd", 0, dst, len);
+	if (ret)
+		return ret;
+	gm_mark_dirty(gm, gpa, len);
 	out->gpa = gpa;
 	out->size = len;
 	return 0;
