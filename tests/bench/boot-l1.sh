@@ -7,6 +7,10 @@
 # to the init's MMIO write) is reported too.  GUEST_VMLINUX is the ACPI-only
 # kernel (QEMU's microvm has ACPI on); with GUEST_LEGACY_VMLINUX (the kernel
 # without ACPI) ember boots that one too in the same rounds, which prices ACPI.
+# QEMU boots twice a round: "qemu" is microvm without its RTC (rtc=off, as the
+# L1 recipe runs it: the stricter peer), "qemu-default" is microvm as it comes
+# (its CMOS RTC on), the peer issue 18 names.  With GUEST_BZIMAGE (the same
+# kernel compressed) ember and both QEMUs boot that too.
 # Then each VMM's memory overhead (RSS minus guest RAM touched) with the guest
 # idle at its prompt.
 # VM exits come with every boot figure, "to init" (when the greeting appears)
@@ -17,7 +21,7 @@
 # exit reason, I/O port, MMIO page and MSR (kvm tracepoint histograms; not
 # in the timed boots, whose figures the tracing would skew).
 # env: EMBER GUEST_VMLINUX GUEST_INITRD BOOTWATCH RSS [RUNS=10] [QEMU] [GUEST_LEGACY_VMLINUX]
-#      [EXIT_TRACE=1]
+#      [GUEST_BZIMAGE] [EXIT_TRACE=1]
 RUNS=${RUNS:-10}
 QEMU=${QEMU:-qemu-system-x86_64}
 BW=${BOOTWATCH:-bootwatch}
@@ -44,8 +48,9 @@ ember_cmd() {
 	fi
 	echo "$EMBER $cfg --kernel ${1:-$GUEST_VMLINUX} --initrd $GUEST_INITRD --vcpus 1 --mem-mib $MEM --boot-timer --cmdline"
 }
+# qemu_cmd [KERNEL [MACHINE]]: microvm without its RTC unless MACHINE says otherwise
 qemu_cmd() {
-	echo "$QEMU -M microvm,isa-serial=on,rtc=off -accel kvm -cpu host -smp 1 -m $MEM -nodefaults -no-user-config -nographic -serial stdio -kernel $GUEST_VMLINUX -initrd $GUEST_INITRD -no-reboot -append"
+	echo "$QEMU -M ${2:-microvm,isa-serial=on,rtc=off} -accel kvm -cpu host -smp 1 -m $MEM -nodefaults -no-user-config -nographic -serial stdio -kernel ${1:-$GUEST_VMLINUX} -initrd $GUEST_INITRD -no-reboot -append"
 }
 
 # stats FILE COLUMN -> "min median max"
@@ -65,52 +70,79 @@ mstat() {
 }
 KSTATS="exits io_exits mmio_exits halt_exits irq_exits irq_window_exits"
 MKEYS="exits exit_io_in exit_io_out exit_mmio_read exit_mmio_write exit_hlt exit_other"
-# boot NAME KERNEL|qemu RUN: one timed boot, its exits appended to $D/NAME.x
-# (for each KVM statistic: to init, to exit; then ember's, to init, to exit)
+# boot NAME RUN ember KERNEL | boot NAME RUN qemu KERNEL [MACHINE]: one timed
+# boot, its exits appended to $D/NAME.x (for each KVM statistic: to init, to
+# exit; then ember's, to init, to exit)
 boot() {
-	k=$D/k.$1.$3 x= kopt=
+	name=$1 run=$2 k=$D/k.$1.$2 x= kopt=
 	[ -z "$KVMSTATS" ] || kopt="-k $k"
-	if [ "$2" = qemu ]; then
-		set -- "$1" $BW $kopt "$MARK" $(qemu_cmd) "$ARGS"
+	if [ "$3" = qemu ]; then
+		set -- $BW $kopt "$MARK" $(qemu_cmd "$4" "${5:-}") "$ARGS"
 	else
-		set -- "$1" $BW $kopt "$MARK" $(ember_cmd "$2" "$D/m.$1.$3") "$ARGS"
+		set -- $BW $kopt "$MARK" $(ember_cmd "$4" "$D/m.$name.$run") "$ARGS"
 	fi
-	name=$1; shift
 	"$@" >>"$D/$name" 2>>"$D/bw.err" || exit 1
 	for st in $KSTATS; do x="$x $(kstat "$k.init" $st) $(kstat "$k.exit" $st)"; done
-	[ -f "$D/m.$name.$i" ] && for key in $MKEYS; do
-		x="$x $(mstat "$D/m.$name.$i" boot $key) $(mstat "$D/m.$name.$i" vcpu $key)"
+	[ -f "$D/m.$name.$run" ] && for key in $MKEYS; do
+		x="$x $(mstat "$D/m.$name.$run" boot $key) $(mstat "$D/m.$name.$run" vcpu $key)"
 	done
 	echo $x >>"$D/$name.x"
 }
 
+QEMU_DEFAULT=microvm
+VARIANTS="ember qemu qemu-default"
+[ -z "${GUEST_BZIMAGE:-}" ] || VARIANTS="$VARIANTS ember-bz qemu-bz qemu-default-bz"
+[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || VARIANTS="$VARIANTS legacy"
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	boot ember "$GUEST_VMLINUX" $i
-	boot qemu qemu $i
-	[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || boot legacy "$GUEST_LEGACY_VMLINUX" $i
+	boot ember $i ember "$GUEST_VMLINUX"
+	boot qemu $i qemu "$GUEST_VMLINUX"
+	boot qemu-default $i qemu "$GUEST_VMLINUX" $QEMU_DEFAULT
+	if [ -n "${GUEST_BZIMAGE:-}" ]; then
+		boot ember-bz $i ember "$GUEST_BZIMAGE"
+		boot qemu-bz $i qemu "$GUEST_BZIMAGE"
+		boot qemu-default-bz $i qemu "$GUEST_BZIMAGE" $QEMU_DEFAULT
+	fi
+	[ -z "${GUEST_LEGACY_VMLINUX:-}" ] || boot legacy $i ember "$GUEST_LEGACY_VMLINUX"
 	i=$((i + 1))
+	echo "bench: round $i of $RUNS booted: $VARIANTS"  # also keeps l1-run.sh's quiet timer fed
 done
-for v in ember qemu ${GUEST_LEGACY_VMLINUX:+legacy}; do
+for v in $VARIANTS; do
 	if awk '$1 == 0 || $4 != 0 { bad = 1 } END { exit !bad }' "$D/$v"; then
 		echo "bench: $v failed to boot:"; cat "$D/$v"; exit 1
 	fi
 done
 
-set -- $(stats "$D/ember" 1); e_min=$1 e_med=$2 e_max=$3
-set -- $(stats "$D/qemu" 1); q_min=$1 q_med=$2 q_max=$3
-set -- $(stats "$D/ember" 3); t_min=$1 t_med=$2 t_max=$3
-set -- $(stats "$D/ember" 2); ee_min=$1 ee_med=$2 ee_max=$3
-set -- $(stats "$D/qemu" 2); qe_min=$1 qe_med=$2 qe_max=$3
 echo "bench: boot-to-init over $RUNS runs, us (min / median / max)"
-echo "bench:   ember exec->init      $e_min / $e_med / $e_max"
-echo "bench:   qemu microvm exec->init $q_min / $q_med / $q_max"
-echo "bench:   ember boot timer      $t_min / $t_med / $t_max"
-echo "bench:   ember exec->exit      $ee_min / $ee_med / $ee_max"
-echo "bench:   qemu exec->exit       $qe_min / $qe_med / $qe_max"
-awk -v e="$e_med" -v q="$q_med" -v ee="$ee_med" -v qe="$qe_med" 'BEGIN {
-	printf "bench: ratio ember/qemu boot-to-init (median) %.3f\n", e / q
-	printf "bench: ratio ember/qemu exec-to-exit (median) %.3f\n", ee / qe }'
+# line LABEL NAME COLUMN
+line() { set -- "$1" $(stats "$D/$2" "$3"); echo "bench:   $1 $2 / $3 / $4"; }
+# ratio WHAT A B: the medians' ratio, to init and to exit
+ratio() {
+	awk -v a="$(stats "$D/$2" 1 | cut -d' ' -f2)" -v b="$(stats "$D/$3" 1 | cut -d' ' -f2)" \
+	    -v ae="$(stats "$D/$2" 2 | cut -d' ' -f2)" -v be="$(stats "$D/$3" 2 | cut -d' ' -f2)" -v w="$1" 'BEGIN {
+		printf "bench: ratio %s boot-to-init (median) %.3f\n", w, a / b
+		printf "bench: ratio %s exec-to-exit (median) %.3f\n", w, ae / be }'
+}
+line "ember exec->init     " ember 1
+line "qemu microvm exec->init" qemu 1
+line "qemu microvm default exec->init" qemu-default 1
+line "ember boot timer     " ember 3
+line "ember exec->exit     " ember 2
+line "qemu exec->exit      " qemu 2
+line "qemu default exec->exit" qemu-default 2
+ratio ember/qemu ember qemu
+ratio "ember/qemu-default" ember qemu-default
+if [ -n "${GUEST_BZIMAGE:-}" ]; then
+	line "ember bzImage exec->init" ember-bz 1
+	line "qemu bzImage exec->init" qemu-bz 1
+	line "qemu default bzImage exec->init" qemu-default-bz 1
+	line "ember bzImage exec->exit" ember-bz 2
+	line "qemu bzImage exec->exit" qemu-bz 2
+	line "qemu default bzImage exec->exit" qemu-default-bz 2
+	ratio "ember/qemu bzImage" ember-bz qemu-bz
+	ratio "ember/qemu-default bzImage" ember-bz qemu-default-bz
+fi
+set -- $(stats "$D/ember" 1); e_med=$2
 if [ -n "${GUEST_LEGACY_VMLINUX:-}" ]; then
 	set -- $(stats "$D/legacy" 1); l_min=$1 l_med=$2 l_max=$3
 	set -- $(stats "$D/legacy" 3); lt_min=$1 lt_med=$2 lt_max=$3
@@ -129,7 +161,7 @@ exits_report() {
 		col=$((col + 2))
 	done
 	[ -z "$KVMSTATS" ] || echo "bench:   kvm $LABEL:$line"
-	[ "$n" != qemu ] || return 0
+	case $n in qemu*) return 0 ;; esac
 	line=
 	for key in $MKEYS; do
 		set -- $(stats "$D/$n.x" $col); a="$2"; r1="$1-$3"
@@ -144,6 +176,12 @@ echo "bench:   kvm = the L1 kernel's KVM statistics of the VM (same counters for
 echo "bench:   ember's own = KVM_RUN returns by reason, to the boot-timer write / to exit"
 LABEL="ember ACPI kernel"; exits_report ember
 LABEL="qemu microvm ACPI kernel"; exits_report qemu
+LABEL="qemu microvm default ACPI kernel"; exits_report qemu-default
+if [ -n "${GUEST_BZIMAGE:-}" ]; then
+	LABEL="ember bzImage"; exits_report ember-bz
+	LABEL="qemu microvm bzImage"; exits_report qemu-bz
+	LABEL="qemu microvm default bzImage"; exits_report qemu-default-bz
+fi
 [ -z "${GUEST_LEGACY_VMLINUX:-}" ] || { LABEL="ember legacy kernel"; exits_report legacy; }
 
 # One traced boot of each kind: hardware exit reasons, ports, MMIO, MSRs.

@@ -67,12 +67,12 @@ tests/guests/mkinitramfs.sh --no-busybox "$initrd" >/dev/null
 legacy=$(kernels/build.sh microvm-legacy | tail -n1)
 if have_hw_kvm; then
 	kdir=$(kernels/build.sh | tail -n1)
-	EMBER=$B/ember GUEST_VMLINUX=$kdir/vmlinux GUEST_INITRD=$initrd BOOTWATCH=$B/bootwatch \
-		GUEST_LEGACY_VMLINUX=$legacy/vmlinux RUNS=$RUNS sh tests/bench/boot-l1.sh
+	EMBER=$B/ember GUEST_VMLINUX=$kdir/vmlinux GUEST_BZIMAGE=$kdir/bzImage GUEST_INITRD=$initrd \
+		BOOTWATCH=$B/bootwatch GUEST_LEGACY_VMLINUX=$legacy/vmlinux RUNS=$RUNS sh tests/bench/boot-l1.sh
 else
 	echo "(no hardware virtualization here: running inside the L1 machine)"
 	sed "s/^RUNS=.*/RUNS=$RUNS/" tests/bench/boot-l1.sh >"$B/bench-l1.sh"
-	tests/harness/l1-run.sh --with-qemu --timeout 1800 --quiet-timeout 900 --initrd "$initrd" \
+	tests/harness/l1-run.sh --with-qemu --timeout 1800 --quiet-timeout 300 --initrd "$initrd" \
 		--file "$B/bootwatch:opt/ember/bin/bootwatch" --file tests/bench/rss.sh:opt/ember/rss.sh \
 		--file "$legacy/vmlinux:opt/ember/guest/legacy/vmlinux" \
 		"$B/bench-l1.sh" | grep --line-buffered -E '^(bench|l1):'
