@@ -298,6 +298,52 @@ static void test_elf_pvh_note(void **state)
 	}
 }
 
+/* A Linux vmlinux (an owner "Linux" note) is entered at its ELF entry,
+ * startup_64, even with the PVH note; PVH only when that entry is unusable.
+ * Owners that merely look like Linux do not count. */
+static void test_elf_linux_prefers_64bit_entry(void **state)
+{
+	struct guest *g = *state;
+	const uint32_t pvh = 1 * MiB + 0x200, salt = 0;
+	static const struct {
+		const char *name;
+		const char *owner;
+		uint32_t namesz;
+		uint64_t entry;
+		int pvh_note, want_pvh;
+	} cases[] = {
+		{ "Linux note and PVH note", "Linux", 6, 1 * MiB + 0x40, 1, 0 },
+		{ "Linux note, no PVH note", "Linux", 6, 1 * MiB + 0x40, 0, 0 },
+		{ "Linux note, entry outside the segments", "Linux", 6, 8 * MiB, 1, 1 },
+		{ "owner Linu", "Linu", 5, 1 * MiB + 0x40, 1, 1 },
+		{ "owner Linux without NUL", "Linux", 5, 1 * MiB + 0x40, 1, 1 },
+		{ "owner LinuxX", "LinuxX", 7, 1 * MiB + 0x40, 1, 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint8_t note[128] = { 0 };
+		struct elf_spec s = elf_default;
+		struct boot_image bi;
+		size_t nl, len;
+		uint8_t *img;
+
+		nl = note_put(note, cases[i].owner, cases[i].namesz, 0x100, &salt, 4);
+		if (cases[i].pvh_note)
+			nl += note_put(note + nl, "Xen", 4, XEN_PVH_NOTE, &pvh, 4);
+		s.note = note;
+		s.note_len = nl;
+		s.entry = cases[i].entry;
+		img = elf_build(&s, &len);
+		assert_ret_case(cases[i].name, load_elf_exact(&g->gm, img, len, &bi), 0);
+		if (cases[i].want_pvh && (bi.proto != BOOT_PROTO_PVH || bi.entry != pvh))
+			fail_msg("case '%s': not entered through PVH", cases[i].name);
+		if (!cases[i].want_pvh &&
+		    (bi.proto != BOOT_PROTO_LINUX64 || bi.entry != cases[i].entry))
+			fail_msg("case '%s': not entered at the ELF entry", cases[i].name);
+		unit_drop(img);
+	}
+}
+
 /* Notes that are not a usable PVH entry are ignored: plain 64-bit boot. */
 static void test_elf_ignored_notes(void **state)
 {
@@ -1685,6 +1731,7 @@ int main(void)
 		T(test_elf_segment_at_ram_end),
 		T(test_elf_pvh_note),
 		T(test_elf_ignored_notes),
+		T(test_elf_linux_prefers_64bit_entry),
 		T(test_elf_note_overflowing_sizes),
 		T(test_elf_pvh_entry_outside),
 		T(test_elf_bad_images),

@@ -61,9 +61,16 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t len)
 	return 0;
 }
 
-/* Look for the Xen PVH entry note in one PT_NOTE segment: 0 if absent, 1
- * with *entry set, -EIO if the file could not be read. */
-static int elf_pvh_entry(const struct boot_src *src, const Elf64_Phdr *ph, uint64_t *entry)
+/* What the ELF notes say about how to enter the kernel. */
+struct elf_notes {
+	uint64_t pvh;  /* the Xen PVH 32-bit entry, 0 if none */
+	int is_linux;  /* an owner "Linux" note: the kernel is Linux */
+};
+
+/* Read one PT_NOTE segment into `notes`; 0, or -EIO if the file could not
+ * be read.  A malformed note ends the walk of its segment. */
+static int elf_scan_notes(const struct boot_src *src, const Elf64_Phdr *ph,
+			  struct elf_notes *notes)
 {
 	uint64_t off = ph->p_offset, end;
 
@@ -71,7 +78,7 @@ static int elf_pvh_entry(const struct boot_src *src, const Elf64_Phdr *ph, uint6
 		return 0;
 	end = ph->p_offset + ph->p_filesz;
 	while (end - off >= sizeof(Elf64_Nhdr)) {
-		char name[4];
+		char name[8] = { 0 };
 		Elf64_Nhdr nh;
 		uint64_t name_off, desc_off, next;
 		uint32_t pvh;
@@ -85,18 +92,19 @@ static int elf_pvh_entry(const struct boot_src *src, const Elf64_Phdr *ph, uint6
 		next = desc_off + (((uint64_t)nh.n_descsz + 3) & ~3ULL);
 		if (next > end)
 			return 0;
-		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
-		    nh.n_descsz >= 4) {
-			ret = boot_src_read(src, "kernel", name_off, name, sizeof(name));
+		if (nh.n_namesz <= sizeof(name)) {
+			ret = boot_src_read(src, "kernel", name_off, name, nh.n_namesz);
 			if (ret)
 				return ret;
-			if (!memcmp(name, "Xen", 4)) {
-				ret = boot_src_read(src, "kernel", desc_off, &pvh, sizeof(pvh));
-				if (ret)
-					return ret;
-				*entry = pvh;
-				return 1;
-			}
+		}
+		if (nh.n_namesz == 6 && !memcmp(name, "Linux", 6))
+			notes->is_linux = 1;
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    !memcmp(name, "Xen", 4) && nh.n_descsz >= 4 && !notes->pvh) {
+			ret = boot_src_read(src, "kernel", desc_off, &pvh, sizeof(pvh));
+			if (ret)
+				return ret;
+			notes->pvh = pvh;
 		}
 		off = next;
 	}
@@ -142,8 +150,9 @@ int boot_load_elf(const struct guest_mem *gm, const struct boot_src *src,
 		  struct boot_image *out)
 {
 	Elf64_Ehdr ehdr = { 0 }, *eh = &ehdr;
-	uint64_t pvh = 0, end = 0;
-	int loaded = 0, entry_ok = 0, ret;
+	struct elf_notes notes = { 0 };
+	uint64_t end = 0;
+	int loaded = 0, entry_ok = 0, pvh, ret;
 
 	ret = boot_src_read(src, "kernel", 0, eh, src->len < sizeof(*eh) ? src->len : sizeof(*eh));
 	if (!ret)
@@ -154,9 +163,9 @@ int boot_load_elf(const struct guest_mem *gm, const struct boot_src *src,
 		Elf64_Phdr ph;
 
 		ret = boot_src_read(src, "kernel", eh->e_phoff + i * sizeof(ph), &ph, sizeof(ph));
-		if (!ret && ph.p_type == PT_NOTE && !pvh)
-			ret = elf_pvh_entry(src, &ph, &pvh);
-		if (ret < 0)
+		if (!ret && ph.p_type == PT_NOTE)
+			ret = elf_scan_notes(src, &ph, &notes);
+		if (ret)
 			return ret;
 		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
@@ -173,18 +182,26 @@ int boot_load_elf(const struct guest_mem *gm, const struct boot_src *src,
 		log_error("kernel: ELF has no loadable segment");
 		return -EINVAL;
 	}
-	if (!entry_ok && !pvh) {
+	if (!entry_ok && !notes.pvh) {
 		log_error("kernel: ELF entry 0x%llx is outside the loaded segments",
 			  (unsigned long long)eh->e_entry);
 		return -EINVAL;
 	}
-	if (pvh && (pvh < LAYOUT_HIMEM_START || pvh >= end)) {
-		log_error("kernel: PVH entry 0x%llx is outside the kernel", (unsigned long long)pvh);
+	/* A Linux vmlinux's ELF entry is startup_64, the 64-bit boot protocol's:
+	 * ember enters there even when the kernel also has the PVH note.  The PVH
+	 * path costs a Linux guest some 256 CPUID exits at its start (it looks
+	 * for Xen's CPUID leaves before it knows it is not on Xen) and its own
+	 * early page tables.  Kernels that are not Linux (or whose entry is not
+	 * in a segment) enter through PVH when they have the note. */
+	pvh = notes.pvh && !(notes.is_linux && entry_ok);
+	if (pvh && (notes.pvh < LAYOUT_HIMEM_START || notes.pvh >= end)) {
+		log_error("kernel: PVH entry 0x%llx is outside the kernel",
+			  (unsigned long long)notes.pvh);
 		return -EINVAL;
 	}
 	memset(out, 0, sizeof(*out));
 	out->proto = pvh ? BOOT_PROTO_PVH : BOOT_PROTO_LINUX64;
-	out->entry = pvh ? pvh : eh->e_entry;
+	out->entry = pvh ? notes.pvh : eh->e_entry;
 	out->kernel_end = end;
 	out->initrd_max = gm_low_end(gm);
 	out->cmdline_max = LAYOUT_CMDLINE_MAX - 1;
