@@ -3,7 +3,8 @@
  * stages.h - where ember's start-up spends its CPU time, from exec to vCPU
  * 0's first KVM_RUN, printed at debug level (`--level Debug`) once vCPU 0
  * is about to enter the guest: one line per stage with the process CPU it
- * took and the wall time it spanned, in microseconds.  docs/benchmarks.md reads these lines.
+ * took and the wall time it spanned, in microseconds.  docs/benchmarks.md
+ * reads these lines.
  *
  * The vmm thread marks stages while it builds the machine, up to the
  * creation of the vCPU threads; vCPU 0 marks the last ones and prints them
